@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Runs on `npm install`: compiles TypeScript to dist/ so `npx warden` and `npm start` work at once,
+// then provisions the pinned Temporal binaries (scripts/setup-temporal.sh). Skipped pieces say why.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const fs = require('node:fs');
+
+const root = path.resolve(__dirname, '..');
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+if (fs.existsSync(tsc)) {
+  run(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+} else if (!fs.existsSync(path.join(root, 'dist'))) {
+  console.warn('warden: typescript is not installed and dist/ is missing; run `npm install` with dev dependencies.');
+}
+if (process.env.WARDEN_SKIP_TEMPORAL_SETUP === '1') {
+  console.log('warden: WARDEN_SKIP_TEMPORAL_SETUP=1, not provisioning the Temporal CLI.');
+} else {
+  run('bash', [path.join(root, 'scripts', 'setup-temporal.sh')]);
+}

@@ -1,0 +1,53 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../config';
+import { startDevStack } from '../runtime/dev-stack';
+import { createLogger } from '../telemetry/logger';
+import type { CliIO } from './output';
+
+/** `warden dev` (what `npm start` runs): the whole stack on one machine until Ctrl-C / SIGTERM. */
+export function registerDevCommand(program: Command, io: CliIO): void {
+  program
+    .command('dev')
+    .description('run Temporal (embedded), a worker and the HTTP server locally until Ctrl-C')
+    .action(async () => {
+      const config = loadConfig();
+      const logFile = path.join(config.dataDir, 'logs', 'warden.log');
+      const logger = createLogger({ level: config.logLevel, file: logFile });
+      const stack = await startDevStack(config, logger, (line) => io.out(`warden: ${line}`));
+      const rel = (p: string) => path.relative(process.cwd(), p) || p;
+      io.out(
+        [
+          '',
+          'Warden is running.',
+          stack.uiUrl ? `  Temporal Web UI   ${stack.uiUrl}` : undefined,
+          `  Temporal gRPC     ${stack.temporalAddress}${stack.embedded ? `  (embedded; state in ${rel(path.join(config.dataDir, 'temporal.db'))})` : ''}`,
+          `  Warden HTTP       ${stack.httpUrl}  (GET /readyz, /v1/runs)`,
+          `  Logs              ${rel(logFile)}`,
+          '',
+          'Next steps, in another terminal:',
+          '  npx warden run healthCheck --wait     # client → Temporal → worker → activity → back',
+          '  npx warden ls                         # recent runs',
+          '  npx warden status <workflowId>        # one run',
+          '',
+          'Press Ctrl-C to stop.',
+        ]
+          .filter((l) => l !== undefined)
+          .join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          io.out(`\nwarden: ${signal} received — draining the worker and stopping Temporal…`);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          // A second Ctrl-C while draining forces the exit.
+          process.once('SIGINT', () => process.exit(130));
+          stack.stop().then(resolve, resolve);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+      logger.flush();
+      io.out('warden: stopped.');
+    });
+}

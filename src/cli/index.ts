@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, UserError } from '../errors';
+import { WARDEN_VERSION } from '../version';
+import { registerDevCommand } from './dev';
+import type { CliIO } from './output';
+import { processIO } from './output';
+import { registerRunCommands } from './runs';
+import { registerWorkerCommand } from './worker';
+
+/** Builds the `warden` command tree. */
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('warden')
+    .description('Governed agentic workflow automation on Temporal')
+    .version(WARDEN_VERSION)
+    .showHelpAfterError('(run `warden --help` for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  registerDevCommand(program, io);
+  registerWorkerCommand(program);
+  registerRunCommands(program, io);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/**
+ * Runs the CLI and resolves with the exit code: 0 ok, 1 a failure the user can fix (printed as one line,
+ * no stack), 2 invalid configuration or usage, 70 an internal error.
+ */
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    if (err instanceof ConfigError) {
+      io.err(`warden: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof UserError) {
+      io.err(`warden: ${err.message}`);
+      return 1;
+    }
+    io.err(`warden: internal error: ${(err as Error).stack ?? String(err)}`);
+    return 70;
+  }
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { z } from 'zod';
+import type { WardenConfig } from './config';
+import { loadConfig } from './config';
+import { UserError } from './errors';
+import { connectClient } from './runtime/connection';
+import { WORKFLOW_CATALOG } from './workflows/catalog';
+
+/** The task queue Warden workers poll when WARDEN_TASK_QUEUE is unset. */
+export const DEFAULT_TASK_QUEUE = 'warden';
+
+/** A run as the CLI and HTTP API show it. */
+export interface RunSummary {
+  workflowId: string;
+  runId: string;
+  type: string;
+  status: string;
+  taskQueue: string;
+  startTime: string;
+  closeTime: string | undefined;
+  historyLength: number | undefined;
+}
+
+/** Options for {@link WardenClient.start}. */
+export interface StartOptions {
+  /** Business key; starting the same id twice is refused (idempotent start). @default <prefix>-<uuid> */
+  workflowId?: string;
+  /** Temporal user metadata shown in the Web UI. */
+  summary?: string;
+}
+
+function toSummary(info: WorkflowExecutionInfo | WorkflowExecutionDescription): RunSummary {
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    type: info.type,
+    status: info.status.name,
+    taskQueue: info.taskQueue,
+    startTime: info.startTime.toISOString(),
+    closeTime: info.closeTime?.toISOString(),
+    historyLength: info.historyLength || undefined,
+  };
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Typed helpers over the Temporal client used by the CLI and the HTTP server: start, signal, query,
+ * list, describe. Errors that a user can fix are thrown as UserError with what to do.
+ */
+export class WardenClient {
+  constructor(
+    readonly temporal: Client,
+    readonly taskQueue: string = DEFAULT_TASK_QUEUE,
+  ) {}
+
+  /** Connects using configuration from the environment (or the given config). */
+  static async connect(config: WardenConfig = loadConfig()): Promise<WardenClient> {
+    return new WardenClient(await connectClient(config), config.taskQueue);
+  }
+
+  /** Closes the underlying connection. */
+  async close(): Promise<void> {
+    await this.temporal.connection.close();
+  }
+
+  /**
+   * Validates `input` against the workflow's schema, then starts it.
+   * @throws UserError for an unknown workflow type, invalid input (no run is started) or a duplicate id.
+   */
+  async start(workflowType: string, input: unknown, opts: StartOptions = {}): Promise<{ workflowId: string; runId: string }> {
+    const entry = WORKFLOW_CATALOG[workflowType];
+    if (!entry) {
+      throw new UserError(`unknown workflow "${workflowType}" — known workflows: ${Object.keys(WORKFLOW_CATALOG).join(', ')}`);
+    }
+    const parsed = entry.input.safeParse(input ?? {});
+    if (!parsed.success) {
+      throw new UserError(`invalid input for ${workflowType}: ${formatIssues(parsed.error)} — no run was started`);
+    }
+    const workflowId = opts.workflowId ?? `${entry.idPrefix}-${randomUUID()}`;
+    try {
+      const handle = await this.temporal.workflow.start(workflowType, {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [parsed.data],
+        ...(opts.summary ? { staticSummary: opts.summary } : {}),
+      });
+      return { workflowId, runId: handle.firstExecutionRunId };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new UserError(`a run with id ${workflowId} already exists — pick another id or inspect it with \`warden status ${workflowId}\``);
+      }
+      throw err;
+    }
+  }
+
+  /** Describes a run. @throws UserError when no run has that id. */
+  async describe(workflowId: string): Promise<RunSummary & { raw: WorkflowExecutionDescription }> {
+    try {
+      const d = await this.temporal.workflow.getHandle(workflowId).describe();
+      return { ...toSummary(d), raw: d };
+    } catch (err) {
+      throw this.notFound(err, workflowId);
+    }
+  }
+
+  /** Waits for a run's result. */
+  async result<T = unknown>(workflowId: string): Promise<T> {
+    try {
+      return (await this.temporal.workflow.getHandle(workflowId).result()) as T;
+    } catch (err) {
+      throw this.notFound(err, workflowId);
+    }
+  }
+
+  /** Sends a signal. A signal returns nothing: learn its effect by querying the run. */
+  async signal(workflowId: string, signalName: string, payload: unknown): Promise<void> {
+    try {
+      await this.temporal.workflow.getHandle(workflowId).signal(signalName, payload);
+    } catch (err) {
+      throw this.notFound(err, workflowId);
+    }
+  }
+
+  /** Runs a query against a (running or closed) run. */
+  async query<T = unknown>(workflowId: string, queryName: string, ...args: unknown[]): Promise<T> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).query<T, unknown[]>(queryName, ...args);
+    } catch (err) {
+      throw this.notFound(err, workflowId);
+    }
+  }
+
+  /**
+   * Lists runs, newest first, through Temporal visibility.
+   * @param query a Temporal visibility query, e.g. `ExecutionStatus = "Running"`
+   */
+  async list(opts: { query?: string; limit?: number } = {}): Promise<RunSummary[]> {
+    const out: RunSummary[] = [];
+    const limit = opts.limit ?? 20;
+    for await (const info of this.temporal.workflow.list({ query: opts.query, pageSize: Math.min(limit, 100) })) {
+      out.push(toSummary(info));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  private notFound(err: unknown, workflowId: string): unknown {
+    if (err instanceof WorkflowNotFoundError || (err as { name?: string }).name === 'WorkflowNotFoundError') {
+      return new UserError(`no run with id "${workflowId}" — list runs with \`warden ls\``);
+    }
+    return err;
+  }
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/*
+ * Input and result contracts of every workflow, with the zod schema the client and HTTP server use to
+ * reject bad input before a run starts. Workflow-safe (zod is pure), but not exported from the workflow
+ * barrel, so it never becomes a workflow type.
+ */
+
+/** Input of `healthCheck`. */
+export const HealthCheckInput = z
+  .object({ requestedBy: z.string().min(1).max(200).optional() })
+  .strict();
+/** Input of `healthCheck`. */
+export type HealthCheckInput = z.infer<typeof HealthCheckInput>;
+
+/** What the worker that ran the activity says about itself. */
+export interface WorkerDescription {
+  identity: string;
+  hostname: string;
+  pid: number;
+  taskQueue: string;
+  sdkVersion: string;
+  nodeVersion: string;
+  wardenVersion: string;
+}
+
+/** Result of `healthCheck`. */
+export interface HealthCheckResult {
+  requestedBy: string;
+  workflowId: string;
+  taskQueue: string;
+  worker: WorkerDescription;
+  roundTripMs: number;
+}
+
+/** A workflow type Warden's client can start, with its input schema and a one-line description. */
+export interface CatalogEntry {
+  description: string;
+  input: z.ZodType;
+  /** Workflow-id prefix for runs started without an explicit id. */
+  idPrefix: string;
+}
+
+/** Every startable workflow type. */
+export const WORKFLOW_CATALOG: Record<string, CatalogEntry> = {
+  healthCheck: {
+    description: 'End-to-end check: client → Temporal → worker → activity → back',
+    input: HealthCheckInput,
+    idPrefix: 'health-check',
+  },
+};
