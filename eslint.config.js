@@ -10,7 +10,10 @@ module.exports = tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.js', 'bench/*.js'] }, tsconfigRootDir: __dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.js', 'bench/*.js'] },
+        tsconfigRootDir: __dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -20,10 +23,19 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['**/*.js'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -34,12 +46,19 @@ module.exports = tseslint.config(
         'error',
         {
           paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code must stay deterministic: no Node built-ins.' })),
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'Workflow code must stay deterministic: no Node built-ins.',
+            })),
             { name: 'pino', message: 'Use `log` from @temporalio/workflow inside workflows.' },
             { name: 'openai', message: 'LLM calls belong in activities.' },
             { name: '@temporalio/worker', message: 'Workflows may not import the worker.', allowTypeImports: true },
             { name: '@temporalio/client', message: 'Workflows may not import the client.', allowTypeImports: true },
-            { name: '@temporalio/activity', message: 'Workflows may not import activity code.', allowTypeImports: true },
+            {
+              name: '@temporalio/activity',
+              message: 'Workflows may not import activity code.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

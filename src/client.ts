@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { UserError } from './errors';
@@ -73,10 +73,16 @@ export class WardenClient {
    * Validates `input` against the workflow's schema, then starts it.
    * @throws UserError for an unknown workflow type, invalid input (no run is started) or a duplicate id.
    */
-  async start(workflowType: string, input: unknown, opts: StartOptions = {}): Promise<{ workflowId: string; runId: string }> {
+  async start(
+    workflowType: string,
+    input: unknown,
+    opts: StartOptions = {},
+  ): Promise<{ workflowId: string; runId: string }> {
     const entry = WORKFLOW_CATALOG[workflowType];
     if (!entry) {
-      throw new UserError(`unknown workflow "${workflowType}" — known workflows: ${Object.keys(WORKFLOW_CATALOG).join(', ')}`);
+      throw new UserError(
+        `unknown workflow "${workflowType}" — known workflows: ${Object.keys(WORKFLOW_CATALOG).join(', ')}`,
+      );
     }
     const parsed = entry.input.safeParse(input ?? {});
     if (!parsed.success) {
@@ -93,7 +99,9 @@ export class WardenClient {
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new UserError(`a run with id ${workflowId} already exists — pick another id or inspect it with \`warden status ${workflowId}\``);
+        throw new UserError(
+          `a run with id ${workflowId} already exists — pick another id or inspect it with \`warden status ${workflowId}\``,
+        );
       }
       throw err;
     }

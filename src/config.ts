@@ -25,24 +25,48 @@ export const SETTINGS = {
     doc: 'Temporal frontend (host:port). Unset: `warden dev` starts an embedded server; other commands use 127.0.0.1:<WARDEN_TEMPORAL_PORT>.',
   },
   TEMPORAL_NAMESPACE: { schema: z.string().min(1).default('default'), doc: 'Temporal namespace.' },
-  TEMPORAL_API_KEY: { schema: z.string().min(1).optional(), doc: 'API key for Temporal Cloud (implies TLS). Secret: never logged.' },
-  TEMPORAL_TLS: { schema: bool.optional(), doc: 'Force TLS on/off for the Temporal connection (default: on when a cert or API key is set).' },
+  TEMPORAL_API_KEY: {
+    schema: z.string().min(1).optional(),
+    doc: 'API key for Temporal Cloud (implies TLS). Secret: never logged.',
+  },
+  TEMPORAL_TLS: {
+    schema: bool.optional(),
+    doc: 'Force TLS on/off for the Temporal connection (default: on when a cert or API key is set).',
+  },
   TEMPORAL_TLS_CERT_PATH: { schema: z.string().optional(), doc: 'mTLS client certificate (PEM file).' },
   TEMPORAL_TLS_KEY_PATH: { schema: z.string().optional(), doc: 'mTLS client private key (PEM file).' },
-  TEMPORAL_TLS_CA_PATH: { schema: z.string().optional(), doc: 'CA bundle to verify the server (PEM file); default: system roots.' },
+  TEMPORAL_TLS_CA_PATH: {
+    schema: z.string().optional(),
+    doc: 'CA bundle to verify the server (PEM file); default: system roots.',
+  },
   TEMPORAL_TLS_SERVER_NAME: { schema: z.string().optional(), doc: 'TLS server name override (SNI).' },
-  TEMPORAL_CLI_PATH: { schema: z.string().optional(), doc: 'Temporal CLI binary for `warden dev`; default .tools/temporal/bin/temporal, then `temporal` on PATH.' },
-  WARDEN_TASK_QUEUE: { schema: z.string().min(1).default('warden'), doc: 'Task queue the workers poll and runs start on.' },
-  WARDEN_DATA_DIR: { schema: z.string().min(1).default('.warden'), doc: 'Data directory (embedded Temporal database, logs, keys).' },
+  TEMPORAL_CLI_PATH: {
+    schema: z.string().optional(),
+    doc: 'Temporal CLI binary for `warden dev`; default .tools/temporal/bin/temporal, then `temporal` on PATH.',
+  },
+  WARDEN_TASK_QUEUE: {
+    schema: z.string().min(1).default('warden'),
+    doc: 'Task queue the workers poll and runs start on.',
+  },
+  WARDEN_DATA_DIR: {
+    schema: z.string().min(1).default('.warden'),
+    doc: 'Data directory (embedded Temporal database, logs, keys).',
+  },
   WARDEN_HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Bind address of the HTTP server.' },
   WARDEN_HTTP_PORT: { schema: port.default(8787), doc: 'Port of the HTTP server (API, health).' },
-  WARDEN_TEMPORAL_PORT: { schema: port.default(7233), doc: 'gRPC port of the embedded Temporal server (`warden dev`).' },
+  WARDEN_TEMPORAL_PORT: {
+    schema: port.default(7233),
+    doc: 'gRPC port of the embedded Temporal server (`warden dev`).',
+  },
   WARDEN_UI_PORT: { schema: port.default(8233), doc: 'Web UI port of the embedded Temporal server (`warden dev`).' },
   WARDEN_HEALTH_PORT: {
     schema: port.default(8788),
     doc: '`warden worker` readiness/liveness port (GET /readyz, /healthz); 0 disables it.',
   },
-  WARDEN_HEALTH_HOST: { schema: z.string().min(1).default('0.0.0.0'), doc: 'Bind address of the worker health endpoint.' },
+  WARDEN_HEALTH_HOST: {
+    schema: z.string().min(1).default('0.0.0.0'),
+    doc: 'Bind address of the worker health endpoint.',
+  },
   WARDEN_LOG_LEVEL: {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     doc: 'Log level (pino).',
@@ -51,7 +75,10 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(0).default(30_000),
     doc: 'How long a stopping worker lets running activities finish before cancelling them.',
   },
-  WARDEN_CONFIG_FILE: { schema: z.string().optional(), doc: 'Optional YAML or JSON file with any of these settings; the environment wins.' },
+  WARDEN_CONFIG_FILE: {
+    schema: z.string().optional(),
+    doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
+  },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -97,13 +124,17 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`WARDEN_CONFIG_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    throw new ConfigError([
+      `WARDEN_CONFIG_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    ]);
   }
   let parsed: unknown;
   try {
     parsed = path.extname(file) === '.json' ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new ConfigError([`WARDEN_CONFIG_FILE: ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
+    throw new ConfigError([
+      `WARDEN_CONFIG_FILE: ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    ]);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {

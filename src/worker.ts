@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundleOption, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
@@ -42,7 +42,7 @@ export interface WardenWorkerOptions {
   /** Reuse a connection (tests, `warden dev`); otherwise one is opened from config. */
   connection?: NativeConnection;
   /** A pre-built bundle; otherwise workflows are bundled from WORKFLOWS_PATH. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  workflowBundle?: WorkflowBundleOption;
   /** Worker identity shown in the Web UI. @default pid@hostname (the SDK's default) */
   identity?: string;
 }
@@ -63,7 +63,10 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     namespace: opts.config.temporal.namespace,
     taskQueue: opts.config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ logger: opts.logger.child({ component: 'activity' }), taskQueue: opts.config.taskQueue }),
+    activities: createActivities({
+      logger: opts.logger.child({ component: 'activity' }),
+      taskQueue: opts.config.taskQueue,
+    }),
     shutdownGraceTime: opts.config.shutdownGraceMs,
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
@@ -71,11 +74,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
 }
 
 /** Serves GET /healthz (process alive) and GET /readyz (worker polling) for orchestrator probes. */
-export function startHealthServer(
-  worker: Worker,
-  host: string,
-  port: number,
-): Promise<http.Server> {
+export function startHealthServer(worker: Worker, host: string, port: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const state = worker.getState();
     const ready = state === 'RUNNING';
@@ -100,7 +99,9 @@ export function startHealthServer(
 export async function runWorkerProcess(config: WardenConfig = loadConfig(), logger?: Logger): Promise<number> {
   const log = logger ?? createLogger({ level: config.logLevel });
   const { worker, connection } = await createWardenWorker({ config, logger: log });
-  const health = config.health.port ? await startHealthServer(worker, config.health.host, config.health.port) : undefined;
+  const health = config.health.port
+    ? await startHealthServer(worker, config.health.host, config.health.port)
+    : undefined;
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down worker: draining');
     worker.shutdown();

@@ -16,10 +16,10 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Reports which worker process ran this activity (used by `healthCheck`). */
-    async describeWorker(input: { workflowId: string }): Promise<WorkerDescription> {
+    describeWorker(input: { workflowId: string }): Promise<WorkerDescription> {
       const ctx = Context.current();
       deps.logger.debug({ workflowId: input.workflowId, activityId: ctx.info.activityId }, 'describeWorker');
-      return {
+      return Promise.resolve({
         identity: `${process.pid}@${os.hostname()}`,
         hostname: os.hostname(),
         pid: process.pid,
@@ -27,7 +27,7 @@ export function createActivities(deps: ActivityDeps) {
         sdkVersion: SDK_VERSION,
         nodeVersion: process.version,
         wardenVersion: WARDEN_VERSION,
-      };
+      });
     },
   };
 }

@@ -5,6 +5,7 @@ import { registerDevCommand } from './dev';
 import type { CliIO } from './output';
 import { processIO } from './output';
 import { registerRunCommands } from './runs';
+import { registerServeCommand } from './serve';
 import { registerWorkerCommand } from './worker';
 
 /** Builds the `warden` command tree. */
@@ -18,6 +19,7 @@ export function buildProgram(io: CliIO): Command {
   registerDevCommand(program, io);
   registerWorkerCommand(program);
   registerRunCommands(program, io);
+  registerServeCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
@@ -32,7 +34,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? 0
+        : 2;
     }
     if (err instanceof ConfigError) {
       io.err(`warden: ${err.message}`);

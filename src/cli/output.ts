@@ -17,13 +17,25 @@ export const processIO: CliIO = {
   },
 };
 
+function scalar(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v.toString();
+  return JSON.stringify(v) ?? '';
+}
+
 /** Renders rows as an aligned plain-text table (no colour, safe for pipes). */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   if (!rows.length) return '(none)';
-  const cell = (v: unknown) => (v === undefined || v === null ? '-' : String(v));
+  const cell = (v: unknown): string => (v === undefined || v === null ? '-' : scalar(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join(
+    '\n',
+  );
 }
 
 /** Renders one record as "key: value" lines. */
@@ -31,7 +43,7 @@ export function keyValues(record: Record<string, unknown>): string {
   const width = Math.max(...Object.keys(record).map((k) => k.length));
   return Object.entries(record)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${scalar(v)}`)
     .join('\n');
 }
 

@@ -21,7 +21,9 @@ async function readInput(source: string | undefined, io: CliIO): Promise<unknown
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new UserError(`input ${source === '-' ? '(stdin)' : source} is not valid JSON: ${(err as Error).message} — no run was started`);
+    throw new UserError(
+      `input ${source === '-' ? '(stdin)' : source} is not valid JSON: ${(err as Error).message} — no run was started`,
+    );
   }
 }
 
@@ -88,20 +90,35 @@ export function registerRunCommands(program: Command, io: CliIO): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { limit: string; status?: string; type?: string; json?: boolean }) => {
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit must be a positive integer, got "${opts.limit}"`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UserError(`--limit must be a positive integer, got "${opts.limit}"`);
       const clauses: string[] = [];
       if (opts.status) {
         const s = STATUS_FILTERS[opts.status.toLowerCase()];
-        if (!s) throw new UserError(`unknown --status "${opts.status}" — use one of ${Object.keys(STATUS_FILTERS).join(', ')}`);
+        if (!s)
+          throw new UserError(
+            `unknown --status "${opts.status}" — use one of ${Object.keys(STATUS_FILTERS).join(', ')}`,
+          );
         clauses.push(`ExecutionStatus = "${s}"`);
       }
       if (opts.type) {
-        if (!/^[A-Za-z0-9_-]+$/.test(opts.type)) throw new UserError(`--type must be a workflow type name, got "${opts.type}"`);
+        if (!/^[A-Za-z0-9_-]+$/.test(opts.type))
+          throw new UserError(`--type must be a workflow type name, got "${opts.type}"`);
         clauses.push(`WorkflowType = "${opts.type}"`);
       }
       await withClient(async (client) => {
         const runs = await client.list({ limit, query: clauses.join(' AND ') || undefined });
-        io.out(opts.json ? json(runs) : table(runs as unknown as Record<string, unknown>[], ['workflowId', 'type', 'status', 'startTime', 'closeTime']));
+        io.out(
+          opts.json
+            ? json(runs)
+            : table(runs as unknown as Record<string, unknown>[], [
+                'workflowId',
+                'type',
+                'status',
+                'startTime',
+                'closeTime',
+              ]),
+        );
       });
     });
 }

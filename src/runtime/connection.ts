@@ -19,7 +19,11 @@ function tlsConfig(config: WardenConfig): TLSConfig | boolean {
 }
 
 /** Connection options shared by the client and the worker (address, TLS/mTLS, Temporal Cloud API key). */
-export function connectionOptions(config: WardenConfig): { address: string; tls: TLSConfig | boolean; apiKey?: string } {
+export function connectionOptions(config: WardenConfig): {
+  address: string;
+  tls: TLSConfig | boolean;
+  apiKey?: string;
+} {
   return {
     address: temporalAddress(config),
     tls: tlsConfig(config),

@@ -143,7 +143,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     } catch {
       if (Date.now() > deadline) {
         await stop();
-        throw new UserError(`the Temporal dev server did not answer on ${address} within ${opts.startTimeoutMs ?? 60_000} ms`);
+        throw new UserError(
+          `the Temporal dev server did not answer on ${address} within ${opts.startTimeoutMs ?? 60_000} ms`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }

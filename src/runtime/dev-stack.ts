@@ -27,7 +27,11 @@ export interface DevStack {
  * Starts the local stack: the embedded Temporal dev server (SQLite in the data dir, so runs survive a
  * restart) unless TEMPORAL_ADDRESS is set, one worker, and the HTTP server.
  */
-export async function startDevStack(config: WardenConfig, logger: Logger, progress: (line: string) => void): Promise<DevStack> {
+export async function startDevStack(
+  config: WardenConfig,
+  logger: Logger,
+  progress: (line: string) => void,
+): Promise<DevStack> {
   fs.mkdirSync(path.join(config.dataDir, 'logs'), { recursive: true, mode: 0o700 });
   let server: DevServer | undefined;
   let http: FastifyInstance | undefined;

@@ -36,7 +36,8 @@ export interface LoggerOptions {
 
 /** Builds the process logger: JSON lines, central redaction, ISO timestamps. */
 export function createLogger(opts: LoggerOptions): Logger {
-  const destination = opts.stream ?? (opts.file ? pino.destination({ dest: opts.file, mkdir: true, sync: false }) : pino.destination(1));
+  const destination =
+    opts.stream ?? (opts.file ? pino.destination({ dest: opts.file, mkdir: true, sync: false }) : pino.destination(1));
   return pino(
     {
       name: opts.name ?? 'warden',

@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
 import type { Logger } from '../telemetry/logger';
@@ -20,7 +20,7 @@ export interface HttpServerOptions {
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
-    loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: opts.logger.child({ component: 'http' }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
   });
 
@@ -39,7 +39,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof UserError) return reply.code(/^no run/.test(err.message) ? 404 : 400).send({ error: err.message });
+    if (err instanceof UserError)
+      return reply.code(/^no run/.test(err.message) ? 404 : 400).send({ error: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as Error).message });
     opts.logger.error({ err }, 'http request failed');

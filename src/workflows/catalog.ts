@@ -7,9 +7,7 @@ import { z } from 'zod';
  */
 
 /** Input of `healthCheck`. */
-export const HealthCheckInput = z
-  .object({ requestedBy: z.string().min(1).max(200).optional() })
-  .strict();
+export const HealthCheckInput = z.object({ requestedBy: z.string().min(1).max(200).optional() }).strict();
 /** Input of `healthCheck`. */
 export type HealthCheckInput = z.infer<typeof HealthCheckInput>;
 

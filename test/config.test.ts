@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SETTINGS, loadConfig, parseHostPort } from '../src/config';
+import { ConfigError } from '../src/errors';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('applies documented defaults when nothing is set', () => {
+    const c = loadConfig({});
+    expect(c.temporal.address).toBeUndefined();
+    expect(c.temporal.namespace).toBe('default');
+    expect(c.taskQueue).toBe('warden');
+    expect(c.http.port).toBe(8787);
+    expect(c.devServer).toEqual({ port: 7233, uiPort: 8233 });
+    expect(c.dataDir).toBe(path.resolve('.warden'));
+    expect(c.temporal.tls).toBe(false);
+  });
+
+  it('rejects a malformed TEMPORAL_ADDRESS with a readable message', () => {
+    const err = configError({ TEMPORAL_ADDRESS: '::nonsense' });
+    expect(err.message).toContain('TEMPORAL_ADDRESS="::nonsense"');
+    expect(err.message).toContain('host:port');
+  });
+
+  it('lists every problem at once', () => {
+    const err = configError({ TEMPORAL_ADDRESS: 'nope', WARDEN_HTTP_PORT: 'abc', WARDEN_LOG_LEVEL: 'loud' });
+    expect(err.problems).toHaveLength(3);
+    expect(err.message).toMatch(/WARDEN_HTTP_PORT/);
+    expect(err.message).toMatch(/WARDEN_LOG_LEVEL/);
+  });
+
+  it('never echoes the API key in an error', () => {
+    const err = configError({ TEMPORAL_API_KEY: '', TEMPORAL_TLS: 'maybe', WARDEN_HTTP_PORT: '99999' });
+    expect(err.message).not.toContain('maybe-secret');
+    const err2 = configError({ TEMPORAL_API_KEY: 'sk-very-secret', TEMPORAL_ADDRESS: 'bad' });
+    expect(err2.message).not.toContain('sk-very-secret');
+  });
+
+  it('turns TLS on for an API key (Temporal Cloud) and requires cert and key together', () => {
+    expect(loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' }).temporal.tls).toBe(true);
+    expect(configError({ TEMPORAL_TLS_CERT_PATH: __filename }).message).toMatch(/must be set together/);
+    expect(
+      configError({ TEMPORAL_TLS_CERT_PATH: '/no/cert.pem', TEMPORAL_TLS_KEY_PATH: '/no/key.pem' }).problems,
+    ).toHaveLength(2);
+  });
+
+  it('reads a YAML config file, and the environment wins over it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-cfg-'));
+    const file = path.join(dir, 'warden.yaml');
+    fs.writeFileSync(file, 'WARDEN_TASK_QUEUE: from-file\nWARDEN_HTTP_PORT: 9000\n');
+    const c = loadConfig({ WARDEN_CONFIG_FILE: file, WARDEN_HTTP_PORT: '9100' });
+    expect(c.taskQueue).toBe('from-file');
+    expect(c.http.port).toBe(9100);
+  });
+
+  it('rejects unknown keys and unreadable files in the config file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-cfg-'));
+    const file = path.join(dir, 'warden.json');
+    fs.writeFileSync(file, JSON.stringify({ WARDEN_TASK_QUEUE: 'x', WARDEN_TYPO: 1 }));
+    expect(configError({ WARDEN_CONFIG_FILE: file }).message).toMatch(/unknown setting WARDEN_TYPO/);
+    expect(configError({ WARDEN_CONFIG_FILE: path.join(dir, 'missing.yaml') }).message).toMatch(/cannot read/);
+    fs.writeFileSync(file, '{not json');
+    expect(configError({ WARDEN_CONFIG_FILE: file }).message).toMatch(/not valid JSON/);
+  });
+
+  it('documents every setting in the README', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const missing = Object.keys(SETTINGS).filter((name) => !readme.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+
+  it.each([
+    ['127.0.0.1:7233', true],
+    ['temporal.example.com:7233', true],
+    ['[::1]:7233', true],
+    ['::nonsense', false],
+    ['host', false],
+    ['host:0', false],
+    ['host:70000', false],
+  ])('parseHostPort(%s) valid=%s', (value, ok) => {
+    expect(parseHostPort(value) !== undefined).toBe(ok);
+  });
+});

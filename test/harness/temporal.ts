@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Worker } from '@temporalio/worker';
+import { WardenClient } from '../../src/client';
+import type { WardenConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { connectClient } from '../../src/runtime/connection';
+import { createLogger } from '../../src/telemetry/logger';
+import type { Logger } from '../../src/telemetry/logger';
+import { createWardenWorker } from '../../src/worker';
+import { HARNESS_ENV } from './env';
+
+/** The address of the run's shared Temporal dev server. */
+export function testServerAddress(): string {
+  const address = process.env[HARNESS_ENV.address];
+  if (!address) throw new Error('the Temporal test server is not running (jest globalSetup did not run)');
+  return address;
+}
+
+/** A config pointing at the shared test server, on a task queue of its own. */
+export function testConfig(env: Record<string, string> = {}): WardenConfig {
+  return loadConfig({
+    TEMPORAL_ADDRESS: testServerAddress(),
+    WARDEN_TASK_QUEUE: `test-${randomUUID()}`,
+    WARDEN_LOG_LEVEL: 'debug',
+    WARDEN_SHUTDOWN_GRACE_MS: '2000',
+    ...env,
+  });
+}
+
+/** A logger whose lines are kept in memory, for assertions about what was logged. */
+export function memoryLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', stream }), lines };
+}
+
+/** A running worker on the test server, its client, and how to stop both. */
+export interface TestStack {
+  config: WardenConfig;
+  client: WardenClient;
+  worker: Worker;
+  logLines: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts a worker with the pre-built workflow bundle, and a client, on a fresh task queue. */
+export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  const config = testConfig(env);
+  const { logger, lines } = memoryLogger();
+  const bundlePath = process.env[HARNESS_ENV.bundle];
+  if (!bundlePath) throw new Error('no workflow bundle (jest globalSetup did not run)');
+  const { worker, connection } = await createWardenWorker({
+    config,
+    logger,
+    workflowBundle: { codePath: bundlePath },
+  });
+  const running = worker.run();
+  const client = new WardenClient(await connectClient(config), config.taskQueue);
+  return {
+    config,
+    client,
+    worker,
+    logLines: lines,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      await client.close();
+    },
+  };
+}

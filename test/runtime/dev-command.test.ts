@@ -1,0 +1,111 @@
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, portInUse } from '../../src/runtime/dev-server';
+import { ROOT, runCli } from '../harness/cli';
+import { testServerAddress } from '../harness/temporal';
+
+interface Dev {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+}
+
+function startDev(env: Record<string, string>): Promise<Dev> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'warden.js'), 'dev'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`warden dev did not start in 120 s:\n${out}`)), 120_000);
+    const check = () => {
+      if (out.includes('Warden is running.')) {
+        clearTimeout(timer);
+        resolve({ child, output: () => out });
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`warden dev exited (${code}) during startup:\n${out}`));
+    });
+  });
+}
+
+function stopDev(dev: Dev): Promise<number | null> {
+  return new Promise((resolve) => {
+    dev.child.removeAllListeners('exit');
+    dev.child.once('exit', (code) => resolve(code));
+    dev.child.kill('SIGTERM');
+  });
+}
+
+function processesMentioning(needle: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo'));
+}
+
+describe('warden dev (npm start)', () => {
+  jest.setTimeout(300_000);
+
+  it('starts the stack, serves the Web UI, survives a restart, and leaves nothing behind on SIGTERM', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
+    const ports = { temporal: await freePort(), ui: await freePort(), http: await freePort() };
+    const env = {
+      WARDEN_DATA_DIR: dataDir,
+      WARDEN_TEMPORAL_PORT: String(ports.temporal),
+      WARDEN_UI_PORT: String(ports.ui),
+      WARDEN_HTTP_PORT: String(ports.http),
+    };
+
+    const dev = await startDev(env);
+    expect(dev.output()).toContain(`Temporal Web UI   http://127.0.0.1:${ports.ui}`);
+    expect((await fetch(`http://127.0.0.1:${ports.ui}/`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.http}/readyz`)).status).toBe(200);
+
+    const id = `dev-restart-${Date.now()}`;
+    const run = await runCli(['run', 'healthCheck', '--id', id, '--wait'], env);
+    expect(run.code).toBe(0);
+    const viaHttp = (await (await fetch(`http://127.0.0.1:${ports.http}/v1/runs/${id}`)).json()) as { status: string };
+    expect(viaHttp.status).toBe('COMPLETED');
+    expect((await fetch(`http://127.0.0.1:${ports.http}/v1/runs/nope`)).status).toBe(404);
+
+    expect(await stopDev(dev)).toBe(0);
+    expect(dev.output()).toContain('warden: stopped.');
+    expect(processesMentioning(dataDir)).toEqual([]);
+    for (const p of Object.values(ports)) expect(await portInUse(p)).toBe(false);
+
+    const again = await startDev(env);
+    const ls = await runCli(['ls', '--json'], env);
+    expect((JSON.parse(ls.stdout) as { workflowId: string }[]).map((r) => r.workflowId)).toContain(id);
+    expect(await stopDev(again)).toBe(0);
+    expect(processesMentioning(dataDir)).toEqual([]);
+  });
+
+  it('uses an existing cluster when TEMPORAL_ADDRESS is set, and refuses a busy port clearly', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
+    const http = await freePort();
+    const dev = await startDev({
+      WARDEN_DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: testServerAddress(),
+      WARDEN_HTTP_PORT: String(http),
+    });
+    expect(dev.output()).toContain(`using Temporal at ${testServerAddress()}`);
+    expect(dev.output()).not.toContain('Temporal Web UI');
+
+    // A second embedded stack on the port the test server already uses is refused with what to do.
+    const busyPort = testServerAddress().split(':')[1]!;
+    const clash = await runCli(['dev'], {
+      WARDEN_DATA_DIR: dataDir,
+      WARDEN_TEMPORAL_PORT: busyPort,
+      WARDEN_HTTP_PORT: String(await freePort()),
+    });
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toMatch(new RegExp(`port ${busyPort} \\(gRPC\\) on 127.0.0.1 is already in use`));
+    expect(await stopDev(dev)).toBe(0);
+  });
+});
