@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
 import type { Logger } from '../telemetry/logger';
@@ -19,8 +19,9 @@ export interface HttpServerOptions {
  * Binds where WARDEN_HTTP_HOST says (loopback by default).
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const httpLogger: FastifyBaseLogger = opts.logger.child({ component: 'http' });
   const app: FastifyInstance = Fastify({
-    loggerInstance: opts.logger.child({ component: 'http' }),
+    loggerInstance: httpLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
   });
 
