@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { z } from 'zod';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { UserError } from './errors';
+import { formatIssues } from './governance/issues';
 import { connectClient } from './runtime/connection';
 import { WORKFLOW_CATALOG } from './workflows/catalog';
 
@@ -43,10 +43,6 @@ function toSummary(info: WorkflowExecutionInfo | WorkflowExecutionDescription): 
     closeTime: info.closeTime?.toISOString(),
     historyLength: info.historyLength || undefined,
   };
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`).join('; ');
 }
 
 /**

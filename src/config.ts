@@ -75,6 +75,45 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(0).default(30_000),
     doc: 'How long a stopping worker lets running activities finish before cancelling them.',
   },
+  WARDEN_POLICY_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Policy file (YAML or JSON): rules, approval tiers, approver groups. Default: policy/default.yaml.',
+  },
+  WARDEN_HTTP_ALLOWED_HOSTS: {
+    schema: z.string().default(''),
+    doc: 'Comma-separated hosts the http_request tool may call (host, host:port or *.example.com). Empty: none.',
+  },
+  WARDEN_HTTP_TIMEOUT_MS: { schema: z.coerce.number().int().min(100).default(15_000), doc: 'http_request timeout cap (all redirects included).' },
+  WARDEN_HTTP_MAX_RESPONSE_BYTES: {
+    schema: z.coerce.number().int().min(1024).default(1_048_576),
+    doc: 'http_request response size cap; larger bodies are truncated.',
+  },
+  WARDEN_KILL_SWITCH_MODE: {
+    schema: z.enum(['wait', 'fail']).default('wait'),
+    doc: 'While the kill switch is on, write/destructive tools `wait` until it is released or `fail` at once.',
+  },
+  WARDEN_GOVERNOR_ID: {
+    schema: z.string().min(1).default('warden-governor'),
+    doc: 'Workflow id of the governor (fleet-wide kill switch and circuit breakers).',
+  },
+  WARDEN_BREAKER_THRESHOLD: { schema: z.coerce.number().int().min(1).default(5), doc: 'Consecutive failures that open an integration\'s circuit breaker.' },
+  WARDEN_BREAKER_COOLDOWN_MS: {
+    schema: z.coerce.number().int().min(100).default(30_000),
+    doc: 'How long an open breaker refuses calls before letting a trial call through (half-open).',
+  },
+  WARDEN_RATE_LIMITS: {
+    schema: z
+      .string()
+      .default('')
+      .refine((v) => v.trim() === '' || v.split(',').every((p) => /^\s*[a-z0-9_-]+\s*=\s*\d+(\.\d+)?\s*$/.test(p)), {
+        message: 'must be class=callsPerSecond pairs, e.g. edr=2,intel=10',
+      }),
+    doc: 'Fleet-wide calls per second per tool rate-limit class, e.g. `edr=2,intel=10` (enforced by the Temporal server).',
+  },
+  WARDEN_APPROVAL_WEBHOOK_URL: {
+    schema: z.url().optional(),
+    doc: 'Slack-compatible incoming-webhook URL notified when a run needs a human (the message names the exact `warden approve` command).',
+  },
   WARDEN_CONFIG_FILE: {
     schema: z.string().optional(),
     doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
@@ -108,6 +147,17 @@ export interface WardenConfig {
   health: { host: string; port: number };
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
+  policyFile: string;
+  http_request: { allowedHosts: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
+  governance: {
+    killSwitchMode: 'wait' | 'fail';
+    governorId: string;
+    breakerThreshold: number;
+    breakerCooldownMs: number;
+    /** calls per second by rate-limit class */
+    rateLimits: Record<string, number>;
+    approvalWebhookUrl: string | undefined;
+  };
 }
 
 /** Splits host:port; returns undefined when it is not a usable address. */
@@ -206,6 +256,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     health: { host: s.WARDEN_HEALTH_HOST, port: s.WARDEN_HEALTH_PORT },
     logLevel: s.WARDEN_LOG_LEVEL,
     shutdownGraceMs: s.WARDEN_SHUTDOWN_GRACE_MS,
+    policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
+    http_request: {
+      allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter(Boolean),
+      timeoutMs: s.WARDEN_HTTP_TIMEOUT_MS,
+      maxResponseBytes: s.WARDEN_HTTP_MAX_RESPONSE_BYTES,
+      maxRedirects: 3,
+    },
+    governance: {
+      killSwitchMode: s.WARDEN_KILL_SWITCH_MODE,
+      governorId: s.WARDEN_GOVERNOR_ID,
+      breakerThreshold: s.WARDEN_BREAKER_THRESHOLD,
+      breakerCooldownMs: s.WARDEN_BREAKER_COOLDOWN_MS,
+      rateLimits: Object.fromEntries(
+        s.WARDEN_RATE_LIMITS.split(',')
+          .map((p) => p.split('=').map((x) => x.trim()))
+          .filter((kv): kv is [string, string] => kv.length === 2 && Boolean(kv[0]))
+          .map(([k, v]) => [k, Number(v)]),
+      ),
+      approvalWebhookUrl: s.WARDEN_APPROVAL_WEBHOOK_URL,
+    },
   };
 }
 

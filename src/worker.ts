@@ -4,7 +4,14 @@ import type { NativeConnection, WorkflowBundleOption, WorkflowBundleWithSourceMa
 import { createActivities } from './activities';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
-import { connectWorker } from './runtime/connection';
+import { GovernorClient } from './activities/governor-client';
+import { rateLimitedQueue } from './activities/governance';
+import { createNotifier } from './activities/notify';
+import type { Policy } from './governance/policy';
+import { connectClient, connectWorker } from './runtime/connection';
+import { loadPolicyFile } from './runtime/policy-file';
+import { createDefaultTools } from './tools';
+import type { AnyTool } from './tools/types';
 import type { Logger } from './telemetry/logger';
 import { createLogger, sdkLogger } from './telemetry/logger';
 
@@ -39,6 +46,10 @@ export async function bundleWorkflows(logger?: Logger): Promise<WorkflowBundleWi
 export interface WardenWorkerOptions {
   config: WardenConfig;
   logger: Logger;
+  /** Tools beyond the defaults (tests, embedders). */
+  extraTools?: AnyTool[];
+  /** Override the policy file (tests). */
+  policy?: Policy;
   /** Reuse a connection (tests, `warden dev`); otherwise one is opened from config. */
   connection?: NativeConnection;
   /** A pre-built bundle; otherwise workflows are bundled from WORKFLOWS_PATH. */
@@ -47,30 +58,81 @@ export interface WardenWorkerOptions {
   identity?: string;
 }
 
-/** A created worker and the connection it owns (closed by {@link runUntilStopped}). */
+/**
+ * A created worker, plus one activity-only worker per rate-limited tool class, and what they own.
+ * `run()` runs them all until `shutdown()`; `close()` releases the connections afterwards.
+ */
 export interface WardenWorker {
   worker: Worker;
+  rateLimitedWorkers: Worker[];
   connection: NativeConnection;
-  ownsConnection: boolean;
+  policy: Policy;
+  run(): Promise<void>;
+  shutdown(): void;
+  close(): Promise<void>;
 }
 
 /** Creates (does not run) a worker polling the configured task queue with Warden's workflows and activities. */
 export async function createWardenWorker(opts: WardenWorkerOptions): Promise<WardenWorker> {
-  installRuntime(opts.logger);
-  const connection = opts.connection ?? (await connectWorker(opts.config));
-  const worker = await Worker.create({
-    connection,
-    namespace: opts.config.temporal.namespace,
-    taskQueue: opts.config.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({
-      logger: opts.logger.child({ component: 'activity' }),
-      taskQueue: opts.config.taskQueue,
-    }),
-    shutdownGraceTime: opts.config.shutdownGraceMs,
-    ...(opts.identity ? { identity: opts.identity } : {}),
+  const { config, logger } = opts;
+  installRuntime(logger);
+  const policy = opts.policy ?? loadPolicyFile(config.policyFile);
+  const connection = opts.connection ?? (await connectWorker(config));
+  const client = await connectClient(config);
+  const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue);
+  const activities = createActivities({
+    logger: logger.child({ component: 'activity' }),
+    taskQueue: config.taskQueue,
+    policy,
+    tools: createDefaultTools(config, opts.extraTools),
+    governor,
+    notify: createNotifier(logger.child({ component: 'notify' }), config.governance.approvalWebhookUrl),
+    killSwitchMode: config.governance.killSwitchMode,
+    breakerThreshold: config.governance.breakerThreshold,
+    breakerCooldownMs: config.governance.breakerCooldownMs,
+    rateLimits: config.governance.rateLimits,
   });
-  return { worker, connection, ownsConnection: !opts.connection };
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    shutdownGraceTime: config.shutdownGraceMs,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+  };
+  const worker = await Worker.create({
+    ...common,
+    taskQueue: config.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities,
+  });
+  // Rate limits are enforced by the Temporal server per task queue, so they hold across the whole fleet.
+  const rateLimitedWorkers = await Promise.all(
+    Object.entries(config.governance.rateLimits).map(([cls, perSecond]) =>
+      Worker.create({
+        ...common,
+        taskQueue: rateLimitedQueue(config.taskQueue, cls),
+        activities: { executeTool: activities.executeTool },
+        maxTaskQueueActivitiesPerSecond: perSecond,
+      }),
+    ),
+  );
+  const all = [worker, ...rateLimitedWorkers];
+  logger.info({ policy: policy.document.name, policyVersion: policy.version }, 'policy loaded');
+  return {
+    worker,
+    rateLimitedWorkers,
+    connection,
+    policy,
+    run: async () => {
+      await Promise.all(all.map((w) => w.run()));
+    },
+    shutdown: () => {
+      for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    close: async () => {
+      await client.connection.close();
+      if (!opts.connection) await connection.close();
+    },
+  };
 }
 
 /** Serves GET /healthz (process alive) and GET /readyz (worker polling) for orchestrator probes. */
@@ -98,13 +160,11 @@ export function startHealthServer(worker: Worker, host: string, port: number): P
  */
 export async function runWorkerProcess(config: WardenConfig = loadConfig(), logger?: Logger): Promise<number> {
   const log = logger ?? createLogger({ level: config.logLevel });
-  const { worker, connection } = await createWardenWorker({ config, logger: log });
-  const health = config.health.port
-    ? await startHealthServer(worker, config.health.host, config.health.port)
-    : undefined;
+  const ww = await createWardenWorker({ config, logger: log });
+  const health = config.health.port ? await startHealthServer(ww.worker, config.health.host, config.health.port) : undefined;
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down worker: draining');
-    worker.shutdown();
+    ww.shutdown();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -113,12 +173,12 @@ export async function runWorkerProcess(config: WardenConfig = loadConfig(), logg
     'worker started',
   );
   try {
-    await worker.run();
+    await ww.run();
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     health?.close();
-    await connection.close();
+    await ww.close();
   }
   log.info('worker stopped');
   return 0;

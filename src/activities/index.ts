@@ -1,20 +1,35 @@
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
-import type { WorkerDescription } from '../workflows/catalog';
+import type { Policy } from '../governance/policy';
 import type { Logger } from '../telemetry/logger';
+import type { ToolRegistry } from '../tools/types';
 import { SDK_VERSION, WARDEN_VERSION } from '../version';
+import type { WorkerDescription } from '../workflows/catalog';
+import type { GovernorClient } from './governor-client';
+import { createGovernanceActivities } from './governance';
+import type { ApprovalPendingNotice } from './notify';
+import { createToolActivities } from './tools';
 
-/** What the activities need from the outside world; the worker passes real ones, tests pass fakes. */
+/** What the activities need from the outside world; the worker passes real ones, tests pass their own. */
 export interface ActivityDeps {
   logger: Logger;
   taskQueue: string;
+  policy: Policy;
+  tools: ToolRegistry;
+  governor: GovernorClient;
+  notify: (notice: ApprovalPendingNotice) => Promise<void>;
+  killSwitchMode: 'wait' | 'fail';
+  breakerThreshold: number;
+  breakerCooldownMs: number;
+  rateLimits: Record<string, number>;
 }
 
-/**
- * Builds the activity implementations. Every side effect Warden performs happens in one of these.
- */
+/** Builds every activity implementation. Every side effect Warden performs happens in one of these. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createGovernanceActivities(deps),
+    ...createToolActivities(deps),
+
     /** Reports which worker process ran this activity (used by `healthCheck`). */
     describeWorker(input: { workflowId: string }): Promise<WorkerDescription> {
       const ctx = Context.current();

@@ -65,12 +65,13 @@ export async function startDevStack(
     }
 
     progress('bundling workflows and starting the worker…');
-    const { worker, connection } = await createWardenWorker({ config, logger });
-    const running = worker.run();
+    const ww = await createWardenWorker({ config, logger });
+    const { worker } = ww;
+    const running = ww.run();
     cleanups.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      ww.shutdown();
       await running;
-      await connection.close();
+      await ww.close();
     });
 
     const temporalClient = await connectClient(config);

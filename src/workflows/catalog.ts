@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { Playbook } from '../governance/steps';
+import type { DecisionRecord, RunStatus, StepRecord } from './engine/state';
 
 /*
  * Input and result contracts of every workflow, with the zod schema the client and HTTP server use to
@@ -31,6 +33,28 @@ export interface HealthCheckResult {
   roundTripMs: number;
 }
 
+/** Input of `runPlaybook`. */
+export const RunPlaybookInput = z
+  .object({
+    playbook: Playbook,
+    /** Data the steps' expressions see as `input`. */
+    input: z.record(z.string(), z.unknown()).default({}),
+    /** Who started the run; they may not approve its actions. Set by the client (`--as`). */
+    initiator: z.string().min(1).max(200),
+    trigger: z.object({ type: z.string(), ref: z.string().optional() }).optional(),
+  })
+  .strict();
+/** Input of `runPlaybook`. */
+export type RunPlaybookInput = z.infer<typeof RunPlaybookInput>;
+
+/** Result of `runPlaybook`. */
+export interface RunPlaybookResult {
+  status: RunStatus;
+  outputs: Record<string, unknown>;
+  steps: StepRecord[];
+  decisions: DecisionRecord[];
+}
+
 /** A workflow type Warden's client can start, with its input schema and a one-line description. */
 export interface CatalogEntry {
   description: string;
@@ -45,5 +69,10 @@ export const WORKFLOW_CATALOG: Record<string, CatalogEntry> = {
     description: 'End-to-end check: client → Temporal → worker → activity → back',
     input: HealthCheckInput,
     idPrefix: 'health-check',
+  },
+  runPlaybook: {
+    description: 'Run a playbook of action, approval, branch and forEach steps under policy',
+    input: RunPlaybookInput,
+    idPrefix: 'run',
   },
 };

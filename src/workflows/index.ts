@@ -3,3 +3,7 @@
  * workflows and their signal/query definitions are exported here.
  */
 export { healthCheck } from './health-check';
+export { runPlaybook } from './run-playbook';
+export { forEachBatch } from './for-each-batch';
+export { governor } from './governor';
+export * from './definitions';

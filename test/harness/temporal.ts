@@ -8,6 +8,8 @@ import { connectClient } from '../../src/runtime/connection';
 import { createLogger } from '../../src/telemetry/logger';
 import type { Logger } from '../../src/telemetry/logger';
 import { createWardenWorker } from '../../src/worker';
+import type { Policy } from '../../src/governance/policy';
+import type { AnyTool } from '../../src/tools/types';
 import { HARNESS_ENV } from './env';
 
 /** The address of the run's shared Temporal dev server. */
@@ -46,31 +48,38 @@ export interface TestStack {
   client: WardenClient;
   worker: Worker;
   logLines: string[];
+  policyVersion: string;
   stop(): Promise<void>;
 }
 
 /** Starts a worker with the pre-built workflow bundle, and a client, on a fresh task queue. */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  opts: { extraTools?: AnyTool[]; policy?: Policy } = {},
+): Promise<TestStack> {
   const config = testConfig(env);
   const { logger, lines } = memoryLogger();
   const bundlePath = process.env[HARNESS_ENV.bundle];
   if (!bundlePath) throw new Error('no workflow bundle (jest globalSetup did not run)');
-  const { worker, connection } = await createWardenWorker({
+  const ww = await createWardenWorker({
     config,
     logger,
     workflowBundle: { codePath: bundlePath },
+    ...opts,
   });
-  const running = worker.run();
+  const { worker } = ww;
+  const running = ww.run();
   const client = new WardenClient(await connectClient(config), config.taskQueue);
   return {
     config,
     client,
     worker,
     logLines: lines,
+    policyVersion: ww.policy.version,
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      ww.shutdown();
       await running;
-      await connection.close();
+      await ww.close();
       await client.close();
     },
   };

@@ -1,0 +1,155 @@
+import type { z } from 'zod';
+import { formatIssues } from '../governance/issues';
+import type { ApprovalPendingNotice } from './notify';
+import type { Logger } from '../telemetry/logger';
+import type { ApprovalPlan, Policy, Risk } from '../governance/policy';
+import { approvalPlan, evaluatePolicy } from '../governance/policy';
+import type { PendingApproval } from '../governance/approvals';
+import { canonicalHash } from '../runtime/policy-file';
+import type { ToolRegistry } from '../tools/types';
+
+/** Input of `decideAction`. */
+export interface DecideInput {
+  workflowId: string;
+  stepId: string;
+  callId: string;
+  kind: 'action' | 'approval';
+  tool?: string;
+  /** Approval steps: title and tier. */
+  title?: string;
+  tier?: number;
+  /** Tool arguments (action) or rendered details (approval). */
+  args: unknown;
+  context: unknown;
+  initiator: string;
+  tainted: boolean;
+  agent?: string;
+}
+
+/** A policy decision, with everything the workflow needs to enforce it. */
+export interface Decision {
+  effect: 'allow' | 'require_approval' | 'deny';
+  tier?: number;
+  ruleId: string;
+  reason: string;
+  policyVersion: string;
+  /** sha256 over tool + canonical args + run + step + call + policy version. */
+  actionHash: string;
+  /** One line for humans and the Web UI. */
+  action: string;
+  tool?: string;
+  risk?: Risk;
+  /** True when the arguments failed the tool's schema: the step fails with ValidationError. */
+  invalid?: boolean;
+  plan?: ApprovalPlan;
+  /** Task queue for the tool call when the tool's rate-limit class is limited. */
+  taskQueue?: string;
+}
+
+/** Dependencies of the governance activities. */
+export interface GovernanceDeps {
+  policy: Policy;
+  tools: ToolRegistry;
+  taskQueue: string;
+  rateLimits: Record<string, number>;
+  logger: Logger;
+  notify: (notice: ApprovalPendingNotice) => Promise<void>;
+}
+
+/** Task queue carrying one rate-limit class's tool calls (its own worker enforces the fleet-wide rate). */
+export function rateLimitedQueue(taskQueue: string, rateLimitClass: string): string {
+  return `${taskQueue}--rl--${rateLimitClass}`;
+}
+
+/** Hash binding an approval or execution to the exact action. */
+export function actionHash(input: { tool?: string; kind: string; args: unknown; workflowId: string; stepId: string; callId: string; policyVersion: string; title?: string }): string {
+  return canonicalHash({
+    kind: input.kind,
+    tool: input.tool ?? null,
+    title: input.title ?? null,
+    args: input.args ?? null,
+    workflowId: input.workflowId,
+    stepId: input.stepId,
+    callId: input.callId,
+    policyVersion: input.policyVersion,
+  });
+}
+
+function short(value: unknown, max = 120): string {
+  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/** Builds the governance activities: policy decisions (run as a local activity) and approver notices. */
+export function createGovernanceActivities(deps: GovernanceDeps) {
+  const { policy, tools } = deps;
+  return {
+    /**
+     * Validates the arguments against the tool's schema and asks policy. Pure apart from reading the
+     * worker's policy and tool registry; runs as a local activity so the decision is recorded in history.
+     */
+    decideAction(input: DecideInput): Promise<Decision> {
+      const base = { policyVersion: policy.version };
+      if (input.kind === 'approval') {
+        const tier = input.tier ?? 1;
+        const hash = actionHash({ ...input, ...base, kind: 'approval' });
+        try {
+          const plan = approvalPlan(policy.document, tier);
+          return Promise.resolve({ ...base, effect: 'require_approval', tier, ruleId: 'approval-step', reason: input.title ?? 'approval step', actionHash: hash, action: `approve: ${input.title ?? input.stepId}`, plan });
+        } catch (err) {
+          return Promise.resolve({ ...base, effect: 'deny', ruleId: 'error', reason: `approval step cannot be satisfied: ${(err as Error).message}`, actionHash: hash, action: `approve: ${input.title ?? input.stepId}` });
+        }
+      }
+      const name = input.tool ?? '';
+      const tool = tools.get(name);
+      const hashOf = (args: unknown) => actionHash({ ...input, ...base, kind: 'action', args });
+      if (!tool) {
+        const d = evaluatePolicy(policy, {
+          step: { id: input.stepId, kind: input.kind },
+          tool: { name, known: false, risk: 'destructive', capabilities: [] },
+          args: input.args,
+          context: input.context,
+          run: { workflowId: input.workflowId, initiator: input.initiator, tainted: input.tainted, agent: input.agent },
+        });
+        return Promise.resolve({ ...d, actionHash: hashOf(input.args), action: `${name} (unknown tool)`, tool: name });
+      }
+      const parsed = tool.input.safeParse(input.args);
+      if (!parsed.success) {
+        const problems = formatIssues(parsed.error as z.ZodError, '(args)');
+        return Promise.resolve({ ...base, effect: 'deny', ruleId: 'invalid-arguments', reason: `arguments for ${name} are invalid: ${problems}`, actionHash: hashOf(input.args), action: `${name} ${short(input.args)}`, tool: name, invalid: true });
+      }
+      const args: unknown = parsed.data;
+      const risk = tool.riskFor ? tool.riskFor(args) : tool.risk;
+      const d = evaluatePolicy(policy, {
+        step: { id: input.stepId, kind: input.kind },
+        tool: { name, known: true, risk, capabilities: tool.capabilities },
+        args,
+        context: input.context,
+        run: { workflowId: input.workflowId, initiator: input.initiator, tainted: input.tainted, agent: input.agent },
+      });
+      let plan: ApprovalPlan | undefined;
+      if (d.effect === 'require_approval') {
+        try {
+          plan = approvalPlan(policy.document, d.tier ?? 1);
+        } catch (err) {
+          return Promise.resolve({ ...d, effect: 'deny', ruleId: 'error', reason: `approval cannot be satisfied: ${(err as Error).message}`, actionHash: hashOf(args), action: name, tool: name, risk });
+        }
+      }
+      const limited = tool.rateLimitClass && deps.rateLimits[tool.rateLimitClass] ? tool.rateLimitClass : undefined;
+      return Promise.resolve({
+        ...d,
+        actionHash: hashOf(args),
+        action: `${name} ${tool.summarize ? tool.summarize(args) : short(args)}`,
+        tool: name,
+        risk,
+        ...(plan ? { plan } : {}),
+        ...(limited ? { taskQueue: rateLimitedQueue(deps.taskQueue, limited) } : {}),
+      });
+    },
+
+    /** Tells the approvers that a run waits for them (log line, and a Slack-compatible webhook when configured). */
+    async notifyApprovers(input: { pending: PendingApproval; escalated: boolean }): Promise<void> {
+      await deps.notify({ ...input });
+    },
+  };
+}

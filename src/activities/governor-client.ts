@@ -1,0 +1,59 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { GovernorState, KillSwitchSignal, ToolOutcomeSignal } from '../workflows/definitions';
+import { governorStateQuery, reportToolOutcomeSignal, setKillSwitchSignal } from '../workflows/definitions';
+
+/** The governor's state before anything was ever set. */
+export const INITIAL_GOVERNOR_STATE: GovernorState = { killSwitch: { engaged: false }, breakers: {}, changes: [] };
+
+/**
+ * Reads and updates the fleet-wide governor (kill switch, circuit breakers): one entity workflow that
+ * every worker sees and that survives restarts, because it lives in Temporal. Reads are cached for
+ * `cacheMs` per process to bound query load; a change reaches every worker within that time.
+ */
+export class GovernorClient {
+  private cached?: { at: number; state: GovernorState };
+
+  constructor(
+    private readonly client: Client,
+    readonly governorId: string,
+    private readonly taskQueue: string,
+    private readonly cacheMs = 1_000,
+  ) {}
+
+  /** Current state (cached). A governor that was never started reads as the initial state. */
+  async state(fresh = false): Promise<GovernorState> {
+    if (!fresh && this.cached && Date.now() - this.cached.at < this.cacheMs) return this.cached.state;
+    let state: GovernorState;
+    try {
+      state = await this.client.workflow.getHandle(this.governorId).query(governorStateQuery);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      state = INITIAL_GOVERNOR_STATE;
+    }
+    this.cached = { at: Date.now(), state };
+    return state;
+  }
+
+  private async signalWithStart(signal: typeof setKillSwitchSignal, payload: unknown): Promise<void> {
+    await this.client.workflow.signalWithStart('governor', {
+      workflowId: this.governorId,
+      taskQueue: this.taskQueue,
+      args: [{}],
+      signal,
+      signalArgs: [payload],
+      staticSummary: 'Warden governor: fleet-wide kill switch and circuit breakers',
+    });
+    this.cached = undefined;
+  }
+
+  /** Engages or releases the kill switch (starts the governor if needed). */
+  async setKillSwitch(payload: KillSwitchSignal): Promise<void> {
+    await this.signalWithStart(setKillSwitchSignal, payload);
+  }
+
+  /** Feeds a tool outcome to the integration's breaker. */
+  async report(outcome: ToolOutcomeSignal): Promise<void> {
+    await this.signalWithStart(reportToolOutcomeSignal, outcome);
+  }
+}

@@ -1,0 +1,73 @@
+import jmespath from 'jmespath';
+
+/*
+ * Expressions over earlier step outputs, in JMESPath: synchronous and pure, so they run in workflow code
+ * (unlike JSONata 2.x, whose evaluate() returns a Promise that is always truthy).
+ */
+
+/** Data an expression sees: the run input, earlier step outputs by id, and the current forEach item. */
+export interface ExpressionScope {
+  input: unknown;
+  steps: Record<string, unknown>;
+  item?: unknown;
+  index?: number;
+  run?: { workflowId: string; initiator: string };
+}
+
+/** Thrown for an expression that does not parse or cannot be evaluated; names the expression. */
+export class ExpressionError extends Error {
+  override readonly name = 'ExpressionError';
+}
+
+/** Evaluates a JMESPath expression. @throws ExpressionError naming the expression and the problem. */
+export function evaluate(expression: string, data: unknown): unknown {
+  try {
+    return jmespath.search(data, expression) as unknown;
+  } catch (err) {
+    throw new ExpressionError(`expression "${expression}": ${(err as Error).message}`);
+  }
+}
+
+/** JMESPath truthiness: false, null, empty string, empty array and empty object are false. */
+export function truthy(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === '') return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return true;
+}
+
+const WHOLE = /^\{\{\s*([\s\S]+?)\s*\}\}$/;
+const EMBEDDED = /\{\{\s*([\s\S]+?)\s*\}\}/g;
+
+/**
+ * Renders a template value: a string that is exactly `{{ expr }}` becomes the expression's value (any
+ * type); `{{ expr }}` inside a longer string is interpolated as text; objects and arrays are rendered
+ * recursively. Nothing else is evaluated: a value is data, never code.
+ */
+export function render(template: unknown, data: unknown): unknown {
+  if (typeof template === 'string') {
+    const whole = WHOLE.exec(template);
+    if (whole?.[1]) return evaluate(whole[1], data) ?? null;
+    if (!template.includes('{{')) return template;
+    return template.replace(EMBEDDED, (_m, expr: string) => {
+      const v = evaluate(expr, data);
+      return v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+    });
+  }
+  if (Array.isArray(template)) return template.map((t) => render(t, data));
+  if (template && typeof template === 'object') {
+    return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, render(v, data)]));
+  }
+  return template;
+}
+
+/** Checks that an expression parses, for load-time validation of playbooks and policies. */
+export function compiles(expression: string): string | undefined {
+  try {
+    jmespath.search({}, expression);
+    return undefined;
+  } catch (err) {
+    // Runtime type errors on empty data are fine; only parser errors make an expression invalid.
+    return (err as Error).name === 'ParserError' || (err as Error).name === 'LexerError' ? (err as Error).message : undefined;
+  }
+}

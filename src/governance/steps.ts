@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { compiles } from './expressions';
+
+/*
+ * The step model: a playbook is data. Each step has an id, a kind and its config, so a declarative story
+ * format maps onto it one to one. Workflow-safe (zod only).
+ */
+
+const stepId = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'step ids are lower-case letters, digits, _ and - (e.g. enrich_ip)');
+const expression = z.string().min(1).superRefine((expr, ctx) => {
+  const problem = compiles(expr);
+  if (problem) ctx.addIssue({ code: 'custom', message: `invalid JMESPath expression "${expr}": ${problem}` });
+});
+/** What happens when a step fails: stop the run (default) or record the failure and go on. */
+const onError = z.enum(['fail', 'continue']).default('fail');
+
+/** Runs one tool through policy (and an approval gate if policy says so). */
+export const ActionStep = z.object({
+  id: stepId,
+  kind: z.literal('action'),
+  tool: z.string().min(1),
+  /** Tool arguments; strings of the form `{{ expr }}` are JMESPath over { input, steps, item, index }. */
+  args: z.record(z.string(), z.unknown()).default({}),
+  /** Facts policy may match on (e.g. the asset being acted on), rendered like args. */
+  context: z.record(z.string(), z.unknown()).default({}),
+  summary: z.string().max(200).optional(),
+  onError,
+});
+/** Runs one tool through policy (and an approval gate if policy says so). */
+export type ActionStep = z.infer<typeof ActionStep>;
+
+/** A human gate: the run waits until the tier's approvers decide, escalating on timeout. */
+export const ApprovalStep = z.object({
+  id: stepId,
+  kind: z.literal('approval'),
+  title: z.string().min(1).max(200),
+  /** Approval tier (policy `tiers` key). */
+  tier: z.number().int().min(1),
+  /** What the approver is asked to judge; rendered like action args and bound into the approval hash. */
+  details: z.record(z.string(), z.unknown()).default({}),
+  onError,
+});
+/** A human gate. */
+export type ApprovalStep = z.infer<typeof ApprovalStep>;
+
+/** A step of any kind. */
+export type Step = ActionStep | ApprovalStep | BranchStep | ForEachStep;
+
+/** Chooses `then` or `else` by a JMESPath condition over earlier outputs (JMESPath truthiness). */
+export interface BranchStep {
+  id: string;
+  kind: 'branch';
+  when: string;
+  then: Step[];
+  else: Step[];
+  onError: 'fail' | 'continue';
+}
+
+/** Runs `steps` once per item, `concurrency` at a time, in child workflows of `batchSize` items. */
+export interface ForEachStep {
+  id: string;
+  kind: 'forEach';
+  /** JMESPath expression that must yield an array. */
+  items: string;
+  steps: Step[];
+  concurrency: number;
+  batchSize: number;
+  /** `continue`: run every item and collect failures; `failFast`: stop at the first failed item. */
+  onItemFailure: 'continue' | 'failFast';
+  onError: 'fail' | 'continue';
+}
+
+/** Zod schema for any step (recursive through branch and forEach). */
+export const Step: z.ZodType<Step, unknown> = z.lazy(() =>
+  z.discriminatedUnion('kind', [ActionStep, ApprovalStep, BranchStepSchema, ForEachStepSchema]),
+) as unknown as z.ZodType<Step, unknown>;
+
+const BranchStepSchema = z.object({
+  id: stepId,
+  kind: z.literal('branch'),
+  when: expression,
+  then: z.array(z.lazy(() => Step)).default([]),
+  else: z.array(z.lazy(() => Step)).default([]),
+  onError,
+});
+
+const ForEachStepSchema = z.object({
+  id: stepId,
+  kind: z.literal('forEach'),
+  items: expression,
+  steps: z.array(z.lazy(() => Step)).min(1),
+  concurrency: z.number().int().min(1).max(100).default(5),
+  batchSize: z.number().int().min(1).max(500).default(100),
+  onItemFailure: z.enum(['continue', 'failFast']).default('continue'),
+  onError,
+});
+
+function allIds(steps: Step[], out: string[] = []): string[] {
+  for (const s of steps) {
+    out.push(s.id);
+    if (s.kind === 'branch') {
+      allIds(s.then, out);
+      allIds(s.else, out);
+    } else if (s.kind === 'forEach') allIds(s.steps, out);
+  }
+  return out;
+}
+
+/** A named sequence of steps. Step ids are unique across the whole playbook (outputs are keyed by id). */
+export const Playbook = z
+  .object({
+    name: z.string().min(1).max(100),
+    description: z.string().max(2000).optional(),
+    steps: z.array(Step).min(1),
+  })
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    for (const id of allIds(p.steps)) {
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `step id "${id}" is used twice; ids must be unique` });
+      seen.add(id);
+    }
+  });
+/** A named sequence of steps. */
+export type Playbook = z.infer<typeof Playbook>;

@@ -1,0 +1,80 @@
+import type { z } from 'zod';
+import type { Logger } from '../telemetry/logger';
+
+/** How much harm a tool can do: policy's first input. */
+export type Risk = 'read' | 'write' | 'destructive';
+
+/** A credential capability a tool needs (a provider and the scopes it asks for). */
+export interface Capability {
+  provider: string;
+  scopes: string[];
+}
+
+/** What a tool receives besides its arguments while executing inside an activity. */
+export interface ToolContext {
+  /** workflowId/stepId/callId: stable across activity retries; side-effecting tools pass it to the vendor. */
+  idempotencyKey: string;
+  /** Aborted when the activity is cancelled (run cancelled, timeout, worker shutting down). */
+  signal: AbortSignal;
+  logger: Logger;
+  /** Reports liveness for long calls (the activity's heartbeat). */
+  heartbeat(details?: unknown): void;
+}
+
+/**
+ * A tool: the only way a run touches the world. Arguments are validated against `input` before
+ * `execute` runs and results against `output` after; both happen in the tool activity, never in workflow code.
+ */
+export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  input: I;
+  output: O;
+  /** Static risk; see `riskFor` when it depends on the arguments. */
+  risk: Risk;
+  /** Effective risk for these (validated) arguments, e.g. GET is `read`, POST is `write`. Never lower than needed. */
+  riskFor?(args: z.output<I>): Risk;
+  /** Credential capabilities the tool needs; policy must grant them per step. */
+  capabilities: Capability[];
+  /** Calls of one class share a fleet-wide rate limit (see README "Circuit breakers and rate limits"). */
+  rateLimitClass?: string;
+  /** Circuit-breaker key: calls to one integration trip one breaker. @default the tool name */
+  integration?: string;
+  /** One line for the Web UI, e.g. "POST api.example.com/v1/tickets". */
+  summarize?(args: z.output<I>): string;
+  execute(args: z.output<I>, ctx: ToolContext): Promise<z.input<O>>;
+}
+
+/** Any tool, for collections. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTool = ToolDefinition<any, any>;
+
+/** Identity function that keeps a tool definition's argument and result types inferred. */
+export function defineTool<I extends z.ZodType, O extends z.ZodType>(def: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return def;
+}
+
+/** The tools a worker can run, by name. Unknown names are denied by policy before anything runs. */
+export class ToolRegistry {
+  private readonly tools = new Map<string, AnyTool>();
+
+  constructor(tools: AnyTool[] = []) {
+    for (const t of tools) this.register(t);
+  }
+
+  /** Adds a tool. @throws when the name is taken (two tools must never share a name). */
+  register(tool: AnyTool): this {
+    if (this.tools.has(tool.name)) throw new Error(`tool "${tool.name}" is registered twice`);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(tool.name)) throw new Error(`tool name "${tool.name}" must be snake_case (a-z, 0-9, _)`);
+    this.tools.set(tool.name, tool);
+    return this;
+  }
+
+  get(name: string): AnyTool | undefined {
+    return this.tools.get(name);
+  }
+
+  list(): AnyTool[] {
+    return [...this.tools.values()];
+  }
+}

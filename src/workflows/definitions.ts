@@ -1,0 +1,81 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
+import type { ApprovalAttempt, PendingApproval } from '../governance/approvals';
+import type { RunState } from './engine/state';
+
+/*
+ * Signals and queries of Warden's workflows: the contract the `warden` CLI, the HTTP server and the
+ * official `temporal` CLI share. Payloads are documented zod schemas.
+ */
+
+/** `approval` — decide a pending approval. Payload: ApprovalSignal (src/governance/approvals.ts). */
+export const approvalSignal = defineSignal<[unknown]>('approval');
+
+/** Payload of the `control` signal. */
+export const ControlSignal = z.object({
+  action: z.enum(['pause', 'resume', 'cancel']),
+  by: z.string().min(1).max(200),
+  reason: z.string().max(2000).optional(),
+  requestId: z.string().max(200).optional(),
+});
+/** Payload of the `control` signal. */
+export type ControlSignal = z.infer<typeof ControlSignal>;
+
+/**
+ * `control` — interrupt a run: `pause` stops before the next step, `resume` continues, `cancel` stops at
+ * the next safe point and cancels in-flight activities.
+ */
+export const controlSignal = defineSignal<[unknown]>('control');
+
+/** `pendingApprovals` — what the run waits for. */
+export const pendingApprovalsQuery = defineQuery<PendingApproval[]>('pendingApprovals');
+
+/** `approvalAttempts` — every approval attempt with its outcome; pass a requestId to get only that one. */
+export const approvalAttemptsQuery = defineQuery<ApprovalAttempt[], [string?]>('approvalAttempts');
+
+/** `runState` — status, step states, policy decisions and interrupts of a run. */
+export const runStateQuery = defineQuery<RunState>('runState');
+
+/** Payload of the governor's `setKillSwitch` signal. */
+export const KillSwitchSignal = z.object({
+  engaged: z.boolean(),
+  by: z.string().min(1).max(200),
+  reason: z.string().max(2000).optional(),
+});
+/** Payload of `setKillSwitch`. */
+export type KillSwitchSignal = z.infer<typeof KillSwitchSignal>;
+
+/** Payload of the governor's `reportToolOutcome` signal (sent by tool activities). */
+export const ToolOutcomeSignal = z.object({
+  integration: z.string().min(1),
+  ok: z.boolean(),
+  threshold: z.number().int().min(1),
+  cooldownMs: z.number().int().min(1),
+});
+/** Payload of `reportToolOutcome`. */
+export type ToolOutcomeSignal = z.infer<typeof ToolOutcomeSignal>;
+
+/** `setKillSwitch` — engage or release the global kill switch (governor workflow). */
+export const setKillSwitchSignal = defineSignal<[unknown]>('setKillSwitch');
+/** `reportToolOutcome` — feeds the circuit breakers (governor workflow). */
+export const reportToolOutcomeSignal = defineSignal<[unknown]>('reportToolOutcome');
+
+/** A circuit breaker's state. */
+export interface BreakerState {
+  state: 'closed' | 'open' | 'half_open';
+  consecutiveFailures: number;
+  /** Epoch ms until which calls are refused (open), then one trial is let through (half-open). */
+  openUntil?: number;
+  openedAt?: string;
+}
+
+/** Fleet-wide governance state held by the governor workflow. */
+export interface GovernorState {
+  killSwitch: { engaged: boolean; by?: string; reason?: string; since?: string };
+  breakers: Record<string, BreakerState>;
+  /** The last changes, newest last. */
+  changes: { at: string; what: string; by?: string }[];
+}
+
+/** `governorState` — kill switch and breaker states. */
+export const governorStateQuery = defineQuery<GovernorState>('governorState');

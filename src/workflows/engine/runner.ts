@@ -1,0 +1,503 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  condition,
+  executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { Decision } from '../../activities/governance';
+import { FailureType } from '../../errors';
+import type { ApprovalAttempt, ApprovalOutcome, PendingApproval } from '../../governance/approvals';
+import { applyApprovalSignal } from '../../governance/approvals';
+import { formatIssues } from '../../governance/issues';
+import type { ExpressionScope } from '../../governance/expressions';
+import { ExpressionError, evaluate, render, truthy } from '../../governance/expressions';
+import type { ActionStep, ApprovalStep, BranchStep, ForEachStep, Step } from '../../governance/steps';
+import type { ControlSignal } from '../definitions';
+import {
+  ControlSignal as ControlSignalSchema,
+  approvalAttemptsQuery,
+  approvalSignal,
+  controlSignal,
+  pendingApprovalsQuery,
+  runStateQuery,
+} from '../definitions';
+import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
+import type { RunState, StepError, StepRecord } from './state';
+
+const { decideAction } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+});
+const { notifyApprovers } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+});
+
+const NON_RETRYABLE = [
+  FailureType.ValidationError,
+  FailureType.PolicyDenied,
+  FailureType.KillSwitchEngaged,
+  FailureType.ToolFailed,
+];
+
+function toolActivities(taskQueue: string | undefined) {
+  return proxyActivities<Activities>({
+    ...(taskQueue ? { taskQueue } : {}),
+    // Long enough for a kill-switch hold; a crashed worker is noticed through the heartbeat timeout.
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}
+
+/** A failure that ends a step, with its type from the closed set. */
+class StepFailure extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function describeError(err: unknown): StepError {
+  if (err instanceof StepFailure) return { type: err.type, message: err.message };
+  if (err instanceof ExpressionError) return { type: FailureType.ValidationError, message: err.message };
+  if (err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return { type: cause.type ?? FailureType.ToolFailed, message: cause.message };
+    return { type: FailureType.ToolFailed, message: cause?.message ?? err.message };
+  }
+  if (err instanceof ApplicationFailure) return { type: err.type ?? FailureType.ToolFailed, message: err.message };
+  return { type: FailureType.ToolFailed, message: (err as Error).message ?? String(err) };
+}
+
+/** Shared per-execution inputs of the runner. */
+export interface RunnerOptions {
+  playbook: string;
+  initiator: string;
+  /** Prefix for approval ids and call ids (forEach children add the item index). */
+  tainted?: boolean;
+}
+
+/**
+ * Runs steps under governance inside one workflow execution: policy decision for every action, approval
+ * gates with escalation, pause/resume/cancel, and forEach fan-out through child workflows. Registers the
+ * run's signal and query handlers; construct it first thing in the workflow function.
+ */
+export class StepRunner {
+  readonly state: RunState;
+  private readonly pending = new Map<string, PendingApproval>();
+  private readonly decided = new Set<string>();
+  private readonly outcomes = new Map<string, ApprovalOutcome>();
+  private readonly attempts: ApprovalAttempt[] = [];
+  private readonly children = new Set<string>();
+  private paused = false;
+  private cancelRequested = false;
+  private readonly scope = new CancellationScope();
+  readonly outputs: Record<string, unknown> = {};
+
+  constructor(private readonly opts: RunnerOptions) {
+    const info = workflowInfo();
+    this.state = {
+      workflowId: info.workflowId,
+      playbook: opts.playbook,
+      initiator: opts.initiator,
+      status: 'running',
+      startedAt: now(),
+      steps: [],
+      decisions: [],
+      controls: [],
+      events: [],
+    };
+    setHandler(approvalSignal, (raw) => this.onApproval(raw));
+    setHandler(controlSignal, (raw) => this.onControl(raw));
+    setHandler(pendingApprovalsQuery, () => [...this.pending.values()]);
+    setHandler(approvalAttemptsQuery, (requestId?: string) =>
+      requestId ? this.attempts.filter((a) => a.requestId === requestId) : this.attempts,
+    );
+    setHandler(runStateQuery, () => this.state);
+  }
+
+  /** Signal handlers never throw: a throw would fail the workflow task and wedge the run. */
+  private onApproval(raw: unknown): void {
+    try {
+      const res = applyApprovalSignal(raw, this.pending, this.decided, now());
+      this.attempts.push(res.attempt);
+      if (res.outcome) this.outcomes.set(res.attempt.approvalId, res.outcome);
+    } catch (err) {
+      this.attempts.push({ approvalId: '(unknown)', approver: '(unknown)', decision: '(unknown)', outcome: 'refused', reason: `internal error: ${(err as Error).message}`, at: now(), signed: false });
+    }
+  }
+
+  private onControl(raw: unknown): void {
+    const parsed = ControlSignalSchema.safeParse(raw);
+    if (!parsed.success) {
+      const r = (raw ?? {}) as Record<string, unknown>;
+      this.state.controls.push({
+        action: String(r.action ?? '(missing)'),
+        by: String(r.by ?? '(missing)'),
+        outcome: 'refused',
+        note: `malformed control payload: ${formatIssues(parsed.error, '(payload)')}`,
+        at: now(),
+      });
+      return;
+    }
+    const c: ControlSignal = parsed.data;
+    const record = (outcome: 'accepted' | 'refused', note: string) =>
+      this.state.controls.push({ action: c.action, by: c.by, reason: c.reason, requestId: c.requestId, outcome, note, at: now() });
+    if (this.isFinished()) return void record('refused', `run already ${this.state.status}`);
+    switch (c.action) {
+      case 'pause':
+        if (this.paused) return void record('refused', 'already paused');
+        this.paused = true;
+        this.state.status = 'paused';
+        record('accepted', 'pauses before the next step');
+        break;
+      case 'resume':
+        if (!this.paused) return void record('refused', 'not paused');
+        this.paused = false;
+        this.state.status = 'running';
+        record('accepted', 'resumed');
+        break;
+      case 'cancel':
+        if (this.cancelRequested) return void record('refused', 'cancel already requested');
+        this.cancelRequested = true;
+        record('accepted', 'cancelling at the next safe point; in-flight activities are cancelled');
+        this.scope.cancel();
+        break;
+    }
+    this.forwardToChildren(c);
+  }
+
+  private forwardToChildren(c: ControlSignal): void {
+    for (const id of this.children) {
+      // A failed forward (the child already closed) is harmless; it must not fail the workflow task.
+      getExternalWorkflowHandle(id)
+        .signal(controlSignal, c)
+        .catch(() => undefined);
+    }
+  }
+
+  private isFinished(): boolean {
+    return this.state.status === 'completed' || this.state.status === 'failed' || this.state.status === 'cancelled';
+  }
+
+  /** Runs the steps inside the run's cancellation scope; resolves with the final status. */
+  async run(steps: Step[], scope: ExpressionScope): Promise<{ status: RunState['status']; error?: StepError }> {
+    try {
+      await this.scope.run(() => this.runSteps(steps, scope));
+      this.state.status = 'completed';
+      return { status: 'completed' };
+    } catch (err) {
+      if (isCancellation(err) || this.cancelRequested) {
+        this.state.status = 'cancelled';
+        for (const s of this.state.steps) if (s.status === 'running' || s.status === 'waiting_approval') s.status = 'cancelled';
+        if (!this.cancelRequested) throw err; // cancelled through Temporal itself: let the run end CANCELED
+        return { status: 'cancelled' };
+      }
+      this.state.status = 'failed';
+      return { status: 'failed', error: describeError(err) };
+    } finally {
+      this.state.currentStep = undefined;
+    }
+  }
+
+  /** Runs steps in order; pause and cancel take effect between steps. */
+  async runSteps(steps: Step[], scope: ExpressionScope): Promise<void> {
+    for (const step of steps) {
+      await this.checkpoint();
+      await this.runStep(step, scope);
+    }
+  }
+
+  private async checkpoint(): Promise<void> {
+    if (this.paused) await condition(() => !this.paused || this.cancelRequested);
+    if (this.cancelRequested) throw new StepFailure(FailureType.RunCancelled, 'run cancelled');
+  }
+
+  private async runStep(step: Step, scope: ExpressionScope): Promise<void> {
+    const record: StepRecord = { stepId: step.id, kind: step.kind, status: 'running', startedAt: now() };
+    this.state.steps.push(record);
+    this.state.currentStep = step.id;
+    try {
+      const output = await this.execute(step, scope, record);
+      this.outputs[step.id] = output;
+      scope.steps[step.id] = output;
+      record.status = 'completed';
+    } catch (err) {
+      if (isCancellation(err) || this.cancelRequested) {
+        record.status = 'cancelled';
+        throw err;
+      }
+      record.status = 'failed';
+      record.error = describeError(err);
+      if (step.onError === 'fail') throw new StepFailure(record.error.type, `step ${step.id}: ${record.error.message}`);
+      scope.steps[step.id] = { error: record.error };
+    } finally {
+      record.endedAt = now();
+    }
+  }
+
+  private async execute(step: Step, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
+    switch (step.kind) {
+      case 'action':
+        return this.runAction(step, scope, record, `${scope.index ?? 0}`);
+      case 'approval':
+        return this.runApprovalStep(step, scope, record);
+      case 'branch':
+        return this.runBranch(step, scope);
+      case 'forEach':
+        return this.runForEach(step, scope, record);
+    }
+  }
+
+  /** One tool call: render → policy → (approval) → execute. Also used for each forEach item. */
+  async runAction(step: ActionStep, scope: ExpressionScope, record: StepRecord, callId: string): Promise<unknown> {
+    const args = render(step.args, scope) as Record<string, unknown>;
+    const context = render(step.context, scope);
+    const decision = await decideAction({
+      workflowId: this.state.workflowId,
+      stepId: step.id,
+      callId,
+      kind: 'action',
+      tool: step.tool,
+      args,
+      context,
+      initiator: this.opts.initiator,
+      tainted: Boolean(this.opts.tainted),
+    });
+    this.recordDecision(step.id, callId, 'action', decision, step.tool);
+    if (decision.invalid) throw new StepFailure(FailureType.ValidationError, decision.reason);
+    await this.enforce(decision, step.id, callId, record);
+    const { executeTool } = toolActivities(decision.taskQueue);
+    const result = await executeTool({
+      workflowId: this.state.workflowId,
+      stepId: step.id,
+      callId,
+      tool: step.tool,
+      args,
+      actionHash: decision.actionHash,
+      policyVersion: decision.policyVersion,
+    });
+    return result.output;
+  }
+
+  private async runApprovalStep(step: ApprovalStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
+    const details = render(step.details, scope);
+    const decision = await decideAction({
+      workflowId: this.state.workflowId,
+      stepId: step.id,
+      callId: `${scope.index ?? 0}`,
+      kind: 'approval',
+      title: step.title,
+      tier: step.tier,
+      args: details,
+      context: {},
+      initiator: this.opts.initiator,
+      tainted: Boolean(this.opts.tainted),
+    });
+    this.recordDecision(step.id, `${scope.index ?? 0}`, 'approval', decision);
+    const outcome = await this.enforce(decision, step.id, `${scope.index ?? 0}`, record);
+    return { approved: true, approvers: outcome?.status === 'approved' ? outcome.approvers : [] };
+  }
+
+  private recordDecision(stepId: string, callId: string, kind: 'action' | 'approval', d: Decision, tool?: string): void {
+    this.state.decisions.push({
+      stepId,
+      callId,
+      kind,
+      tool,
+      action: d.action,
+      effect: d.effect,
+      ...(d.tier ? { tier: d.tier } : {}),
+      ruleId: d.ruleId,
+      reason: d.reason,
+      policyVersion: d.policyVersion,
+      actionHash: d.actionHash,
+      at: now(),
+    });
+  }
+
+  /** Applies a decision: deny fails the step; require_approval waits for humans; allow passes. */
+  private async enforce(d: Decision, stepId: string, callId: string, record: StepRecord): Promise<ApprovalOutcome | undefined> {
+    switch (d.effect) {
+      case 'allow':
+        return undefined;
+      case 'deny':
+        throw new StepFailure(FailureType.PolicyDenied, `denied by policy (${d.ruleId}): ${d.reason}`);
+      case 'require_approval': {
+        if (!d.plan) throw new StepFailure(FailureType.PolicyDenied, 'approval required but no approval plan: denied');
+        record.status = 'waiting_approval';
+        const outcome = await this.awaitApproval(d, stepId, callId);
+        record.approval = { ...outcome, approvalId: `${stepId}.${callId}` };
+        record.status = 'running';
+        if (outcome.status === 'rejected') {
+          throw new StepFailure(FailureType.ApprovalRejected, `rejected by ${outcome.by}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+        }
+        if (outcome.status === 'timed_out') {
+          throw new StepFailure(FailureType.ApprovalTimedOut, `no decision after ${d.plan.stages.length} escalation stage(s): denied`);
+        }
+        return outcome;
+      }
+    }
+  }
+
+  private async awaitApproval(d: Decision, stepId: string, callId: string): Promise<ApprovalOutcome> {
+    const plan = d.plan!;
+    const approvalId = `${stepId}.${callId}`;
+    const first = plan.stages[0]!;
+    const p: PendingApproval = {
+      approvalId,
+      workflowId: this.state.workflowId,
+      stepId,
+      action: d.action,
+      tool: d.tool,
+      actionHash: d.actionHash,
+      policyVersion: d.policyVersion,
+      reason: d.reason,
+      tier: plan.tier,
+      required: plan.required,
+      stage: 0,
+      stages: plan.stages,
+      eligible: first.approvers,
+      approvals: [],
+      requestedAt: now(),
+      stageDeadline: new Date(Date.now() + first.timeoutMs).toISOString(),
+      initiator: this.opts.initiator,
+    };
+    this.pending.set(approvalId, p);
+    try {
+      for (let i = 0; i < plan.stages.length; i++) {
+        const stage = plan.stages[i]!;
+        p.stage = i;
+        p.eligible = stage.approvers;
+        p.stageDeadline = new Date(Date.now() + stage.timeoutMs).toISOString();
+        if (i > 0) this.state.events.push({ at: now(), what: `approval ${approvalId} escalated to ${stage.groups.join(', ')}` });
+        await notifyApprovers({ pending: { ...p }, escalated: i > 0 }).catch(() => undefined);
+        if (await condition(() => this.outcomes.has(approvalId), stage.timeoutMs)) break;
+      }
+      const outcome = this.outcomes.get(approvalId) ?? { status: 'timed_out' as const };
+      if (outcome.status === 'timed_out') this.state.events.push({ at: now(), what: `approval ${approvalId} timed out: denied` });
+      return outcome;
+    } finally {
+      this.pending.delete(approvalId);
+      this.decided.add(approvalId);
+    }
+  }
+
+  private async runBranch(step: BranchStep, scope: ExpressionScope): Promise<unknown> {
+    const taken = truthy(evaluate(step.when, scope));
+    await this.runSteps(taken ? step.then : step.else, scope);
+    return { taken: taken ? 'then' : 'else' };
+  }
+
+  private async runForEach(step: ForEachStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
+    const items = evaluate(step.items, scope);
+    if (!Array.isArray(items)) {
+      throw new StepFailure(FailureType.ValidationError, `forEach items "${step.items}" must yield an array, got ${items === null ? 'null' : typeof items}`);
+    }
+    record.items = { total: items.length, succeeded: 0, failed: 0 };
+    const results: ItemResult[] = [];
+    for (let offset = 0, batch = 0; offset < items.length; offset += step.batchSize, batch++) {
+      await this.checkpoint();
+      const childId = `${this.state.workflowId}--${step.id}--b${batch}`;
+      const input: ForEachBatchInput = {
+        playbook: this.opts.playbook,
+        initiator: this.opts.initiator,
+        tainted: Boolean(this.opts.tainted),
+        stepId: step.id,
+        steps: step.steps,
+        items: items.slice(offset, offset + step.batchSize),
+        offset,
+        concurrency: step.concurrency,
+        onItemFailure: step.onItemFailure,
+        scope: { input: scope.input, steps: scope.steps, run: scope.run },
+      };
+      this.children.add(childId);
+      let res: ForEachBatchResult;
+      try {
+        res = await executeChild('forEachBatch', { workflowId: childId, args: [input] });
+      } finally {
+        this.children.delete(childId);
+      }
+      results.push(...res.items);
+      record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
+      record.items.failed += res.items.filter((r) => r.status === 'failed').length;
+      if (step.onItemFailure === 'failFast' && record.items.failed > 0) break;
+    }
+    const failed = results.filter((r) => r.status === 'failed');
+    if (step.onItemFailure === 'failFast' && failed.length) {
+      const f = failed[0]!;
+      throw new StepFailure(f.error?.type ?? FailureType.ToolFailed, `item ${f.index} failed: ${f.error?.message ?? 'unknown error'}`);
+    }
+    return { total: items.length, succeeded: items.length - failed.length, failed: failed.length, results };
+  }
+
+  /** Runs one forEach item's steps (in a batch child). Returns the item's outputs by step id. */
+  async runItem(steps: Step[], scope: ExpressionScope): Promise<Record<string, unknown>> {
+    const itemScope: ExpressionScope = { ...scope, steps: { ...scope.steps } };
+    const own: Record<string, unknown> = {};
+    for (const step of steps) {
+      await this.checkpoint();
+      const record: StepRecord = { stepId: `${step.id}[${scope.index}]`, kind: step.kind, status: 'running', startedAt: now() };
+      this.state.steps.push(record);
+      try {
+        const out = await this.execute(step, itemScope, record);
+        itemScope.steps[step.id] = out;
+        own[step.id] = out;
+        record.status = 'completed';
+      } catch (err) {
+        record.status = isCancellation(err) || this.cancelRequested ? 'cancelled' : 'failed';
+        record.error = describeError(err);
+        if (record.status === 'cancelled' || step.onError === 'fail') throw err;
+        itemScope.steps[step.id] = { error: record.error };
+      } finally {
+        record.endedAt = now();
+      }
+    }
+    return own;
+  }
+
+  /** Runs items with a concurrency cap inside the run's cancellation scope (batch children). */
+  async runItems(input: ForEachBatchInput): Promise<ForEachBatchResult> {
+    const results: ItemResult[] = new Array<ItemResult>(input.items.length);
+    let next = 0;
+    let stop = false;
+    const lane = async () => {
+      while (!stop && next < input.items.length) {
+        const i = next++;
+        const index = input.offset + i;
+        try {
+          const output = await this.runItem(input.steps, { ...input.scope, item: input.items[i], index });
+          results[i] = { index, status: 'completed', output };
+        } catch (err) {
+          if (isCancellation(err) || this.cancelRequested) throw err;
+          results[i] = { index, status: 'failed', error: describeError(err) };
+          if (input.onItemFailure === 'failFast') stop = true;
+        }
+      }
+    };
+    try {
+      await this.scope.run(() => Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane)));
+      this.state.status = 'completed';
+    } catch (err) {
+      this.state.status = 'cancelled';
+      if (!this.cancelRequested) throw err;
+    }
+    return { items: results.filter((r): r is ItemResult => r !== undefined) };
+  }
+}

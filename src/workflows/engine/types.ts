@@ -1,0 +1,31 @@
+import type { ExpressionScope } from '../../governance/expressions';
+import type { Step } from '../../governance/steps';
+import type { StepError } from './state';
+
+/** Input of the `forEachBatch` child workflow: one batch of a forEach step's items. */
+export interface ForEachBatchInput {
+  playbook: string;
+  initiator: string;
+  tainted: boolean;
+  stepId: string;
+  steps: Step[];
+  items: unknown[];
+  /** Index of the first item in the whole list (idempotency keys and results use global indexes). */
+  offset: number;
+  concurrency: number;
+  onItemFailure: 'continue' | 'failFast';
+  scope: ExpressionScope;
+}
+
+/** One item's outcome. */
+export interface ItemResult {
+  index: number;
+  status: 'completed' | 'failed';
+  output?: unknown;
+  error?: StepError;
+}
+
+/** Result of `forEachBatch`. */
+export interface ForEachBatchResult {
+  items: ItemResult[];
+}

@@ -1,0 +1,12 @@
+import type { ForEachBatchInput, ForEachBatchResult } from './engine/types';
+import { StepRunner } from './engine/runner';
+
+/**
+ * One batch of a forEach step, as a child workflow: keeps every execution's history small however many
+ * items a forEach has (10,000 items → 100 children of 100). Runs items `concurrency` at a time under the
+ * same governance as the parent; its approvals and controls are addressed to this child's workflow id.
+ */
+export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
+  const runner = new StepRunner({ playbook: `${input.playbook}/${input.stepId}`, initiator: input.initiator, tainted: input.tainted });
+  return runner.runItems(input);
+}

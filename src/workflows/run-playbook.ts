@@ -1,0 +1,36 @@
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { Playbook } from '../governance/steps';
+import { FailureType } from '../errors';
+import { formatIssues } from '../governance/issues';
+import type { RunPlaybookInput, RunPlaybookResult } from './catalog';
+import { StepRunner } from './engine/runner';
+
+/**
+ * Runs a playbook — action, approval, branch and forEach steps — under one governance layer: every
+ * action goes through policy (allow, approval or deny), approvals escalate on timeout, and the run can be
+ * paused, resumed or cancelled with the `control` signal. Fails with the failing step's type when a step
+ * with `onError: fail` fails; `runState` shows every step and decision.
+ */
+export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookResult> {
+  // Parse in the workflow too: a run started by another client must not run an unvalidated playbook.
+  const parsed = Playbook.safeParse(input.playbook);
+  const runner = new StepRunner({ playbook: parsed.success ? parsed.data.name : '(invalid)', initiator: input.initiator });
+  if (!parsed.success) {
+    runner.state.status = 'failed';
+    throw ApplicationFailure.create({
+      type: FailureType.ValidationError,
+      message: `invalid playbook (the caller's input): ${formatIssues(parsed.error, '(playbook)')}`,
+      nonRetryable: true,
+    });
+  }
+  const { workflowId } = workflowInfo();
+  const outcome = await runner.run(parsed.data.steps, {
+    input: input.input ?? {},
+    steps: {},
+    run: { workflowId, initiator: input.initiator },
+  });
+  if (outcome.status === 'failed') {
+    throw ApplicationFailure.create({ type: outcome.error?.type ?? FailureType.ToolFailed, message: outcome.error?.message ?? 'run failed', nonRetryable: true });
+  }
+  return { status: outcome.status, outputs: runner.outputs, steps: runner.state.steps, decisions: runner.state.decisions };
+}
