@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -6,7 +7,18 @@ import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { UserError } from './errors';
 import { formatIssues } from './governance/issues';
+import { GovernorClient } from './activities/governor-client';
+import type { ApprovalAttempt, ApprovalSignal, PendingApproval } from './governance/approvals';
 import { connectClient } from './runtime/connection';
+import type { ControlSignal } from './workflows/definitions';
+import {
+  approvalAttemptsQuery,
+  approvalSignal,
+  controlSignal,
+  pendingApprovalsQuery,
+  runStateQuery,
+} from './workflows/definitions';
+import type { ControlRecord, RunState } from './workflows/engine/state';
 import { WORKFLOW_CATALOG } from './workflows/catalog';
 
 /** The task queue Warden workers poll when WARDEN_TASK_QUEUE is unset. */
@@ -30,6 +42,12 @@ export interface StartOptions {
   workflowId?: string;
   /** Temporal user metadata shown in the Web UI. */
   summary?: string;
+  /** Who starts the run (runs that record an initiator). @default the OS user */
+  initiator?: string;
+}
+
+function entryNeedsInitiator(workflowType: string): boolean {
+  return workflowType === 'runPlaybook';
 }
 
 function toSummary(info: WorkflowExecutionInfo | WorkflowExecutionDescription): RunSummary {
@@ -152,6 +170,88 @@ export class WardenClient {
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /** Pending approvals across running runs (and their forEach batches), oldest first. */
+  async pendingApprovals(limit = 200): Promise<PendingApproval[]> {
+    const runs = await this.list({
+      query: 'ExecutionStatus = "Running" AND (WorkflowType = "runPlaybook" OR WorkflowType = "forEachBatch")',
+      limit,
+    });
+    const all = await Promise.all(
+      runs.map((r) =>
+        this.query<PendingApproval[]>(r.workflowId, pendingApprovalsQuery.name).catch(() => [] as PendingApproval[]),
+      ),
+    );
+    return all.flat().sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  }
+
+  /**
+   * Approves or rejects a pending approval and reports what the run made of it. A signal returns nothing,
+   * so the decision carries a request id and the outcome is read back through `approvalAttempts`.
+   * @throws UserError when the run or the approval does not exist.
+   */
+  async decide(
+    workflowId: string,
+    approvalId: string,
+    decision: 'approve' | 'reject',
+    approver: string,
+    reason?: string,
+  ): Promise<ApprovalAttempt> {
+    const pending = await this.query<PendingApproval[]>(workflowId, pendingApprovalsQuery.name);
+    const target = pending.find((p) => p.approvalId === approvalId);
+    if (!target) {
+      const known = pending.map((p) => p.approvalId).join(', ') || 'none';
+      throw new UserError(
+        `run ${workflowId} has no pending approval "${approvalId}" (pending: ${known}) — see \`warden approvals\``,
+      );
+    }
+    const requestId = randomUUID();
+    const payload: ApprovalSignal = {
+      approvalId,
+      decision,
+      approver,
+      requestId,
+      actionHash: target.actionHash,
+      ...(reason ? { reason } : {}),
+    };
+    await this.signal(workflowId, approvalSignal.name, payload);
+    return this.waitFor(
+      async () => (await this.query<ApprovalAttempt[]>(workflowId, approvalAttemptsQuery.name, requestId))[0],
+    );
+  }
+
+  /** Pauses, resumes or cancels a run; resolves with what the run recorded for this request. */
+  async control(
+    workflowId: string,
+    action: ControlSignal['action'],
+    by: string,
+    reason?: string,
+  ): Promise<ControlRecord> {
+    const requestId = randomUUID();
+    const payload: ControlSignal = { action, by, requestId, ...(reason ? { reason } : {}) };
+    await this.signal(workflowId, controlSignal.name, payload);
+    return this.waitFor(async () =>
+      (await this.query<RunState>(workflowId, runStateQuery.name)).controls.find((c) => c.requestId === requestId),
+    );
+  }
+
+  /** The fleet-wide governor (kill switch, breakers). */
+  governor(governorId: string): GovernorClient {
+    return new GovernorClient(this.temporal, governorId, this.taskQueue, 0);
+  }
+
+  private async waitFor<T>(read: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await read();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline)
+        throw new UserError(
+          'the run did not record the request in time — is a worker running? (`warden worker` or `warden dev`)',
+        );
+      await new Promise((r) => setTimeout(r, 150));
+    }
   }
 
   private notFound(err: unknown, workflowId: string): unknown {

@@ -83,7 +83,10 @@ export const SETTINGS = {
     schema: z.string().default(''),
     doc: 'Comma-separated hosts the http_request tool may call (host, host:port or *.example.com). Empty: none.',
   },
-  WARDEN_HTTP_TIMEOUT_MS: { schema: z.coerce.number().int().min(100).default(15_000), doc: 'http_request timeout cap (all redirects included).' },
+  WARDEN_HTTP_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).default(15_000),
+    doc: 'http_request timeout cap (all redirects included).',
+  },
   WARDEN_HTTP_MAX_RESPONSE_BYTES: {
     schema: z.coerce.number().int().min(1024).default(1_048_576),
     doc: 'http_request response size cap; larger bodies are truncated.',
@@ -96,7 +99,10 @@ export const SETTINGS = {
     schema: z.string().min(1).default('warden-governor'),
     doc: 'Workflow id of the governor (fleet-wide kill switch and circuit breakers).',
   },
-  WARDEN_BREAKER_THRESHOLD: { schema: z.coerce.number().int().min(1).default(5), doc: 'Consecutive failures that open an integration\'s circuit breaker.' },
+  WARDEN_BREAKER_THRESHOLD: {
+    schema: z.coerce.number().int().min(1).default(5),
+    doc: "Consecutive failures that open an integration's circuit breaker.",
+  },
   WARDEN_BREAKER_COOLDOWN_MS: {
     schema: z.coerce.number().int().min(100).default(30_000),
     doc: 'How long an open breaker refuses calls before letting a trial call through (half-open).',
@@ -258,7 +264,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     shutdownGraceMs: s.WARDEN_SHUTDOWN_GRACE_MS,
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     http_request: {
-      allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter(Boolean),
+      allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
       timeoutMs: s.WARDEN_HTTP_TIMEOUT_MS,
       maxResponseBytes: s.WARDEN_HTTP_MAX_RESPONSE_BYTES,
       maxRedirects: 3,

@@ -161,7 +161,9 @@ export function startHealthServer(worker: Worker, host: string, port: number): P
 export async function runWorkerProcess(config: WardenConfig = loadConfig(), logger?: Logger): Promise<number> {
   const log = logger ?? createLogger({ level: config.logLevel });
   const ww = await createWardenWorker({ config, logger: log });
-  const health = config.health.port ? await startHealthServer(ww.worker, config.health.host, config.health.port) : undefined;
+  const health = config.health.port
+    ? await startHealthServer(ww.worker, config.health.host, config.health.port)
+    : undefined;
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down worker: draining');
     ww.shutdown();

@@ -62,7 +62,16 @@ export function rateLimitedQueue(taskQueue: string, rateLimitClass: string): str
 }
 
 /** Hash binding an approval or execution to the exact action. */
-export function actionHash(input: { tool?: string; kind: string; args: unknown; workflowId: string; stepId: string; callId: string; policyVersion: string; title?: string }): string {
+export function actionHash(input: {
+  tool?: string;
+  kind: string;
+  args: unknown;
+  workflowId: string;
+  stepId: string;
+  callId: string;
+  policyVersion: string;
+  title?: string;
+}): string {
   return canonicalHash({
     kind: input.kind,
     tool: input.tool ?? null,
@@ -76,7 +85,7 @@ export function actionHash(input: { tool?: string; kind: string; args: unknown; 
 }
 
 function short(value: unknown, max = 120): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
@@ -95,9 +104,25 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
         const hash = actionHash({ ...input, ...base, kind: 'approval' });
         try {
           const plan = approvalPlan(policy.document, tier);
-          return Promise.resolve({ ...base, effect: 'require_approval', tier, ruleId: 'approval-step', reason: input.title ?? 'approval step', actionHash: hash, action: `approve: ${input.title ?? input.stepId}`, plan });
+          return Promise.resolve({
+            ...base,
+            effect: 'require_approval',
+            tier,
+            ruleId: 'approval-step',
+            reason: input.title ?? 'approval step',
+            actionHash: hash,
+            action: `approve: ${input.title ?? input.stepId}`,
+            plan,
+          });
         } catch (err) {
-          return Promise.resolve({ ...base, effect: 'deny', ruleId: 'error', reason: `approval step cannot be satisfied: ${(err as Error).message}`, actionHash: hash, action: `approve: ${input.title ?? input.stepId}` });
+          return Promise.resolve({
+            ...base,
+            effect: 'deny',
+            ruleId: 'error',
+            reason: `approval step cannot be satisfied: ${(err as Error).message}`,
+            actionHash: hash,
+            action: `approve: ${input.title ?? input.stepId}`,
+          });
         }
       }
       const name = input.tool ?? '';
@@ -116,7 +141,16 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
       const parsed = tool.input.safeParse(input.args);
       if (!parsed.success) {
         const problems = formatIssues(parsed.error as z.ZodError, '(args)');
-        return Promise.resolve({ ...base, effect: 'deny', ruleId: 'invalid-arguments', reason: `arguments for ${name} are invalid: ${problems}`, actionHash: hashOf(input.args), action: `${name} ${short(input.args)}`, tool: name, invalid: true });
+        return Promise.resolve({
+          ...base,
+          effect: 'deny',
+          ruleId: 'invalid-arguments',
+          reason: `arguments for ${name} are invalid: ${problems}`,
+          actionHash: hashOf(input.args),
+          action: `${name} ${short(input.args)}`,
+          tool: name,
+          invalid: true,
+        });
       }
       const args: unknown = parsed.data;
       const risk = tool.riskFor ? tool.riskFor(args) : tool.risk;
@@ -132,7 +166,16 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
         try {
           plan = approvalPlan(policy.document, d.tier ?? 1);
         } catch (err) {
-          return Promise.resolve({ ...d, effect: 'deny', ruleId: 'error', reason: `approval cannot be satisfied: ${(err as Error).message}`, actionHash: hashOf(args), action: name, tool: name, risk });
+          return Promise.resolve({
+            ...d,
+            effect: 'deny',
+            ruleId: 'error',
+            reason: `approval cannot be satisfied: ${(err as Error).message}`,
+            actionHash: hashOf(args),
+            action: name,
+            tool: name,
+            risk,
+          });
         }
       }
       const limited = tool.rateLimitClass && deps.rateLimits[tool.rateLimitClass] ? tool.rateLimitClass : undefined;

@@ -23,7 +23,10 @@ export function createNotifier(logger: Logger, webhookUrl?: string): (n: Approva
     const text =
       `${escalated ? 'ESCALATED: ' : ''}Warden run ${p.workflowId} needs tier-${p.tier} approval (${p.required} approver${p.required > 1 ? 's' : ''}, ${who}): ${p.action}\n` +
       `Reason: ${p.reason}\nApprove: ${approveCommand(p)}\nReject:  ${approveCommand(p).replace('approve', 'reject')}`;
-    logger.info({ workflowId: p.workflowId, approvalId: p.approvalId, tier: p.tier, groups: who, escalated }, 'approval needed');
+    logger.info(
+      { workflowId: p.workflowId, approvalId: p.approvalId, tier: p.tier, groups: who, escalated },
+      'approval needed',
+    );
     if (!webhookUrl) return;
     try {
       const res = await fetch(webhookUrl, {

@@ -4,6 +4,7 @@ import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { Logger } from '../telemetry/logger';
 import type { ToolRegistry } from '../tools/types';
+import { ToolRefusedError } from '../tools/types';
 import type { BreakerState } from '../workflows/definitions';
 import type { GovernorClient } from './governor-client';
 import { actionHash } from './governance';
@@ -57,7 +58,10 @@ export function createToolActivities(deps: ToolActivityDeps) {
       const { killSwitch } = await deps.governor.state();
       if (!killSwitch.engaged) return;
       if (deps.killSwitchMode === 'fail') {
-        throw nonRetryable(FailureType.KillSwitchEngaged, `kill switch is on (by ${killSwitch.by ?? 'unknown'}${killSwitch.reason ? `: ${killSwitch.reason}` : ''}): ${tool} was not executed`);
+        throw nonRetryable(
+          FailureType.KillSwitchEngaged,
+          `kill switch is on (by ${killSwitch.by ?? 'unknown'}${killSwitch.reason ? `: ${killSwitch.reason}` : ''}): ${tool} was not executed`,
+        );
       }
       ctx.heartbeat({ waiting: 'kill switch' });
       await ctx.sleep(1_000);
@@ -72,16 +76,36 @@ export function createToolActivities(deps: ToolActivityDeps) {
      */
     async executeTool(input: ExecuteToolInput): Promise<ExecuteToolResult> {
       const ctx = Context.current();
-      const log = deps.logger.child({ workflowId: input.workflowId, stepId: input.stepId, callId: input.callId, tool: input.tool, attempt: ctx.info.attempt });
+      const log = deps.logger.child({
+        workflowId: input.workflowId,
+        stepId: input.stepId,
+        callId: input.callId,
+        tool: input.tool,
+        attempt: ctx.info.attempt,
+      });
       const tool = deps.tools.get(input.tool);
       if (!tool) throw nonRetryable(FailureType.PolicyDenied, `tool "${input.tool}" is not registered on this worker`);
       const parsed = tool.input.safeParse(input.args);
       if (!parsed.success) {
-        throw nonRetryable(FailureType.ValidationError, `arguments for ${input.tool} are invalid: ${formatIssues(parsed.error as z.ZodError, '(args)')}`);
+        throw nonRetryable(
+          FailureType.ValidationError,
+          `arguments for ${input.tool} are invalid: ${formatIssues(parsed.error as z.ZodError, '(args)')}`,
+        );
       }
-      const expected = actionHash({ kind: 'action', tool: input.tool, args: parsed.data, workflowId: input.workflowId, stepId: input.stepId, callId: input.callId, policyVersion: input.policyVersion });
+      const expected = actionHash({
+        kind: 'action',
+        tool: input.tool,
+        args: parsed.data,
+        workflowId: input.workflowId,
+        stepId: input.stepId,
+        callId: input.callId,
+        policyVersion: input.policyVersion,
+      });
       if (expected !== input.actionHash) {
-        throw nonRetryable(FailureType.PolicyDenied, `${input.tool}: the arguments differ from the ones policy decided on (action hash mismatch); not executed`);
+        throw nonRetryable(
+          FailureType.PolicyDenied,
+          `${input.tool}: the arguments differ from the ones policy decided on (action hash mismatch); not executed`,
+        );
       }
       const risk = tool.riskFor ? tool.riskFor(parsed.data) : tool.risk;
       if (risk !== 'read') await holdWhileKillSwitchOn(ctx, input.tool);
@@ -110,20 +134,31 @@ export function createToolActivities(deps: ToolActivityDeps) {
         });
       } catch (err) {
         clearInterval(beat);
+        // A refusal by rule is not an integration failure: no breaker report, no retry.
+        if (err instanceof ToolRefusedError)
+          throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${err.message}`);
         log.warn({ err: (err as Error).message }, 'tool failed');
         await deps.governor
           .report({ integration, ok: false, threshold: deps.breakerThreshold, cooldownMs: deps.breakerCooldownMs })
           .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not report to the governor'));
         if (err instanceof ApplicationFailure) throw err;
-        throw ApplicationFailure.create({ type: FailureType.ToolFailed, message: `${input.tool} failed: ${(err as Error).message}` });
+        throw ApplicationFailure.create({
+          type: FailureType.ToolFailed,
+          message: `${input.tool} failed: ${(err as Error).message}`,
+        });
       }
       clearInterval(beat);
       if (breaker && (breaker.consecutiveFailures > 0 || breaker.state !== 'closed')) {
-        await deps.governor.report({ integration, ok: true, threshold: deps.breakerThreshold, cooldownMs: deps.breakerCooldownMs }).catch(() => undefined);
+        await deps.governor
+          .report({ integration, ok: true, threshold: deps.breakerThreshold, cooldownMs: deps.breakerCooldownMs })
+          .catch(() => undefined);
       }
       const out = tool.output.safeParse(raw);
       if (!out.success) {
-        throw nonRetryable(FailureType.ToolFailed, `${input.tool} returned a result that does not match its output schema (a tool defect): ${formatIssues(out.error as z.ZodError, '(result)')}`);
+        throw nonRetryable(
+          FailureType.ToolFailed,
+          `${input.tool} returned a result that does not match its output schema (a tool defect): ${formatIssues(out.error as z.ZodError, '(result)')}`,
+        );
       }
       log.info({ durationMs: Date.now() - started, risk }, 'tool executed');
       return { output: out.data, durationMs: Date.now() - started };

@@ -4,6 +4,7 @@ import { WARDEN_VERSION } from '../version';
 import { registerDevCommand } from './dev';
 import type { CliIO } from './output';
 import { processIO } from './output';
+import { registerGovernanceCommands } from './governance';
 import { registerRunCommands } from './runs';
 import { registerServeCommand } from './serve';
 import { registerWorkerCommand } from './worker';
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIO): Command {
   registerWorkerCommand(program);
   registerRunCommands(program, io);
   registerServeCommand(program, io);
+  registerGovernanceCommands(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

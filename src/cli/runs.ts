@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import YAML from 'yaml';
 import { WardenClient } from '../client';
 import { loadConfig } from '../config';
 import { UserError } from '../errors';
@@ -51,23 +52,34 @@ export function registerRunCommands(program: Command, io: CliIO): void {
     .command('run')
     .description(`start a workflow run (${Object.keys(WORKFLOW_CATALOG).join(', ')})`)
     .argument('<workflow>', 'workflow type')
-    .option('-i, --input <file|->', 'JSON input file, or - for stdin')
+    .option('-i, --input <file|->', 'JSON or YAML input file, or - for stdin')
+    .option('-p, --playbook <file>', 'runPlaybook: the playbook (YAML/JSON); --input then holds the playbook input')
     .option('--id <workflowId>', 'workflow id (a business key makes the start idempotent)')
+    .option('--as <user>', 'initiator recorded on the run (may not approve its actions)')
     .option('-w, --wait', 'wait for the run to finish and print its result')
     .option('--json', 'machine-readable output')
-    .action(async (workflow: string, opts: { input?: string; id?: string; wait?: boolean; json?: boolean }) => {
-      const input = await readInput(opts.input, io);
-      await withClient(async (client) => {
-        const started = await client.start(workflow, input, { workflowId: opts.id });
-        const result = opts.wait ? await client.result(started.workflowId) : undefined;
-        if (opts.json) io.out(json({ ...started, ...(opts.wait ? { result } : {}) }));
-        else {
-          io.out(keyValues({ started: workflow, workflowId: started.workflowId, runId: started.runId }));
-          if (opts.wait) io.out(`result:\n${json(result)}`);
-          else io.out(`\nfollow it with: warden status ${started.workflowId}`);
+    .action(
+      async (
+        workflow: string,
+        opts: { input?: string; playbook?: string; id?: string; as?: string; wait?: boolean; json?: boolean },
+      ) => {
+        let input = await readInput(opts.input, io);
+        if (opts.playbook) {
+          if (workflow !== 'runPlaybook') throw new UserError('--playbook goes with `warden run runPlaybook`');
+          input = { playbook: await readInput(opts.playbook, io), input };
         }
-      });
-    });
+        await withClient(async (client) => {
+          const started = await client.start(workflow, input, { workflowId: opts.id, initiator: opts.as });
+          const result = opts.wait ? await client.result(started.workflowId) : undefined;
+          if (opts.json) io.out(json({ ...started, ...(opts.wait ? { result } : {}) }));
+          else {
+            io.out(keyValues({ started: workflow, workflowId: started.workflowId, runId: started.runId }));
+            if (opts.wait) io.out(`result:\n${json(result)}`);
+            else io.out(`\nfollow it with: warden status ${started.workflowId}`);
+          }
+        });
+      },
+    );
 
   program
     .command('status')

@@ -64,7 +64,10 @@ export interface ApprovalAttempt {
 }
 
 /** How an approval ended. */
-export type ApprovalOutcome = { status: 'approved'; approvers: string[] } | { status: 'rejected'; by: string; reason?: string } | { status: 'timed_out' };
+export type ApprovalOutcome =
+  | { status: 'approved'; approvers: string[] }
+  | { status: 'rejected'; by: string; reason?: string }
+  | { status: 'timed_out' };
 
 /** What applying one signal did. */
 export interface ApplyResult {
@@ -102,28 +105,63 @@ export function applyApprovalSignal(
   }
   const s = parsed.data;
   const refuse = (reason: string): ApplyResult => ({
-    attempt: { requestId: s.requestId, approvalId: s.approvalId, approver: s.approver, decision: s.decision, outcome: 'refused', reason, at: now, signed: Boolean(s.signature) },
+    attempt: {
+      requestId: s.requestId,
+      approvalId: s.approvalId,
+      approver: s.approver,
+      decision: s.decision,
+      outcome: 'refused',
+      reason,
+      at: now,
+      signed: Boolean(s.signature),
+    },
   });
   const p = pending.get(s.approvalId);
-  if (!p) return refuse(decided.has(s.approvalId) ? 'stale: this approval was already decided' : 'unknown approvalId for this run');
+  if (!p)
+    return refuse(
+      decided.has(s.approvalId) ? 'stale: this approval was already decided' : 'unknown approvalId for this run',
+    );
   if (s.actionHash !== undefined && s.actionHash !== p.actionHash) {
     return refuse('action hash mismatch: the decision is for a different action than the one pending');
   }
-  if (s.approver === p.initiator) return refuse(`self-approval: ${s.approver} initiated this run and cannot decide its approvals`);
+  if (s.approver === p.initiator)
+    return refuse(`self-approval: ${s.approver} initiated this run and cannot decide its approvals`);
   if (s.approver.startsWith('agent:')) return refuse('agents cannot approve actions');
   if (!p.eligible.includes(s.approver)) {
-    return refuse(`${s.approver} is not in the approver groups for tier ${p.tier} (${p.stages[p.stage]?.groups.join(', ') ?? '-'})`);
+    return refuse(
+      `${s.approver} is not in the approver groups for tier ${p.tier} (${p.stages[p.stage]?.groups.join(', ') ?? '-'})`,
+    );
   }
-  const accepted: ApprovalAttempt = { requestId: s.requestId, approvalId: s.approvalId, approver: s.approver, decision: s.decision, outcome: 'accepted', reason: '', at: now, signed: Boolean(s.signature) };
+  const accepted: ApprovalAttempt = {
+    requestId: s.requestId,
+    approvalId: s.approvalId,
+    approver: s.approver,
+    decision: s.decision,
+    outcome: 'accepted',
+    reason: '',
+    at: now,
+    signed: Boolean(s.signature),
+  };
   if (s.decision === 'reject') {
-    return { attempt: { ...accepted, reason: 'rejected' }, outcome: { status: 'rejected', by: s.approver, reason: s.reason } };
+    return {
+      attempt: { ...accepted, reason: 'rejected' },
+      outcome: { status: 'rejected', by: s.approver, reason: s.reason },
+    };
   }
   if (p.approvals.some((a) => a.approver === s.approver)) {
     return refuse(`${s.approver} already approved; tier ${p.tier} needs ${p.required} distinct approvers`);
   }
   p.approvals.push({ approver: s.approver, at: now, ...(s.reason ? { reason: s.reason } : {}) });
   if (p.approvals.length >= p.required) {
-    return { attempt: { ...accepted, reason: 'approved' }, outcome: { status: 'approved', approvers: p.approvals.map((a) => a.approver) } };
+    return {
+      attempt: { ...accepted, reason: 'approved' },
+      outcome: { status: 'approved', approvers: p.approvals.map((a) => a.approver) },
+    };
   }
-  return { attempt: { ...accepted, reason: `approval ${p.approvals.length} of ${p.required} recorded; waiting for another approver` } };
+  return {
+    attempt: {
+      ...accepted,
+      reason: `approval ${p.approvals.length} of ${p.required} recorded; waiting for another approver`,
+    },
+  };
 }

@@ -68,6 +68,8 @@ export function compiles(expression: string): string | undefined {
     return undefined;
   } catch (err) {
     // Runtime type errors on empty data are fine; only parser errors make an expression invalid.
-    return (err as Error).name === 'ParserError' || (err as Error).name === 'LexerError' ? (err as Error).message : undefined;
+    return (err as Error).name === 'ParserError' || (err as Error).name === 'LexerError'
+      ? (err as Error).message
+      : undefined;
   }
 }

@@ -81,13 +81,14 @@ export const PolicyDocument = z
         destructive: EffectSpec.default({ effect: 'require_approval', tier: 2 }),
       })
       .strict()
-      .default({ read: { effect: 'allow' }, write: { effect: 'require_approval', tier: 1 }, destructive: { effect: 'require_approval', tier: 2 } }),
+      .default({
+        read: { effect: 'allow' },
+        write: { effect: 'require_approval', tier: 1 },
+        destructive: { effect: 'require_approval', tier: 2 },
+      }),
     rules: z.array(Rule).default([]),
     /** Floors applied once a run has seen untrusted content, whatever the rules say. */
-    tainted: z
-      .object({ write: EffectSpec.optional(), destructive: EffectSpec.optional() })
-      .strict()
-      .default({}),
+    tainted: z.object({ write: EffectSpec.optional(), destructive: EffectSpec.optional() }).strict().default({}),
     tiers: z.record(z.string().regex(/^[1-9]\d*$/, 'tier keys are positive integers'), Tier),
     /** Approver directory: group → user ids. */
     groups: z.record(z.string(), z.array(z.string().min(1))).default({}),
@@ -101,7 +102,11 @@ export const PolicyDocument = z
     }
     const top = Math.max(...tiers);
     if ((doc.tiers[String(top)]?.required ?? 0) < 2) {
-      ctx.addIssue({ code: 'custom', path: ['tiers', String(top), 'required'], message: `the highest tier (${top}) needs two distinct approvers: set required: 2` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tiers', String(top), 'required'],
+        message: `the highest tier (${top}) needs two distinct approvers: set required: 2`,
+      });
     }
     const checkTier = (tier: number | undefined, path: (string | number)[]) => {
       if (tier !== undefined && !doc.tiers[String(tier)]) {
@@ -114,13 +119,19 @@ export const PolicyDocument = z
     for (const [t, tier] of Object.entries(doc.tiers)) {
       tier.stages.forEach((s, i) =>
         s.groups.forEach((g) => {
-          if (!doc.groups[g]) ctx.addIssue({ code: 'custom', path: ['tiers', t, 'stages', i], message: `group "${g}" is not defined under groups` });
+          if (!doc.groups[g])
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tiers', t, 'stages', i],
+              message: `group "${g}" is not defined under groups`,
+            });
         }),
       );
     }
     const ids = new Set<string>();
     doc.rules.forEach((r, i) => {
-      if (ids.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `rule id "${r.id}" is used twice` });
+      if (ids.has(r.id))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `rule id "${r.id}" is used twice` });
       ids.add(r.id);
     });
   });
@@ -166,7 +177,9 @@ function ruleApplies(rule: PolicyRule, req: PolicyRequest): boolean {
   const risks = list(rule.risk);
   if (risks && !risks.includes(req.tool.risk)) return false;
   if (rule.when === undefined) return true;
-  return truthy(evaluate(rule.when, { step: req.step, tool: req.tool, args: req.args, context: req.context, run: req.run }));
+  return truthy(
+    evaluate(rule.when, { step: req.step, tool: req.tool, args: req.args, context: req.context, run: req.run }),
+  );
 }
 
 /**
@@ -178,7 +191,12 @@ export function evaluatePolicy(policy: Policy, req: PolicyRequest): PolicyDecisi
   const base = { policyVersion: policy.version };
   try {
     if (!req.tool.known) {
-      return { ...base, effect: 'deny', ruleId: 'unknown-tool', reason: `tool "${req.tool.name}" is not registered on this worker` };
+      return {
+        ...base,
+        effect: 'deny',
+        ruleId: 'unknown-tool',
+        reason: `tool "${req.tool.name}" is not registered on this worker`,
+      };
     }
     const doc = policy.document;
     let chosen: { spec: EffectSpec; ruleId: string; reason: string } | undefined;
@@ -189,16 +207,35 @@ export function evaluatePolicy(policy: Policy, req: PolicyRequest): PolicyDecisi
         chosen = { spec, ruleId: rule.id, reason: rule.reason ?? rule.description ?? `rule ${rule.id}` };
       }
     }
-    chosen ??= { spec: doc.defaults[req.tool.risk], ruleId: `default:${req.tool.risk}`, reason: `default for ${req.tool.risk} tools` };
+    chosen ??= {
+      spec: doc.defaults[req.tool.risk],
+      ruleId: `default:${req.tool.risk}`,
+      reason: `default for ${req.tool.risk} tools`,
+    };
     if (req.run.tainted && req.tool.risk !== 'read') {
       const floor = doc.tainted[req.tool.risk];
       if (floor && rank(floor) > rank(chosen.spec)) {
-        chosen = { spec: floor, ruleId: `tainted:${req.tool.risk}`, reason: `run has seen untrusted content: ${req.tool.risk} tools need ${floor.effect === 'deny' ? 'to be denied' : `tier ${floor.tier} approval`}` };
+        chosen = {
+          spec: floor,
+          ruleId: `tainted:${req.tool.risk}`,
+          reason: `run has seen untrusted content: ${req.tool.risk} tools need ${floor.effect === 'deny' ? 'to be denied' : `tier ${floor.tier} approval`}`,
+        };
       }
     }
-    return { ...base, effect: chosen.spec.effect, ...(chosen.spec.tier ? { tier: chosen.spec.tier } : {}), ruleId: chosen.ruleId, reason: chosen.reason };
+    return {
+      ...base,
+      effect: chosen.spec.effect,
+      ...(chosen.spec.tier ? { tier: chosen.spec.tier } : {}),
+      ruleId: chosen.ruleId,
+      reason: chosen.reason,
+    };
   } catch (err) {
-    return { ...base, effect: 'deny', ruleId: 'error', reason: `policy evaluation failed, denied (fail closed): ${(err as Error).message}` };
+    return {
+      ...base,
+      effect: 'deny',
+      ruleId: 'error',
+      reason: `policy evaluation failed, denied (fail closed): ${(err as Error).message}`,
+    };
   }
 }
 
@@ -228,7 +265,11 @@ export function approvalPlan(doc: PolicyDocument, tier: number): ApprovalPlan {
       groups.push(g);
       for (const u of doc.groups[g] ?? []) eligible.add(u);
     }
-    return { groups: [...new Set(groups)], approvers: [...eligible].sort(), timeoutMs: ms(s.timeout as ms.StringValue) };
+    return {
+      groups: [...new Set(groups)],
+      approvers: [...eligible].sort(),
+      timeoutMs: ms(s.timeout as ms.StringValue),
+    };
   });
   return { tier, required: t.required, stages };
 }

@@ -9,10 +9,13 @@ import { compiles } from './expressions';
 const stepId = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'step ids are lower-case letters, digits, _ and - (e.g. enrich_ip)');
-const expression = z.string().min(1).superRefine((expr, ctx) => {
-  const problem = compiles(expr);
-  if (problem) ctx.addIssue({ code: 'custom', message: `invalid JMESPath expression "${expr}": ${problem}` });
-});
+const expression = z
+  .string()
+  .min(1)
+  .superRefine((expr, ctx) => {
+    const problem = compiles(expr);
+    if (problem) ctx.addIssue({ code: 'custom', message: `invalid JMESPath expression "${expr}": ${problem}` });
+  });
 /** What happens when a step fails: stop the run (default) or record the failure and go on. */
 const onError = z.enum(['fail', 'continue']).default('fail');
 

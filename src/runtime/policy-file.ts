@@ -9,7 +9,9 @@ import { PolicyDocument } from '../governance/policy';
 
 /** sha256 of a value's RFC 8785 canonical JSON, as `sha256:<hex>`. */
 export function canonicalHash(value: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalize(value) ?? 'null').digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(canonicalize(value) ?? 'null')
+    .digest('hex')}`;
 }
 
 /**
@@ -32,7 +34,9 @@ export function loadPolicyFile(file: string): Policy {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`WARDEN_POLICY_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    throw new ConfigError([
+      `WARDEN_POLICY_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    ]);
   }
   let raw: unknown;
   try {

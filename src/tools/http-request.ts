@@ -5,7 +5,7 @@ import net from 'node:net';
 import { addAbortSignal } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { z } from 'zod';
-import { defineTool } from './types';
+import { ToolRefusedError, defineTool } from './types';
 import type { Risk, ToolContext } from './types';
 import { WARDEN_VERSION } from '../version';
 
@@ -34,7 +34,7 @@ export interface HttpRequestConfig {
  * Retrying the same arguments cannot succeed, so callers should fail the step rather than retry; the
  * message names the rule and how to change it, never a header value.
  */
-export class HttpRequestRefusedError extends Error {
+export class HttpRequestRefusedError extends ToolRefusedError {
   override readonly name = 'HttpRequestRefusedError';
 }
 

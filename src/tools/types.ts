@@ -45,6 +45,14 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   execute(args: z.output<I>, ctx: ToolContext): Promise<z.input<O>>;
 }
 
+/**
+ * Thrown by a tool that refuses a call by rule (host not allowed, forbidden address…): retrying cannot
+ * help, so the activity fails at once with PolicyDenied instead of retrying.
+ */
+export class ToolRefusedError extends Error {
+  override readonly name: string = 'ToolRefusedError';
+}
+
 /** Any tool, for collections. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTool = ToolDefinition<any, any>;
@@ -65,7 +73,8 @@ export class ToolRegistry {
   /** Adds a tool. @throws when the name is taken (two tools must never share a name). */
   register(tool: AnyTool): this {
     if (this.tools.has(tool.name)) throw new Error(`tool "${tool.name}" is registered twice`);
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(tool.name)) throw new Error(`tool name "${tool.name}" must be snake_case (a-z, 0-9, _)`);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(tool.name))
+      throw new Error(`tool name "${tool.name}" must be snake_case (a-z, 0-9, _)`);
     this.tools.set(tool.name, tool);
     return this;
   }

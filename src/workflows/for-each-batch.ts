@@ -7,6 +7,10 @@ import { StepRunner } from './engine/runner';
  * same governance as the parent; its approvals and controls are addressed to this child's workflow id.
  */
 export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
-  const runner = new StepRunner({ playbook: `${input.playbook}/${input.stepId}`, initiator: input.initiator, tainted: input.tainted });
+  const runner = new StepRunner({
+    playbook: `${input.playbook}/${input.stepId}`,
+    initiator: input.initiator,
+    tainted: input.tainted,
+  });
   return runner.runItems(input);
 }

@@ -24,15 +24,19 @@ export async function governor(input: { state?: GovernorState } = {}): Promise<v
 
   setHandler(setKillSwitchSignal, (raw) => {
     const p = KillSwitchSignal.safeParse(raw);
-    if (!p.success) return change(`refused malformed setKillSwitch payload: ${p.error.issues.map((i) => i.message).join('; ')}`);
+    if (!p.success)
+      return change(`refused malformed setKillSwitch payload: ${p.error.issues.map((i) => i.message).join('; ')}`);
     const { engaged, by, reason } = p.data;
-    state.killSwitch = engaged ? { engaged, by, reason, since: new Date().toISOString() } : { engaged: false, by, reason, since: new Date().toISOString() };
+    state.killSwitch = engaged
+      ? { engaged, by, reason, since: new Date().toISOString() }
+      : { engaged: false, by, reason, since: new Date().toISOString() };
     change(`kill switch ${engaged ? 'ON' : 'off'}${reason ? `: ${reason}` : ''}`, by);
   });
 
   setHandler(reportToolOutcomeSignal, (raw) => {
     const p = ToolOutcomeSignal.safeParse(raw);
-    if (!p.success) return change(`refused malformed reportToolOutcome payload: ${p.error.issues.map((i) => i.message).join('; ')}`);
+    if (!p.success)
+      return change(`refused malformed reportToolOutcome payload: ${p.error.issues.map((i) => i.message).join('; ')}`);
     const { integration, ok, threshold, cooldownMs } = p.data;
     const now = Date.now();
     const b = state.breakers[integration] ?? { state: 'closed', consecutiveFailures: 0 };

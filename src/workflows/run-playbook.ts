@@ -14,7 +14,10 @@ import { StepRunner } from './engine/runner';
 export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookResult> {
   // Parse in the workflow too: a run started by another client must not run an unvalidated playbook.
   const parsed = Playbook.safeParse(input.playbook);
-  const runner = new StepRunner({ playbook: parsed.success ? parsed.data.name : '(invalid)', initiator: input.initiator });
+  const runner = new StepRunner({
+    playbook: parsed.success ? parsed.data.name : '(invalid)',
+    initiator: input.initiator,
+  });
   if (!parsed.success) {
     runner.state.status = 'failed';
     throw ApplicationFailure.create({
@@ -30,7 +33,16 @@ export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookR
     run: { workflowId, initiator: input.initiator },
   });
   if (outcome.status === 'failed') {
-    throw ApplicationFailure.create({ type: outcome.error?.type ?? FailureType.ToolFailed, message: outcome.error?.message ?? 'run failed', nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: outcome.error?.type ?? FailureType.ToolFailed,
+      message: outcome.error?.message ?? 'run failed',
+      nonRetryable: true,
+    });
   }
-  return { status: outcome.status, outputs: runner.outputs, steps: runner.state.steps, decisions: runner.state.decisions };
+  return {
+    status: outcome.status,
+    outputs: runner.outputs,
+    steps: runner.state.steps,
+    decisions: runner.state.decisions,
+  };
 }

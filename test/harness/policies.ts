@@ -7,7 +7,11 @@ export function testPolicy(extra: { rules?: unknown[]; timeouts?: [string, strin
   return parsePolicy({
     version: 1,
     name: 'engine-test',
-    defaults: { read: { effect: 'allow' }, write: { effect: 'require_approval', tier: 1 }, destructive: { effect: 'require_approval', tier: 2 } },
+    defaults: {
+      read: { effect: 'allow' },
+      write: { effect: 'require_approval', tier: 1 },
+      destructive: { effect: 'require_approval', tier: 2 },
+    },
     rules: [
       { id: 'tickets-run-alone', tool: 'ticket_create', effect: 'allow', reason: 'tickets are reversible' },
       { id: 'rate-limited-alone', tool: 'rate_limited_call', effect: 'allow' },
@@ -20,11 +24,24 @@ export function testPolicy(extra: { rules?: unknown[]; timeouts?: [string, strin
         tier: 2,
         reason: 'isolating a critical host needs two approvers',
       },
-      { id: 'isolate-low', tool: 'host_isolate', when: "context.asset.criticality == 'low'", effect: 'require_approval', tier: 1, reason: 'isolation of a low-criticality host needs one approver' },
+      {
+        id: 'isolate-low',
+        tool: 'host_isolate',
+        when: "context.asset.criticality == 'low'",
+        effect: 'require_approval',
+        tier: 1,
+        reason: 'isolation of a low-criticality host needs one approver',
+      },
       ...(extra.rules ?? []),
     ],
     tiers: {
-      '1': { required: 1, stages: [{ groups: ['l1'], timeout: t1 }, { groups: ['l2'], timeout: t2 }] },
+      '1': {
+        required: 1,
+        stages: [
+          { groups: ['l1'], timeout: t1 },
+          { groups: ['l2'], timeout: t2 },
+        ],
+      },
       '2': { required: 2, stages: [{ groups: ['l2'], timeout: t2 }] },
     },
     groups: { l1: ['alice', 'bob'], l2: ['carol', 'dave', 'erin'] },

@@ -21,11 +21,19 @@ export function vendorTools(vendorUrl: string): AnyTool[] {
       name: 'asset_lookup',
       description: 'Looks up an asset in the inventory',
       input: z.object({ host: z.string() }),
-      output: z.object({ host: z.string(), criticality: z.enum(['low', 'high', 'critical']), tags: z.array(z.string()) }),
+      output: z.object({
+        host: z.string(),
+        criticality: z.enum(['low', 'high', 'critical']),
+        tags: z.array(z.string()),
+      }),
       risk: 'read',
       capabilities: [],
       execute: (args) =>
-        Promise.resolve({ host: args.host, criticality: args.host.startsWith('dc') ? ('critical' as const) : ('low' as const), tags: args.host.startsWith('dc') ? ['critical', 'domain-controller'] : [] }),
+        Promise.resolve({
+          host: args.host,
+          criticality: args.host.startsWith('dc') ? ('critical' as const) : ('low' as const),
+          tags: args.host.startsWith('dc') ? ['critical', 'domain-controller'] : [],
+        }),
     }),
     defineTool({
       name: 'ticket_create',

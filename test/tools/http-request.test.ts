@@ -206,9 +206,14 @@ describe('http_request tool', () => {
     });
 
     it('matches host names case-insensitively and wildcards on subdomains only', async () => {
-      fakeDns(['93.184.216.34']);
-      const tool = makeTool({ allowedHosts: ['*.Example.test'] });
-      // Refused before any connection: the apex is not covered by "*.".
+      const server = await startServer((_req, res) => res.end('ok'));
+      fakeDns(['127.0.0.1']);
+      const tool = makeTool({ allowedHosts: [`API.Warden.Test:${server.port}`, '*.Example.test'] });
+
+      const result = await call(tool, { url: `http://api.WARDEN.test:${server.port}/` });
+
+      expect(result.body).toBe('ok');
+      // Refused before any connection: "*." covers subdomains, not the apex or look-alike names.
       await expect(call(tool, { url: 'http://example.test/' })).rejects.toThrow(/not in the allowed hosts/);
       await expect(call(tool, { url: 'http://evil-example.test/' })).rejects.toThrow(/not in the allowed hosts/);
     });

@@ -7,23 +7,17 @@ import { startTestStack } from '../harness/temporal';
 import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
-
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { waitFor } from '../harness/wait';
 
 describe('runPlaybook: action, approval, branch and forEach steps (real Temporal dev server)', () => {
   let stack: TestStack;
   let vendor: FakeVendor;
   beforeAll(async () => {
     vendor = await startFakeVendor();
-    stack = await startTestStack({ WARDEN_HTTP_ALLOWED_HOSTS: vendor.host }, { extraTools: vendorTools(vendor.url), policy: testPolicy() });
+    stack = await startTestStack(
+      { WARDEN_HTTP_ALLOWED_HOSTS: vendor.host },
+      { extraTools: vendorTools(vendor.url), policy: testPolicy() },
+    );
   });
   afterAll(async () => {
     await stack.stop();
@@ -37,13 +31,38 @@ describe('runPlaybook: action, approval, branch and forEach steps (real Temporal
     const playbook: Playbook = {
       name: 'mixed',
       steps: [
-        { id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: '{{ input.host }}' }, context: {}, onError: 'fail' },
+        {
+          id: 'lookup',
+          kind: 'action',
+          tool: 'asset_lookup',
+          args: { host: '{{ input.host }}' },
+          context: {},
+          onError: 'fail',
+        },
         {
           id: 'route',
           kind: 'branch',
           when: "steps.lookup.criticality == 'critical'",
-          then: [{ id: 'note_critical', kind: 'action', tool: 'ticket_create', args: { title: 'critical host {{ steps.lookup.host }}' }, context: {}, onError: 'fail' }],
-          else: [{ id: 'note_low', kind: 'action', tool: 'ticket_create', args: { title: 'low host' }, context: {}, onError: 'fail' }],
+          then: [
+            {
+              id: 'note_critical',
+              kind: 'action',
+              tool: 'ticket_create',
+              args: { title: 'critical host {{ steps.lookup.host }}' },
+              context: {},
+              onError: 'fail',
+            },
+          ],
+          else: [
+            {
+              id: 'note_low',
+              kind: 'action',
+              tool: 'ticket_create',
+              args: { title: 'low host' },
+              context: {},
+              onError: 'fail',
+            },
+          ],
           onError: 'fail',
         },
         {
@@ -53,34 +72,75 @@ describe('runPlaybook: action, approval, branch and forEach steps (real Temporal
           concurrency: 2,
           batchSize: 2,
           onItemFailure: 'continue',
-          steps: [{ id: 'user_ticket', kind: 'action', tool: 'ticket_create', args: { title: 'reset {{ item }}', item: '{{ index }}' }, context: {}, onError: 'fail' }],
+          steps: [
+            {
+              id: 'user_ticket',
+              kind: 'action',
+              tool: 'ticket_create',
+              args: { title: 'reset {{ item }}', item: '{{ index }}' },
+              context: {},
+              onError: 'fail',
+            },
+          ],
           onError: 'fail',
         },
-        { id: 'contain', kind: 'action', tool: 'host_isolate', args: { host: '{{ steps.lookup.host }}' }, context: { asset: '{{ steps.lookup }}' }, onError: 'fail' },
+        {
+          id: 'contain',
+          kind: 'action',
+          tool: 'host_isolate',
+          args: { host: '{{ steps.lookup.host }}' },
+          context: { asset: '{{ steps.lookup }}' },
+          onError: 'fail',
+        },
       ],
     };
-    const { workflowId } = await stack.client.start('runPlaybook', { playbook, input: { host: 'dc01', users: ['u1', 'u2', 'u3'] }, initiator: 'olivia' });
-    const [p] = await waitFor(() => pending(workflowId), (l) => l.length === 1);
+    const { workflowId } = await stack.client.start('runPlaybook', {
+      playbook,
+      input: { host: 'dc01', users: ['u1', 'u2', 'u3'] },
+      initiator: 'olivia',
+    });
+    const [p] = await waitFor(
+      () => pending(workflowId),
+      (l) => l.length === 1,
+    );
     expect(p!.tier).toBe(2);
     expect(p!.required).toBe(2);
     expect(p!.action).toBe('host_isolate dc01');
     expect(p!.reason).toMatch(/critical host needs two approvers/);
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
 
-    await stack.client.signal(workflowId, 'approval', { approvalId: p!.approvalId, decision: 'approve', approver: 'carol' });
-    await stack.client.signal(workflowId, 'approval', { approvalId: p!.approvalId, decision: 'approve', approver: 'dave', actionHash: p!.actionHash });
-    const result = await stack.client.result<{ status: string; outputs: Record<string, { taken?: string; total?: number; succeeded?: number }> }>(workflowId);
+    await stack.client.signal(workflowId, 'approval', {
+      approvalId: p!.approvalId,
+      decision: 'approve',
+      approver: 'carol',
+    });
+    await stack.client.signal(workflowId, 'approval', {
+      approvalId: p!.approvalId,
+      decision: 'approve',
+      approver: 'dave',
+      actionHash: p!.actionHash,
+    });
+    const result = await stack.client.result<{
+      status: string;
+      outputs: Record<string, { taken?: string; total?: number; succeeded?: number }>;
+    }>(workflowId);
     expect(result.status).toBe('completed');
     expect(result.outputs.route!.taken).toBe('then');
     expect(result.outputs.per_user).toMatchObject({ total: 3, succeeded: 3, failed: 0 });
     const isolate = vendor.requests.filter((r) => r.path === '/isolate');
     expect(isolate).toHaveLength(1);
     expect(isolate[0]!.idempotencyKey).toBe(`${workflowId}/contain/0`);
-    const tickets = vendor.requests.filter((r) => r.path === '/tickets').map((r) => (r.body as { title: string }).title);
+    const tickets = vendor.requests
+      .filter((r) => r.path === '/tickets')
+      .map((r) => (r.body as { title: string }).title);
     expect(tickets.sort()).toEqual(['critical host dc01', 'reset u1', 'reset u2', 'reset u3']);
     const s = await state(workflowId);
     expect(s.decisions.map((d) => `${d.stepId}:${d.effect}:${d.ruleId}`)).toEqual(
-      expect.arrayContaining(['lookup:allow:default:read', 'note_critical:allow:tickets-run-alone', 'contain:require_approval:isolate-critical']),
+      expect.arrayContaining([
+        'lookup:allow:default:read',
+        'note_critical:allow:tickets-run-alone',
+        'contain:require_approval:isolate-critical',
+      ]),
     );
     expect(new Set(s.decisions.map((d) => d.policyVersion))).toEqual(new Set([stack.policyVersion]));
   });

@@ -55,7 +55,12 @@ function toolActivities(taskQueue: string | undefined) {
     // Long enough for a kill-switch hold; a crashed worker is noticed through the heartbeat timeout.
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '30 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
 }
 
@@ -78,7 +83,8 @@ function describeError(err: unknown): StepError {
   if (err instanceof ExpressionError) return { type: FailureType.ValidationError, message: err.message };
   if (err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) {
     const cause = err.cause;
-    if (cause instanceof ApplicationFailure) return { type: cause.type ?? FailureType.ToolFailed, message: cause.message };
+    if (cause instanceof ApplicationFailure)
+      return { type: cause.type ?? FailureType.ToolFailed, message: cause.message };
     return { type: FailureType.ToolFailed, message: cause?.message ?? err.message };
   }
   if (err instanceof ApplicationFailure) return { type: err.type ?? FailureType.ToolFailed, message: err.message };
@@ -139,7 +145,15 @@ export class StepRunner {
       this.attempts.push(res.attempt);
       if (res.outcome) this.outcomes.set(res.attempt.approvalId, res.outcome);
     } catch (err) {
-      this.attempts.push({ approvalId: '(unknown)', approver: '(unknown)', decision: '(unknown)', outcome: 'refused', reason: `internal error: ${(err as Error).message}`, at: now(), signed: false });
+      this.attempts.push({
+        approvalId: '(unknown)',
+        approver: '(unknown)',
+        decision: '(unknown)',
+        outcome: 'refused',
+        reason: `internal error: ${(err as Error).message}`,
+        at: now(),
+        signed: false,
+      });
     }
   }
 
@@ -158,7 +172,15 @@ export class StepRunner {
     }
     const c: ControlSignal = parsed.data;
     const record = (outcome: 'accepted' | 'refused', note: string) =>
-      this.state.controls.push({ action: c.action, by: c.by, reason: c.reason, requestId: c.requestId, outcome, note, at: now() });
+      this.state.controls.push({
+        action: c.action,
+        by: c.by,
+        reason: c.reason,
+        requestId: c.requestId,
+        outcome,
+        note,
+        at: now(),
+      });
     if (this.isFinished()) return void record('refused', `run already ${this.state.status}`);
     switch (c.action) {
       case 'pause':
@@ -205,7 +227,8 @@ export class StepRunner {
     } catch (err) {
       if (isCancellation(err) || this.cancelRequested) {
         this.state.status = 'cancelled';
-        for (const s of this.state.steps) if (s.status === 'running' || s.status === 'waiting_approval') s.status = 'cancelled';
+        for (const s of this.state.steps)
+          if (s.status === 'running' || s.status === 'waiting_approval') s.status = 'cancelled';
         if (!this.cancelRequested) throw err; // cancelled through Temporal itself: let the run end CANCELED
         return { status: 'cancelled' };
       }
@@ -315,7 +338,13 @@ export class StepRunner {
     return { approved: true, approvers: outcome?.status === 'approved' ? outcome.approvers : [] };
   }
 
-  private recordDecision(stepId: string, callId: string, kind: 'action' | 'approval', d: Decision, tool?: string): void {
+  private recordDecision(
+    stepId: string,
+    callId: string,
+    kind: 'action' | 'approval',
+    d: Decision,
+    tool?: string,
+  ): void {
     this.state.decisions.push({
       stepId,
       callId,
@@ -333,7 +362,12 @@ export class StepRunner {
   }
 
   /** Applies a decision: deny fails the step; require_approval waits for humans; allow passes. */
-  private async enforce(d: Decision, stepId: string, callId: string, record: StepRecord): Promise<ApprovalOutcome | undefined> {
+  private async enforce(
+    d: Decision,
+    stepId: string,
+    callId: string,
+    record: StepRecord,
+  ): Promise<ApprovalOutcome | undefined> {
     switch (d.effect) {
       case 'allow':
         return undefined;
@@ -346,10 +380,16 @@ export class StepRunner {
         record.approval = { ...outcome, approvalId: `${stepId}.${callId}` };
         record.status = 'running';
         if (outcome.status === 'rejected') {
-          throw new StepFailure(FailureType.ApprovalRejected, `rejected by ${outcome.by}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+          throw new StepFailure(
+            FailureType.ApprovalRejected,
+            `rejected by ${outcome.by}${outcome.reason ? `: ${outcome.reason}` : ''}`,
+          );
         }
         if (outcome.status === 'timed_out') {
-          throw new StepFailure(FailureType.ApprovalTimedOut, `no decision after ${d.plan.stages.length} escalation stage(s): denied`);
+          throw new StepFailure(
+            FailureType.ApprovalTimedOut,
+            `no decision after ${d.plan.stages.length} escalation stage(s): denied`,
+          );
         }
         return outcome;
       }
@@ -386,12 +426,14 @@ export class StepRunner {
         p.stage = i;
         p.eligible = stage.approvers;
         p.stageDeadline = new Date(Date.now() + stage.timeoutMs).toISOString();
-        if (i > 0) this.state.events.push({ at: now(), what: `approval ${approvalId} escalated to ${stage.groups.join(', ')}` });
+        if (i > 0)
+          this.state.events.push({ at: now(), what: `approval ${approvalId} escalated to ${stage.groups.join(', ')}` });
         await notifyApprovers({ pending: { ...p }, escalated: i > 0 }).catch(() => undefined);
         if (await condition(() => this.outcomes.has(approvalId), stage.timeoutMs)) break;
       }
       const outcome = this.outcomes.get(approvalId) ?? { status: 'timed_out' as const };
-      if (outcome.status === 'timed_out') this.state.events.push({ at: now(), what: `approval ${approvalId} timed out: denied` });
+      if (outcome.status === 'timed_out')
+        this.state.events.push({ at: now(), what: `approval ${approvalId} timed out: denied` });
       return outcome;
     } finally {
       this.pending.delete(approvalId);
@@ -408,7 +450,10 @@ export class StepRunner {
   private async runForEach(step: ForEachStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
     const items = evaluate(step.items, scope);
     if (!Array.isArray(items)) {
-      throw new StepFailure(FailureType.ValidationError, `forEach items "${step.items}" must yield an array, got ${items === null ? 'null' : typeof items}`);
+      throw new StepFailure(
+        FailureType.ValidationError,
+        `forEach items "${step.items}" must yield an array, got ${items === null ? 'null' : typeof items}`,
+      );
     }
     record.items = { total: items.length, succeeded: 0, failed: 0 };
     const results: ItemResult[] = [];
@@ -442,7 +487,10 @@ export class StepRunner {
     const failed = results.filter((r) => r.status === 'failed');
     if (step.onItemFailure === 'failFast' && failed.length) {
       const f = failed[0]!;
-      throw new StepFailure(f.error?.type ?? FailureType.ToolFailed, `item ${f.index} failed: ${f.error?.message ?? 'unknown error'}`);
+      throw new StepFailure(
+        f.error?.type ?? FailureType.ToolFailed,
+        `item ${f.index} failed: ${f.error?.message ?? 'unknown error'}`,
+      );
     }
     return { total: items.length, succeeded: items.length - failed.length, failed: failed.length, results };
   }
@@ -453,7 +501,12 @@ export class StepRunner {
     const own: Record<string, unknown> = {};
     for (const step of steps) {
       await this.checkpoint();
-      const record: StepRecord = { stepId: `${step.id}[${scope.index}]`, kind: step.kind, status: 'running', startedAt: now() };
+      const record: StepRecord = {
+        stepId: `${step.id}[${scope.index}]`,
+        kind: step.kind,
+        status: 'running',
+        startedAt: now(),
+      };
       this.state.steps.push(record);
       try {
         const out = await this.execute(step, itemScope, record);
@@ -492,7 +545,9 @@ export class StepRunner {
       }
     };
     try {
-      await this.scope.run(() => Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane)));
+      await this.scope.run(() =>
+        Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane)),
+      );
       this.state.status = 'completed';
     } catch (err) {
       this.state.status = 'cancelled';

@@ -1,0 +1,131 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import { WardenClient } from '../client';
+import { loadConfig } from '../config';
+import { UserError } from '../errors';
+import type { CliIO } from './output';
+import { json, keyValues, table } from './output';
+
+async function withClient<T>(fn: (c: WardenClient, governorId: string) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const client = await WardenClient.connect(config);
+  try {
+    return await fn(client, config.governance.governorId);
+  } finally {
+    await client.close();
+  }
+}
+
+function since(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+/** `warden approvals|approve|reject|pause|resume|cancel|kill-switch`. */
+export function registerGovernanceCommands(program: Command, io: CliIO): void {
+  program
+    .command('approvals')
+    .description('list pending approvals across runs')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const pending = await client.pendingApprovals();
+        if (opts.json) return io.out(json(pending));
+        io.out(
+          table(
+            pending.map((p) => ({
+              run: p.workflowId,
+              approvalId: p.approvalId,
+              action: p.action,
+              tier: `${p.tier} (${p.approvals.length}/${p.required})`,
+              approvers: p.stages[p.stage]?.groups.join(',') ?? '-',
+              waiting: since(p.requestedAt),
+            })),
+            ['run', 'approvalId', 'action', 'tier', 'approvers', 'waiting'],
+          ),
+        );
+      });
+    });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    program
+      .command(decision)
+      .description(`${decision} a pending approval; reports whether the run accepted it`)
+      .argument('<workflowId>')
+      .argument('<approvalId>')
+      .requiredOption('--as <user>', 'your approver id (must be in the tier’s approver groups)')
+      .option('--reason <text>', 'why (recorded)')
+      .option('--json', 'machine-readable output')
+      .action(async (workflowId: string, approvalId: string, opts: { as: string; reason?: string; json?: boolean }) => {
+        await withClient(async (client) => {
+          const attempt = await client.decide(workflowId, approvalId, decision, opts.as, opts.reason);
+          if (opts.json) io.out(json(attempt));
+          if (attempt.outcome === 'refused') throw new UserError(`the run refused the ${decision}: ${attempt.reason}`);
+          if (!opts.json) io.out(`${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}`);
+        });
+      });
+  }
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    program
+      .command(action)
+      .description(
+        action === 'pause'
+          ? 'pause a run before its next step'
+          : action === 'resume'
+            ? 'resume a paused run'
+            : 'cancel a run at its next safe point',
+      )
+      .argument('<workflowId>')
+      .option('--as <user>', 'who is acting (recorded)', os.userInfo().username)
+      .option('--reason <text>', 'why (recorded)')
+      .action(async (workflowId: string, opts: { as: string; reason?: string }) => {
+        await withClient(async (client) => {
+          const rec = await client.control(workflowId, action, opts.as, opts.reason);
+          if (rec.outcome === 'refused') throw new UserError(`the run refused ${action}: ${rec.note}`);
+          io.out(`${action} accepted: ${rec.note}`);
+        });
+      });
+  }
+
+  program
+    .command('kill-switch')
+    .description('global kill switch: while on, no write or destructive tool executes in any run')
+    .argument('<state>', 'on | off | status')
+    .option('--as <user>', 'who is acting (recorded)', os.userInfo().username)
+    .option('--reason <text>', 'why (recorded)')
+    .option('--json', 'machine-readable output')
+    .action(async (stateArg: string, opts: { as: string; reason?: string; json?: boolean }) => {
+      if (!['on', 'off', 'status'].includes(stateArg))
+        throw new UserError(`kill-switch takes on, off or status, not "${stateArg}"`);
+      await withClient(async (client, governorId) => {
+        const governor = client.governor(governorId);
+        if (stateArg !== 'status')
+          await governor.setKillSwitch({
+            engaged: stateArg === 'on',
+            by: opts.as,
+            ...(opts.reason ? { reason: opts.reason } : {}),
+          });
+        const state = await governor.state(true);
+        if (opts.json) return io.out(json(state));
+        const k = state.killSwitch;
+        io.out(keyValues({ killSwitch: k.engaged ? 'ON' : 'off', by: k.by, reason: k.reason, since: k.since }));
+        const breakers = Object.entries(state.breakers).filter(
+          ([, b]) => b.state !== 'closed' || b.consecutiveFailures > 0,
+        );
+        if (breakers.length) {
+          io.out('\nbreakers:');
+          io.out(
+            table(
+              breakers.map(([integration, b]) => ({
+                integration,
+                ...b,
+                openUntil: b.openUntil ? new Date(b.openUntil).toISOString() : undefined,
+              })),
+              ['integration', 'state', 'consecutiveFailures', 'openUntil'],
+            ),
+          );
+        }
+      });
+    });
+}
