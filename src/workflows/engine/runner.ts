@@ -222,6 +222,8 @@ export class StepRunner {
   async run(steps: Step[], scope: ExpressionScope): Promise<{ status: RunState['status']; error?: StepError }> {
     try {
       await this.scope.run(() => this.runSteps(steps, scope));
+      // A cancel that arrived while the last step finished still wins: the run did not complete cleanly.
+      if (this.cancelRequested) throw new StepFailure(FailureType.RunCancelled, 'run cancelled');
       this.state.status = 'completed';
       return { status: 'completed' };
     } catch (err) {
@@ -480,6 +482,7 @@ export class StepRunner {
         this.children.delete(childId);
       }
       results.push(...res.items);
+      if (res.cancelled) throw new StepFailure(FailureType.RunCancelled, `forEach batch ${batch} was cancelled`);
       record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
       record.items.failed += res.items.filter((r) => r.status === 'failed').length;
       if (step.onItemFailure === 'failFast' && record.items.failed > 0) break;
@@ -544,15 +547,17 @@ export class StepRunner {
         }
       }
     };
+    let cancelled = false;
     try {
       await this.scope.run(() =>
         Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane)),
       );
-      this.state.status = 'completed';
+      cancelled = this.cancelRequested;
     } catch (err) {
-      this.state.status = 'cancelled';
       if (!this.cancelRequested) throw err;
+      cancelled = true;
     }
-    return { items: results.filter((r): r is ItemResult => r !== undefined) };
+    this.state.status = cancelled ? 'cancelled' : 'completed';
+    return { items: results.filter((r): r is ItemResult => r !== undefined), cancelled };
   }
 }

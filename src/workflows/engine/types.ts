@@ -28,4 +28,6 @@ export interface ItemResult {
 /** Result of `forEachBatch`. */
 export interface ForEachBatchResult {
   items: ItemResult[];
+  /** True when the batch stopped early on a cancel. */
+  cancelled?: boolean;
 }

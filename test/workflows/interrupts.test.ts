@@ -1,0 +1,182 @@
+import type { PendingApproval } from '../../src/governance/approvals';
+import type { Playbook } from '../../src/governance/steps';
+import type { RunState } from '../../src/workflows/engine/state';
+import { runCli } from '../harness/cli';
+import { testPolicy } from '../harness/policies';
+import type { TestStack } from '../harness/temporal';
+import { startTestStack } from '../harness/temporal';
+import { vendorTools } from '../harness/tools';
+import type { FakeVendor } from '../harness/vendor';
+import { startFakeVendor } from '../harness/vendor';
+import { waitFor } from '../harness/wait';
+
+const tickets = (n: number): Playbook => ({
+  name: 'tickets',
+  steps: Array.from({ length: n }, (_, i) => ({
+    id: `t${i}`,
+    kind: 'action' as const,
+    tool: 'ticket_create',
+    args: { title: `ticket ${i}` },
+    context: {},
+    onError: 'fail' as const,
+  })),
+});
+
+describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
+  let stack: TestStack;
+  let vendor: FakeVendor;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    vendor = await startFakeVendor();
+    stack = await startTestStack({}, { extraTools: vendorTools(vendor.url), policy: testPolicy() });
+    env = { TEMPORAL_ADDRESS: stack.config.temporal.address!, WARDEN_TASK_QUEUE: stack.config.taskQueue };
+  });
+  afterAll(async () => {
+    await stack.stop();
+    await vendor.close();
+  });
+  const state = (id: string) => stack.client.query<RunState>(id, 'runState');
+  const ticketsOf = (id: string) =>
+    vendor.requests.filter((r) => r.path === '/tickets' && r.idempotencyKey?.startsWith(`${id}/`));
+
+  it('pause stops before the next step; resume continues; both are recorded', async () => {
+    vendor.delayMs = 300;
+    try {
+      const { workflowId: id } = await stack.client.start('runPlaybook', { playbook: tickets(6), initiator: 'olivia' });
+      await waitFor(
+        async () => ticketsOf(id).length,
+        (n) => n >= 1,
+      );
+      const paused = await runCli(['pause', id, '--as', 'oncall', '--reason', 'investigating'], env);
+      expect(paused.stdout).toMatch(/pause accepted/);
+      const s = await waitFor(
+        () => state(id),
+        (x) => x.status === 'paused',
+      );
+      await new Promise((r) => setTimeout(r, 1_500));
+      const during = ticketsOf(id).length;
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(ticketsOf(id).length).toBe(during); // nothing new while paused
+      expect(during).toBeLessThan(6);
+      expect(s.controls[0]).toMatchObject({
+        action: 'pause',
+        by: 'oncall',
+        reason: 'investigating',
+        outcome: 'accepted',
+      });
+      const again = await runCli(['pause', id, '--as', 'oncall'], env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/the run refused pause: already paused/);
+      expect((await runCli(['resume', id, '--as', 'oncall'], env)).stdout).toMatch(/resume accepted/);
+      const result = await stack.client.result<{ status: string }>(id);
+      expect(result.status).toBe('completed');
+      expect(ticketsOf(id)).toHaveLength(6);
+    } finally {
+      vendor.delayMs = 0;
+    }
+  });
+
+  it('cancel during an approval wait ends the run as cancelled and nothing executes', async () => {
+    const playbook: Playbook = {
+      name: 'gate',
+      steps: [
+        { id: 'ask', kind: 'approval', title: 'go ahead?', tier: 1, details: {}, onError: 'fail' },
+        {
+          id: 'after',
+          kind: 'action',
+          tool: 'ticket_create',
+          args: { title: 'after approval' },
+          context: {},
+          onError: 'fail',
+        },
+      ],
+    };
+    const { workflowId: id } = await stack.client.start('runPlaybook', { playbook, initiator: 'olivia' });
+    await waitFor(
+      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      (p) => p.length === 1,
+    );
+    const rec = await stack.client.control(id, 'cancel', 'oncall', 'wrong alert');
+    expect(rec.outcome).toBe('accepted');
+    const result = await stack.client.result<{ status: string; steps: { stepId: string; status: string }[] }>(id);
+    expect(result.status).toBe('cancelled');
+    expect(result.steps.find((s) => s.stepId === 'ask')!.status).toBe('cancelled');
+    expect(result.steps.find((s) => s.stepId === 'after')).toBeUndefined();
+    expect(ticketsOf(id)).toHaveLength(0);
+    expect(await stack.client.query<PendingApproval[]>(id, 'pendingApprovals')).toEqual([]);
+  });
+
+  it('cancel reaches forEach batches in flight and stops them', async () => {
+    vendor.delayMs = 200;
+    try {
+      const playbook: Playbook = {
+        name: 'fan-out',
+        steps: [
+          {
+            id: 'each',
+            kind: 'forEach',
+            items: 'input.items',
+            concurrency: 1,
+            batchSize: 50,
+            onItemFailure: 'continue',
+            onError: 'fail',
+            steps: [
+              {
+                id: 'tk',
+                kind: 'action',
+                tool: 'ticket_create',
+                args: { title: 'item {{ item }}' },
+                context: {},
+                onError: 'fail',
+              },
+            ],
+          },
+        ],
+      };
+      const items = Array.from({ length: 40 }, (_, i) => i);
+      const { workflowId: id } = await stack.client.start('runPlaybook', {
+        playbook,
+        input: { items },
+        initiator: 'olivia',
+      });
+      const childPrefix = `${id}--each--b0/`;
+      const childTickets = () => vendor.requests.filter((r) => r.idempotencyKey?.startsWith(childPrefix)).length;
+      await waitFor(
+        async () => childTickets(),
+        (n) => n >= 2,
+      );
+      await stack.client.control(id, 'cancel', 'oncall');
+      const result = await stack.client.result<{ status: string }>(id);
+      expect(result.status).toBe('cancelled');
+      const atEnd = childTickets();
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(childTickets()).toBe(atEnd);
+      expect(atEnd).toBeLessThan(40);
+    } finally {
+      vendor.delayMs = 0;
+    }
+  });
+
+  it('a malformed control signal is refused and recorded, and the run carries on', async () => {
+    const { workflowId: id } = await stack.client.start('runPlaybook', {
+      playbook: { name: 'gate', steps: [{ id: 'ask', kind: 'approval', title: 'ok?', tier: 1 }] },
+      initiator: 'olivia',
+    });
+    await waitFor(
+      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      (p) => p.length === 1,
+    );
+    await stack.client.signal(id, 'control', { action: 'explode' });
+    const s = await waitFor(
+      () => state(id),
+      (x) => x.controls.length === 1,
+    );
+    expect(s.controls[0]).toMatchObject({
+      outcome: 'refused',
+      note: expect.stringMatching(/malformed control payload/),
+    });
+    expect(s.status).toBe('running');
+    await stack.client.control(id, 'cancel', 'oncall');
+    expect((await stack.client.result<{ status: string }>(id)).status).toBe('cancelled');
+  });
+});
