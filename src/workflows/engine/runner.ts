@@ -42,12 +42,8 @@ const { notifyApprovers } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3 },
 });
 
-const NON_RETRYABLE = [
-  FailureType.ValidationError,
-  FailureType.PolicyDenied,
-  FailureType.KillSwitchEngaged,
-  FailureType.ToolFailed,
-];
+/** Failures that retrying cannot fix. A plain ToolFailed (network error, 5xx) is retried with backoff. */
+const NON_RETRYABLE = [FailureType.ValidationError, FailureType.PolicyDenied, FailureType.KillSwitchEngaged];
 
 function toolActivities(taskQueue: string | undefined) {
   return proxyActivities<Activities>({

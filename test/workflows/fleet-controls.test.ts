@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { Playbook } from '../../src/governance/steps';
+import type { GovernorState } from '../../src/workflows/definitions';
+import type { RunState } from '../../src/workflows/engine/state';
+import { runCli } from '../harness/cli';
+import { testPolicy } from '../harness/policies';
+import type { TestStack } from '../harness/temporal';
+import { startTestStack } from '../harness/temporal';
+import { vendorTools } from '../harness/tools';
+import type { FakeVendor } from '../harness/vendor';
+import { startFakeVendor } from '../harness/vendor';
+import { waitFor } from '../harness/wait';
+
+function fanOut(n: number, tool = 'ticket_create', concurrency = 1): Playbook {
+  return {
+    name: 'fan-out',
+    steps: [
+      {
+        id: 'each',
+        kind: 'forEach',
+        items: 'input.items',
+        concurrency,
+        batchSize: 100,
+        onItemFailure: 'continue',
+        onError: 'fail',
+        steps: [{ id: 'call', kind: 'action', tool, args: tool === 'rate_limited_call' ? { n: '{{ item }}' } : { title: 'item {{ item }}' }, context: {}, onError: 'fail' }],
+      },
+    ],
+  };
+}
+
+describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Temporal dev server)', () => {
+  let stack: TestStack;
+  let vendor: FakeVendor;
+  let env: Record<string, string>;
+  const governorId = `governor-${randomUUID()}`;
+  beforeAll(async () => {
+    vendor = await startFakeVendor();
+    env = {
+      WARDEN_GOVERNOR_ID: governorId,
+      WARDEN_BREAKER_THRESHOLD: '3',
+      WARDEN_BREAKER_COOLDOWN_MS: '1500',
+      WARDEN_RATE_LIMITS: 'slowvendor=4',
+    };
+    stack = await startTestStack(env, { extraTools: vendorTools(vendor.url), policy: testPolicy() });
+    env = { ...env, TEMPORAL_ADDRESS: stack.config.temporal.address!, WARDEN_TASK_QUEUE: stack.config.taskQueue };
+  });
+  afterAll(async () => {
+    await stack.client.temporal.workflow.getHandle(governorId).terminate('test done').catch(() => undefined);
+    await stack.stop();
+    await vendor.close();
+  });
+  const writesOf = (id: string) => vendor.requests.filter((r) => r.idempotencyKey?.startsWith(`${id}--`));
+
+  it('kill switch: a run in flight stops executing write tools within 5 s, then resumes exactly once per item when released', async () => {
+    vendor.delayMs = 100;
+    try {
+      const items = Array.from({ length: 60 }, (_, i) => i);
+      const { workflowId: id } = await stack.client.start('runPlaybook', { playbook: fanOut(60), input: { items }, initiator: 'olivia' });
+      await waitFor(async () => writesOf(id).length, (n) => n >= 3);
+      const on = await runCli(['kill-switch', 'on', '--as', 'ciso', '--reason', 'suspected compromise'], env);
+      expect(on.code).toBe(0);
+      expect(on.stdout).toMatch(/killSwitch:\s+ON/);
+      const engagedAt = Date.now();
+      await new Promise((r) => setTimeout(r, 7_000));
+      const late = writesOf(id).filter((r) => r.at > engagedAt + 5_000);
+      expect(late).toEqual([]);
+      const heldAt = writesOf(id).length;
+      expect(heldAt).toBeLessThan(60);
+      const status = await runCli(['kill-switch', 'status', '--json'], env);
+      expect((JSON.parse(status.stdout) as GovernorState).killSwitch).toMatchObject({ engaged: true, by: 'ciso', reason: 'suspected compromise' });
+
+      // Reads are not blocked by the kill switch.
+      const read = await stack.client.start('runPlaybook', {
+        playbook: { name: 'read', steps: [{ id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: 'ws1' } }] },
+        initiator: 'olivia',
+      });
+      expect((await stack.client.result<{ status: string }>(read.workflowId)).status).toBe('completed');
+
+      expect((await runCli(['kill-switch', 'off', '--as', 'ciso'], env)).code).toBe(0);
+      const result = await stack.client.result<{ outputs: { each: { succeeded: number } } }>(id);
+      expect(result.outputs.each.succeeded).toBe(60);
+      const keys = writesOf(id).map((r) => r.idempotencyKey!);
+      expect(new Set(keys).size).toBe(60);
+      expect([...vendor.applied.entries()].filter(([k]) => k.startsWith(`${id}--`)).every(([, n]) => n === 1)).toBe(true);
+    } finally {
+      vendor.delayMs = 0;
+    }
+  });
+
+  it('circuit breaker: opens after N consecutive failures, refuses calls without reaching the vendor, half-opens after the cooldown', async () => {
+    vendor.failNext(3, 503);
+    const { workflowId: id } = await stack.client.start('runPlaybook', {
+      playbook: { name: 'one', steps: [{ id: 'tk', kind: 'action', tool: 'ticket_create', args: { title: 'x' } }] },
+      initiator: 'olivia',
+    });
+    const opened = await waitFor(
+      () => stack.client.governor(governorId).state(true),
+      (s) => s.breakers.ticketing?.state === 'open',
+    );
+    expect(opened.breakers.ticketing!.consecutiveFailures).toBe(3);
+    const hits = vendor.requests.filter((r) => r.idempotencyKey === `${id}/tk/0`).length;
+    expect(hits).toBe(3);
+    // While open, a second run's call is refused before it reaches the vendor.
+    const second = await stack.client.start('runPlaybook', {
+      playbook: { name: 'two', steps: [{ id: 'tk', kind: 'action', tool: 'ticket_create', args: { title: 'y' } }] },
+      initiator: 'olivia',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(vendor.requests.filter((r) => r.idempotencyKey === `${second.workflowId}/tk/0`)).toHaveLength(0);
+    // After the cooldown a trial call goes through, succeeds, and closes the breaker; both runs finish.
+    expect((await stack.client.result<{ status: string }>(id)).status).toBe('completed');
+    expect((await stack.client.result<{ status: string }>(second.workflowId)).status).toBe('completed');
+    const closed = await stack.client.governor(governorId).state(true);
+    expect(closed.breakers.ticketing).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+    expect(closed.changes.map((c) => c.what)).toEqual(
+      expect.arrayContaining(['breaker ticketing opened after 3 consecutive failures', 'breaker ticketing closed (trial call succeeded)']),
+    );
+    const s = await stack.client.query<RunState>(id, 'runState');
+    expect(s.steps[0]!.status).toBe('completed');
+  });
+
+  it('rate limit: calls of a limited class run on their own task queue at no more than the configured rate', async () => {
+    const items = Array.from({ length: 12 }, (_, i) => i);
+    const { workflowId: id } = await stack.client.start('runPlaybook', { playbook: fanOut(12, 'rate_limited_call', 12), input: { items }, initiator: 'olivia' });
+    await stack.client.result(id);
+    const times = vendor.requests.filter((r) => r.path === '/limited' && r.idempotencyKey?.startsWith(`${id}--`)).map((r) => r.at).sort((a, b) => a - b);
+    expect(times).toHaveLength(12);
+    // 12 calls at 4/s cannot all land within 2 s, whatever the machine's speed (a lower bound, not a timing test).
+    expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual(2_000);
+    const history = await stack.client.temporal.workflow.getHandle(`${id}--each--b0`).fetchHistory();
+    const queues = new Set(
+      history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeTool').map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name),
+    );
+    expect([...queues]).toEqual([`${stack.config.taskQueue}--rl--slowvendor`]);
+  });
+});
