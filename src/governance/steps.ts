@@ -72,6 +72,8 @@ export interface ForEachStep {
   batchSize: number;
   /** `continue`: run every item and collect failures; `failFast`: stop at the first failed item. */
   onItemFailure: 'continue' | 'failFast';
+  /** `all`: the step output lists every item's outputs; `failures`: only failed items (keeps payloads small for huge fan-outs). */
+  collect?: 'all' | 'failures';
   onError: 'fail' | 'continue';
 }
 
@@ -97,6 +99,7 @@ const ForEachStepSchema = z.object({
   concurrency: z.number().int().min(1).max(100).default(5),
   batchSize: z.number().int().min(1).max(500).default(100),
   onItemFailure: z.enum(['continue', 'failFast']).default('continue'),
+  collect: z.enum(['all', 'failures']).default('all'),
   onError,
 });
 

@@ -477,13 +477,14 @@ export class StepRunner {
       } finally {
         this.children.delete(childId);
       }
-      results.push(...res.items);
+      results.push(...(step.collect !== 'failures' ? res.items : res.items.filter((r) => r.status === 'failed')));
       if (res.cancelled) throw new StepFailure(FailureType.RunCancelled, `forEach batch ${batch} was cancelled`);
       record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
       record.items.failed += res.items.filter((r) => r.status === 'failed').length;
       if (step.onItemFailure === 'failFast' && record.items.failed > 0) break;
     }
     const failed = results.filter((r) => r.status === 'failed');
+    const processed = record.items.succeeded + record.items.failed;
     if (step.onItemFailure === 'failFast' && failed.length) {
       const f = failed[0]!;
       throw new StepFailure(
@@ -491,7 +492,7 @@ export class StepRunner {
         `item ${f.index} failed: ${f.error?.message ?? 'unknown error'}`,
       );
     }
-    return { total: items.length, succeeded: items.length - failed.length, failed: failed.length, results };
+    return { total: items.length, succeeded: processed - failed.length, failed: failed.length, results };
   }
 
   /** Runs one forEach item's steps (in a batch child). Returns the item's outputs by step id. */

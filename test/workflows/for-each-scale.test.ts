@@ -1,0 +1,50 @@
+import type { Playbook } from '../../src/governance/steps';
+import { testPolicy } from '../harness/policies';
+import type { TestStack } from '../harness/temporal';
+import { startTestStack } from '../harness/temporal';
+import { vendorTools } from '../harness/tools';
+
+describe('forEach at scale: histories stay bounded (real Temporal dev server)', () => {
+  jest.setTimeout(180_000);
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({}, { extraTools: vendorTools('http://127.0.0.1:9'), policy: testPolicy() });
+  });
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  it('1,000 items run in batch children; no execution history grows with the item count', async () => {
+    const n = 1_000;
+    const batchSize = 100;
+    const playbook: Playbook = {
+      name: 'scale',
+      steps: [
+        {
+          id: 'each',
+          kind: 'forEach',
+          items: 'input.hosts',
+          concurrency: 25,
+          batchSize,
+          onItemFailure: 'continue',
+          onError: 'fail',
+          steps: [{ id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: '{{ item }}' }, context: {}, onError: 'fail' }],
+        },
+      ],
+    };
+    const hosts = Array.from({ length: n }, (_, i) => `ws${i}`);
+    const { workflowId } = await stack.client.start('runPlaybook', { playbook, input: { hosts }, initiator: 'olivia' });
+    const result = await stack.client.result<{ outputs: { each: { total: number; succeeded: number; results: { index: number; output: { lookup: { host: string } } }[] } } }>(workflowId);
+    expect(result.outputs.each).toMatchObject({ total: n, succeeded: n });
+    expect(result.outputs.each.results[999]).toMatchObject({ index: 999, output: { lookup: { host: 'ws999' } } });
+
+    const length = async (id: string) => (await stack.client.temporal.workflow.getHandle(id).describe()).historyLength;
+    const batches = n / batchSize;
+    const parent = await length(workflowId);
+    const child = await length(`${workflowId}--each--b0`);
+    // Parent: a constant plus a few events per batch child. 10,000 items = 100 batches ≈ 1,000 events.
+    expect(parent).toBeLessThan(20 + 10 * batches);
+    // A child: bounded by its batch size, not by the item count (Temporal's limit is 51,200 events).
+    expect(child).toBeLessThan(12 * batchSize);
+  });
+});
