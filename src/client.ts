@@ -92,6 +92,9 @@ export class WardenClient {
     input: unknown,
     opts: StartOptions = {},
   ): Promise<{ workflowId: string; runId: string }> {
+    if (entryNeedsInitiator(workflowType) && input && typeof input === 'object' && !('initiator' in input)) {
+      input = { ...input, initiator: opts.initiator ?? os.userInfo().username };
+    }
     const entry = WORKFLOW_CATALOG[workflowType];
     if (!entry) {
       throw new UserError(

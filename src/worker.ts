@@ -2,6 +2,7 @@ import http from 'node:http';
 import { Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundleOption, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from './activities';
+import type { ExecuteToolInput } from './activities/tools';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { GovernorClient } from './activities/governor-client';
@@ -110,7 +111,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       Worker.create({
         ...common,
         taskQueue: rateLimitedQueue(config.taskQueue, cls),
-        activities: { executeTool: activities.executeTool },
+        activities: { executeTool: (input: ExecuteToolInput) => activities.executeTool(input) },
         maxTaskQueueActivitiesPerSecond: perSecond,
       }),
     ),

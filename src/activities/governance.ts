@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import { formatIssues } from '../governance/issues';
 import type { ApprovalPendingNotice } from './notify';
 import type { Logger } from '../telemetry/logger';
@@ -140,7 +139,7 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
       }
       const parsed = tool.input.safeParse(input.args);
       if (!parsed.success) {
-        const problems = formatIssues(parsed.error as z.ZodError, '(args)');
+        const problems = formatIssues(parsed.error, '(args)');
         return Promise.resolve({
           ...base,
           effect: 'deny',

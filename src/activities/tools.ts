@@ -1,5 +1,4 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { z } from 'zod';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { Logger } from '../telemetry/logger';
@@ -89,7 +88,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
       if (!parsed.success) {
         throw nonRetryable(
           FailureType.ValidationError,
-          `arguments for ${input.tool} are invalid: ${formatIssues(parsed.error as z.ZodError, '(args)')}`,
+          `arguments for ${input.tool} are invalid: ${formatIssues(parsed.error, '(args)')}`,
         );
       }
       const expected = actionHash({
@@ -157,7 +156,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
       if (!out.success) {
         throw nonRetryable(
           FailureType.ToolFailed,
-          `${input.tool} returned a result that does not match its output schema (a tool defect): ${formatIssues(out.error as z.ZodError, '(result)')}`,
+          `${input.tool} returned a result that does not match its output schema (a tool defect): ${formatIssues(out.error, '(result)')}`,
         );
       }
       log.info({ durationMs: Date.now() - started, risk }, 'tool executed');

@@ -19,11 +19,12 @@ async function readInput(source: string | undefined, io: CliIO): Promise<unknown
       throw new UserError(`cannot read input file ${source} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
   }
+  const yaml = /\.ya?ml$/i.test(source);
   try {
-    return JSON.parse(text);
+    return yaml ? (YAML.parse(text) as unknown) : (JSON.parse(text) as unknown);
   } catch (err) {
     throw new UserError(
-      `input ${source === '-' ? '(stdin)' : source} is not valid JSON: ${(err as Error).message} — no run was started`,
+      `input ${source === '-' ? '(stdin)' : source} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message} — no run was started`,
     );
   }
 }

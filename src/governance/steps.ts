@@ -80,7 +80,7 @@ export interface ForEachStep {
 /** Zod schema for any step (recursive through branch and forEach). */
 export const Step: z.ZodType<Step, unknown> = z.lazy(() =>
   z.discriminatedUnion('kind', [ActionStep, ApprovalStep, BranchStepSchema, ForEachStepSchema]),
-) as unknown as z.ZodType<Step, unknown>;
+);
 
 const BranchStepSchema = z.object({
   id: stepId,

@@ -54,8 +54,7 @@ export class ToolRefusedError extends Error {
 }
 
 /** Any tool, for collections. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyTool = ToolDefinition<any, any>;
+export type AnyTool = ToolDefinition<z.ZodType, z.ZodType>;
 
 /** Identity function that keeps a tool definition's argument and result types inferred. */
 export function defineTool<I extends z.ZodType, O extends z.ZodType>(def: ToolDefinition<I, O>): ToolDefinition<I, O> {

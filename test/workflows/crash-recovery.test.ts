@@ -20,8 +20,8 @@ function startWorkerProcess(env: Record<string, string>): { child: ChildProcess;
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   return { child, output: () => out };
 }
 
@@ -97,8 +97,13 @@ describe('crash recovery (real worker process, real Temporal dev server)', () =>
       workflowId: `crash-${randomUUID()}`,
       args: [{ playbook, input: { items }, initiator: 'olivia' }],
     });
-    const effects = () => vendor.requests.filter((r) => r.path === '/effects' && r.idempotencyKey?.startsWith(`${handle.workflowId}--`));
-    await waitFor(async () => effects().length, (n) => n >= 15, 60_000).catch(async (err: Error) => {
+    const effects = () =>
+      vendor.requests.filter((r) => r.path === '/effects' && r.idempotencyKey?.startsWith(`${handle.workflowId}--`));
+    await waitFor(
+      async () => effects().length,
+      (n) => n >= 15,
+      60_000,
+    ).catch(async (err: Error) => {
       const desc = await handle.describe();
       throw new Error(`${err.message}\nrun: ${desc.status.name}\nworker output:\n${worker.output()}`);
     });
@@ -109,13 +114,22 @@ describe('crash recovery (real worker process, real Temporal dev server)', () =>
 
     worker = startWorkerProcess(env);
     try {
-      const result = (await handle.result()) as { status: string; outputs: { each: { succeeded: number; failed: number } } };
+      const result = (await handle.result()) as {
+        status: string;
+        outputs: { each: { succeeded: number; failed: number } };
+      };
       expect(result.status).toBe('completed');
       expect(result.outputs.each).toMatchObject({ succeeded: 60, failed: 0 });
       const keys = new Set(effects().map((r) => r.idempotencyKey));
       expect(keys.size).toBe(60);
       for (const k of keys) expect(vendor.applied.get(k!)).toBe(1);
-      expect(JSON.stringify(effects().map((r) => (r.body as { item: number }).item).sort((a, b) => a - b))).toContain('59');
+      expect(
+        JSON.stringify(
+          effects()
+            .map((r) => (r.body as { item: number }).item)
+            .sort((a, b) => a - b),
+        ),
+      ).toContain('59');
     } finally {
       worker.child.kill('SIGTERM');
       await new Promise((r) => worker.child.once('exit', r));

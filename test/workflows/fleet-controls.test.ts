@@ -23,7 +23,16 @@ function fanOut(n: number, tool = 'ticket_create', concurrency = 1): Playbook {
         batchSize: 100,
         onItemFailure: 'continue',
         onError: 'fail',
-        steps: [{ id: 'call', kind: 'action', tool, args: tool === 'rate_limited_call' ? { n: '{{ item }}' } : { title: 'item {{ item }}' }, context: {}, onError: 'fail' }],
+        steps: [
+          {
+            id: 'call',
+            kind: 'action',
+            tool,
+            args: tool === 'rate_limited_call' ? { n: '{{ item }}' } : { title: 'item {{ item }}' },
+            context: {},
+            onError: 'fail',
+          },
+        ],
       },
     ],
   };
@@ -46,7 +55,10 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
     env = { ...env, TEMPORAL_ADDRESS: stack.config.temporal.address!, WARDEN_TASK_QUEUE: stack.config.taskQueue };
   });
   afterAll(async () => {
-    await stack.client.temporal.workflow.getHandle(governorId).terminate('test done').catch(() => undefined);
+    await stack.client.temporal.workflow
+      .getHandle(governorId)
+      .terminate('test done')
+      .catch(() => undefined);
     await stack.stop();
     await vendor.close();
   });
@@ -56,8 +68,15 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
     vendor.delayMs = 100;
     try {
       const items = Array.from({ length: 60 }, (_, i) => i);
-      const { workflowId: id } = await stack.client.start('runPlaybook', { playbook: fanOut(60), input: { items }, initiator: 'olivia' });
-      await waitFor(async () => writesOf(id).length, (n) => n >= 3);
+      const { workflowId: id } = await stack.client.start('runPlaybook', {
+        playbook: fanOut(60),
+        input: { items },
+        initiator: 'olivia',
+      });
+      await waitFor(
+        async () => writesOf(id).length,
+        (n) => n >= 3,
+      );
       const on = await runCli(['kill-switch', 'on', '--as', 'ciso', '--reason', 'suspected compromise'], env);
       expect(on.code).toBe(0);
       expect(on.stdout).toMatch(/killSwitch:\s+ON/);
@@ -68,11 +87,18 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       const heldAt = writesOf(id).length;
       expect(heldAt).toBeLessThan(60);
       const status = await runCli(['kill-switch', 'status', '--json'], env);
-      expect((JSON.parse(status.stdout) as GovernorState).killSwitch).toMatchObject({ engaged: true, by: 'ciso', reason: 'suspected compromise' });
+      expect((JSON.parse(status.stdout) as GovernorState).killSwitch).toMatchObject({
+        engaged: true,
+        by: 'ciso',
+        reason: 'suspected compromise',
+      });
 
       // Reads are not blocked by the kill switch.
       const read = await stack.client.start('runPlaybook', {
-        playbook: { name: 'read', steps: [{ id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: 'ws1' } }] },
+        playbook: {
+          name: 'read',
+          steps: [{ id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: 'ws1' } }],
+        },
         initiator: 'olivia',
       });
       expect((await stack.client.result<{ status: string }>(read.workflowId)).status).toBe('completed');
@@ -82,7 +108,9 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       expect(result.outputs.each.succeeded).toBe(60);
       const keys = writesOf(id).map((r) => r.idempotencyKey!);
       expect(new Set(keys).size).toBe(60);
-      expect([...vendor.applied.entries()].filter(([k]) => k.startsWith(`${id}--`)).every(([, n]) => n === 1)).toBe(true);
+      expect([...vendor.applied.entries()].filter(([k]) => k.startsWith(`${id}--`)).every(([, n]) => n === 1)).toBe(
+        true,
+      );
     } finally {
       vendor.delayMs = 0;
     }
@@ -114,7 +142,10 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
     const closed = await stack.client.governor(governorId).state(true);
     expect(closed.breakers.ticketing).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
     expect(closed.changes.map((c) => c.what)).toEqual(
-      expect.arrayContaining(['breaker ticketing opened after 3 consecutive failures', 'breaker ticketing closed (trial call succeeded)']),
+      expect.arrayContaining([
+        'breaker ticketing opened after 3 consecutive failures',
+        'breaker ticketing closed (trial call succeeded)',
+      ]),
     );
     const s = await stack.client.query<RunState>(id, 'runState');
     expect(s.steps[0]!.status).toBe('completed');
@@ -122,15 +153,24 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
 
   it('rate limit: calls of a limited class run on their own task queue at no more than the configured rate', async () => {
     const items = Array.from({ length: 12 }, (_, i) => i);
-    const { workflowId: id } = await stack.client.start('runPlaybook', { playbook: fanOut(12, 'rate_limited_call', 12), input: { items }, initiator: 'olivia' });
+    const { workflowId: id } = await stack.client.start('runPlaybook', {
+      playbook: fanOut(12, 'rate_limited_call', 12),
+      input: { items },
+      initiator: 'olivia',
+    });
     await stack.client.result(id);
-    const times = vendor.requests.filter((r) => r.path === '/limited' && r.idempotencyKey?.startsWith(`${id}--`)).map((r) => r.at).sort((a, b) => a - b);
+    const times = vendor.requests
+      .filter((r) => r.path === '/limited' && r.idempotencyKey?.startsWith(`${id}--`))
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     expect(times).toHaveLength(12);
     // 12 calls at 4/s cannot all land within 2 s, whatever the machine's speed (a lower bound, not a timing test).
     expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual(2_000);
     const history = await stack.client.temporal.workflow.getHandle(`${id}--each--b0`).fetchHistory();
     const queues = new Set(
-      history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeTool').map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name),
+      history
+        .events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeTool')
+        .map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name),
     );
     expect([...queues]).toEqual([`${stack.config.taskQueue}--rl--slowvendor`]);
   });

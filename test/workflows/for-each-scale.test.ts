@@ -28,13 +28,26 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
           batchSize,
           onItemFailure: 'continue',
           onError: 'fail',
-          steps: [{ id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: '{{ item }}' }, context: {}, onError: 'fail' }],
+          steps: [
+            {
+              id: 'lookup',
+              kind: 'action',
+              tool: 'asset_lookup',
+              args: { host: '{{ item }}' },
+              context: {},
+              onError: 'fail',
+            },
+          ],
         },
       ],
     };
     const hosts = Array.from({ length: n }, (_, i) => `ws${i}`);
     const { workflowId } = await stack.client.start('runPlaybook', { playbook, input: { hosts }, initiator: 'olivia' });
-    const result = await stack.client.result<{ outputs: { each: { total: number; succeeded: number; results: { index: number; output: { lookup: { host: string } } }[] } } }>(workflowId);
+    const result = await stack.client.result<{
+      outputs: {
+        each: { total: number; succeeded: number; results: { index: number; output: { lookup: { host: string } } }[] };
+      };
+    }>(workflowId);
     expect(result.outputs.each).toMatchObject({ total: n, succeeded: n });
     expect(result.outputs.each.results[999]).toMatchObject({ index: 999, output: { lookup: { host: 'ws999' } } });
 

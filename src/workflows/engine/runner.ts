@@ -30,6 +30,7 @@ import {
   pendingApprovalsQuery,
   runStateQuery,
 } from '../definitions';
+import type { forEachBatch } from '../for-each-batch';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { RunState, StepError, StepRecord } from './state';
 
@@ -158,8 +159,8 @@ export class StepRunner {
     if (!parsed.success) {
       const r = (raw ?? {}) as Record<string, unknown>;
       this.state.controls.push({
-        action: String(r.action ?? '(missing)'),
-        by: String(r.by ?? '(missing)'),
+        action: typeof r.action === 'string' ? r.action : '(missing)',
+        by: typeof r.by === 'string' ? r.by : '(missing)',
         outcome: 'refused',
         note: `malformed control payload: ${formatIssues(parsed.error, '(payload)')}`,
         at: now(),
@@ -473,7 +474,7 @@ export class StepRunner {
       this.children.add(childId);
       let res: ForEachBatchResult;
       try {
-        res = await executeChild('forEachBatch', { workflowId: childId, args: [input] });
+        res = await executeChild<typeof forEachBatch>('forEachBatch', { workflowId: childId, args: [input] });
       } finally {
         this.children.delete(childId);
       }

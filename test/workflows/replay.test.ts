@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { ReplayResult } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { temporal } from '@temporalio/proto';
+import { sdkLogger } from '../../src/telemetry/logger';
+import { installRuntime } from '../../src/worker';
+import { ROOT } from '../harness/cli';
+import { HARNESS_ENV } from '../harness/env';
+import type { RecordedHistory } from '../harness/histories';
+import { loadHistories } from '../harness/histories';
+import { memoryLogger } from '../harness/temporal';
+
+/*
+ * Determinism regression test (CONVENTIONS.md item 13): every recorded history under
+ * test/fixtures/histories must replay against today's workflow code. A change that fails here would break
+ * runs already in flight: guard it with `patched()` instead. Record new fixtures with
+ * test/fixtures/record-histories.ts.
+ */
+
+async function replay(codePath: string, histories: RecordedHistory[]): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  const input = histories.map(({ workflowId, history }) => ({ workflowId, history }));
+  for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath } }, input)) results.push(r);
+  return results;
+}
+
+const { EventType } = temporal.api.enums.v1;
+const eventTypes = (h: RecordedHistory) => new Set(h.history.events!.map((e) => e.eventType));
+const signalNames = (h: RecordedHistory) =>
+  h.history.events!.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
+
+describe('workflow determinism: recorded histories replay against the current code', () => {
+  const histories = loadHistories();
+  const { logger } = memoryLogger();
+  beforeAll(() => installRuntime(logger));
+
+  it('has fixtures covering child batches, approvals, rejections, pause/resume and escalation timers', () => {
+    const types = histories.map((h) => h.workflowType);
+    expect(types).toEqual(expect.arrayContaining(['runPlaybook', 'forEachBatch']));
+    const all = new Set(histories.flatMap((h) => [...eventTypes(h)]));
+    expect(all).toContain(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+    expect(all).toContain(EventType.EVENT_TYPE_TIMER_FIRED); // approval stage timeouts
+    expect(all).toContain(EventType.EVENT_TYPE_MARKER_RECORDED); // policy decisions (local activities)
+    expect(all).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED);
+    const signals = histories.flatMap(signalNames);
+    expect(signals).toEqual(expect.arrayContaining(['approval', 'control']));
+    // Every forEach child is there under its own id, next to its parent.
+    for (const child of histories.filter((h) => h.workflowType === 'forEachBatch')) {
+      const parent = child.workflowId.split('--')[0]!;
+      expect(histories.map((h) => h.workflowId)).toContain(parent);
+    }
+  });
+
+  it('replays every recorded history without a determinism error', async () => {
+    const bundle = process.env[HARNESS_ENV.bundle];
+    if (!bundle) throw new Error('no workflow bundle (jest globalSetup did not run)');
+    const results = await replay(bundle, histories);
+    expect(results.map((r) => r.workflowId)).toEqual(histories.map((h) => h.workflowId));
+    expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error?.message }))).toEqual(
+      histories.map((h) => ({ workflowId: h.workflowId, error: undefined })),
+    );
+  });
+
+  it('catches an incompatible change: the same histories fail against a runPlaybook that acts differently', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-replay-'));
+    try {
+      const workflowsPath = path.join(dir, 'workflows.js');
+      // An unversioned change: the run now notifies approvers before it asks policy about its first step.
+      fs.writeFileSync(
+        workflowsPath,
+        `const { proxyActivities } = require('@temporalio/workflow');
+const { notifyApprovers } = proxyActivities({ startToCloseTimeout: '1 minute' });
+exports.runPlaybook = async function runPlaybook() {
+  await notifyApprovers({ pending: {}, escalated: false });
+  return { status: 'completed' };
+};
+`,
+      );
+      const { code } = await bundleWorkflowCode({
+        workflowsPath,
+        logger: sdkLogger(logger),
+        webpackConfigHook: (config) => ({
+          ...config,
+          resolve: {
+            ...config.resolve,
+            modules: [...(config.resolve?.modules ?? []), path.join(ROOT, 'node_modules')],
+          },
+        }),
+      });
+      const changedPath = path.join(dir, 'bundle.js');
+      fs.writeFileSync(changedPath, code);
+      const runs = histories.filter((h) => h.workflowType === 'runPlaybook');
+      const results = await replay(changedPath, runs);
+      expect(results).toHaveLength(runs.length);
+      for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: { code } }, runs[0]!.history, runs[0]!.workflowId),
+      ).rejects.toThrow(DeterminismViolationError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
