@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ExpressionError, evaluate, render, truthy } from '../../src/governance/expressions';
+import { formatIssues } from '../../src/governance/issues';
+import { Playbook } from '../../src/governance/steps';
+
+describe('step model', () => {
+  it('parses every shipped example playbook', () => {
+    const dir = path.join(__dirname, '..', '..', 'playbooks', 'examples');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const parsed = Playbook.safeParse(YAML.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+      expect({ f, problems: parsed.success ? '' : formatIssues(parsed.error) }).toEqual({ f, problems: '' });
+    }
+  });
+
+  it('rejects duplicate ids, bad expressions and unknown kinds with paths', () => {
+    const r = Playbook.safeParse({
+      name: 'bad',
+      steps: [
+        { id: 'a', kind: 'action', tool: 't' },
+        { id: 'b', kind: 'branch', when: 'x ==', then: [{ id: 'a', kind: 'action', tool: 't' }] },
+        { id: 'c', kind: 'teleport' },
+        { id: 'D!', kind: 'approval', title: 'x', tier: 1 },
+      ],
+    });
+    expect(r.success).toBe(false);
+    const msg = formatIssues(r.error!);
+    expect(msg).toMatch(/steps.1.when: invalid JMESPath expression "x =="/);
+    expect(msg).toMatch(/steps.2.kind/);
+    expect(msg).toMatch(/steps.3.id: step ids are lower-case/);
+  });
+
+  it('reports duplicate step ids across nesting', () => {
+    const r = Playbook.safeParse({
+      name: 'dup',
+      steps: [
+        { id: 'a', kind: 'action', tool: 't' },
+        { id: 'b', kind: 'forEach', items: 'input.xs', steps: [{ id: 'a', kind: 'action', tool: 't' }] },
+      ],
+    });
+    expect(r.success).toBe(false);
+    expect(formatIssues(r.error!)).toMatch(/step id "a" is used twice/);
+  });
+});
+
+describe('expressions', () => {
+  const data = { input: { host: 'web-01', ports: [22, 443] }, steps: { lookup: { criticality: 'critical' } } };
+  it('renders whole-value expressions with their type and embedded ones as text', () => {
+    expect(render({ host: '{{ input.host }}', ports: '{{ input.ports }}', note: 'host {{ input.host }} has {{ input.ports }}' }, data)).toEqual({
+      host: 'web-01',
+      ports: [22, 443],
+      note: 'host web-01 has [22,443]',
+    });
+  });
+  it('never evaluates anything but JMESPath: JavaScript in a template stays text or fails', () => {
+    expect(render('{{ `process.exit(1)` }}', data)).toBe('process.exit(1)');
+    expect(() => render('{{ require("fs") }}', data)).toThrow(ExpressionError);
+  });
+  it('uses JMESPath truthiness for conditions', () => {
+    expect(truthy(evaluate("steps.lookup.criticality == 'critical'", data))).toBe(true);
+    expect([[], {}, '', null, false].map(truthy)).toEqual([false, false, false, false, false]);
+    expect(truthy(evaluate('input.missing', data))).toBe(false);
+  });
+});
