@@ -49,7 +49,12 @@ describe('step model', () => {
 describe('expressions', () => {
   const data = { input: { host: 'web-01', ports: [22, 443] }, steps: { lookup: { criticality: 'critical' } } };
   it('renders whole-value expressions with their type and embedded ones as text', () => {
-    expect(render({ host: '{{ input.host }}', ports: '{{ input.ports }}', note: 'host {{ input.host }} has {{ input.ports }}' }, data)).toEqual({
+    expect(
+      render(
+        { host: '{{ input.host }}', ports: '{{ input.ports }}', note: 'host {{ input.host }} has {{ input.ports }}' },
+        data,
+      ),
+    ).toEqual({
       host: 'web-01',
       ports: [22, 443],
       note: 'host web-01 has [22,443]',
