@@ -29,7 +29,12 @@ export function installRuntime(logger: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: sdkLogger(logger), shutdownSignals: [] });
+    Runtime.install({
+      logger: sdkLogger(logger),
+      shutdownSignals: [],
+      // Forward the Rust core's own logs too, instead of letting it print to stderr.
+      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    });
   } catch {
     // A runtime already exists (e.g. a test harness created one first): keep it.
   }

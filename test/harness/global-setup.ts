@@ -13,14 +13,17 @@ import { HARNESS_ENV } from './env';
  */
 export default async function globalSetup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-test-'));
-  const server = await startDevServer({
-    cliPath: resolveTemporalCli(process.env.TEMPORAL_CLI_PATH),
-    port: 0,
-    uiPort: 0,
-    headless: true,
-    logFile: path.join(dir, 'temporal.log'),
-    startTimeoutMs: 120_000,
-  });
+  // One retry: on a loaded machine the dev server occasionally dies while binding its internal ports.
+  const start = () =>
+    startDevServer({
+      cliPath: resolveTemporalCli(process.env.TEMPORAL_CLI_PATH),
+      port: 0,
+      uiPort: 0,
+      headless: true,
+      logFile: path.join(dir, 'temporal.log'),
+      startTimeoutMs: 120_000,
+    });
+  const server = await start().catch(start);
   const bundle = await bundleWorkflows(createLogger({ level: 'warn' }));
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);

@@ -2,37 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 /*
- * Temporal's own historyToJSON/historyFromJSON (@temporalio/common/lib/proto-utils) throw "type must be a
- * Type" in this install: npm nests one protobufjs 8 copy under @temporalio/common and another under
- * @temporalio/proto (a protobufjs 7 from @grpc/proto-loader holds the top level), and protojson checks
- * `instanceof Type` against its own copy. So convert with the protojson of the copy @temporalio/proto's
- * types belong to; the output is the same proto-JSON. Drop this once the copies are deduplicated.
+ * Histories are stored as Temporal's proto-JSON (what `temporal workflow show --output json` writes).
+ * package.json depends on protobufjs 8 directly so npm keeps one copy for @temporalio/proto and
+ * @temporalio/common; with two copies, historyFromJSON fails with "type must be a Type".
  */
-interface ProtoJson {
-  toJson(type: unknown, message: unknown): unknown;
-  fromJson(type: unknown, json: unknown, options?: { ignoreUnknownFields?: boolean }): unknown;
-}
-const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
-// Resolved from @temporalio/proto's directory on purpose (see above); a static import would pick another copy.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [protoDir] })) as ProtoJson;
-const root = patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown };
-const historyType = root.lookupType('temporal.api.history.v1.History');
-
-/** A history as proto-JSON text (what `temporal workflow show --output json` writes). */
-export function historyToJSON(history: History): string {
-  const message = proto.temporal.api.history.v1.History.fromObject(history);
-  return JSON.stringify(protojson.toJson(historyType, message), null, 2);
-}
-
-/** Parses proto-JSON history (unknown fields from newer servers are ignored). */
-export function historyFromJSON(json: unknown): History {
-  return protojson.fromJson(historyType, json, { ignoreUnknownFields: true }) as History;
-}
 
 /**
  * Recorded workflow histories replayed by test/workflows/replay.test.ts. Each file is named

@@ -1,5 +1,6 @@
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
+import { waitFor } from '../harness/wait';
 
 describe('healthCheck workflow (real Temporal dev server)', () => {
   let stack: TestStack;
@@ -26,9 +27,12 @@ describe('healthCheck workflow (real Temporal dev server)', () => {
   it('routes SDK and activity logs into pino', async () => {
     const { workflowId } = await stack.client.start('healthCheck', {});
     await stack.client.result(workflowId);
-    const parsed = stack.logLines.map((l) => JSON.parse(l) as { msg: string; workflowId?: string });
+    // With core log forwarding on, the SDK buffers log lines for ~100 ms to sort them.
+    const parsed = await waitFor(
+      async () => stack.logLines.map((l) => JSON.parse(l) as { msg: string; workflowId?: string }),
+      (lines) => lines.some((l) => /Workflow completed/i.test(l.msg) && l.workflowId === workflowId),
+    );
     expect(parsed.some((l) => l.msg === 'describeWorker' && l.workflowId === workflowId)).toBe(true);
-    expect(parsed.some((l) => /Workflow completed/i.test(l.msg))).toBe(true);
   });
 
   it('refuses invalid input before starting a run', async () => {
