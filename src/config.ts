@@ -120,6 +120,23 @@ export const SETTINGS = {
     schema: z.url().optional(),
     doc: 'Slack-compatible incoming-webhook URL notified when a run needs a human (the message names the exact `warden approve` command).',
   },
+  OPENAI_API_KEY: {
+    schema: z.string().min(1).optional(),
+    doc: 'API key for the OpenAI-compatible LLM endpoint (agent steps). Secret: never logged.',
+  },
+  OPENAI_BASE_URL: {
+    schema: z.url().optional(),
+    doc: 'OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, `warden model serve`). Default: OpenAI.',
+  },
+  WARDEN_LLM_MODEL: { schema: z.string().min(1).default('gpt-4o-mini'), doc: 'Model for agents that do not name one.' },
+  WARDEN_LLM_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).default(60_000),
+    doc: 'Timeout of one LLM call; a timed-out call is retried by Temporal.',
+  },
+  WARDEN_LLM_STRUCTURED_OUTPUT: {
+    schema: z.enum(['json_schema', 'none']).default('json_schema'),
+    doc: "Ask the endpoint to constrain final answers to the agent's output schema (`json_schema`), or rely on validation alone (`none`).",
+  },
   WARDEN_CONFIG_FILE: {
     schema: z.string().optional(),
     doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
@@ -154,6 +171,13 @@ export interface WardenConfig {
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
   policyFile: string;
+  llm: {
+    apiKey: string | undefined;
+    baseURL: string | undefined;
+    model: string;
+    timeoutMs: number;
+    structuredOutput: 'json_schema' | 'none';
+  };
   http_request: { allowedHosts: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
   governance: {
     killSwitchMode: 'wait' | 'fail';
@@ -227,7 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     throw new ConfigError(
       result.error.issues.map((i) => {
         const key = String(i.path[0] ?? '');
-        const shown = key === 'TEMPORAL_API_KEY' ? '(hidden)' : JSON.stringify(raw[key]);
+        const shown = key === 'TEMPORAL_API_KEY' || key === 'OPENAI_API_KEY' ? '(hidden)' : JSON.stringify(raw[key]);
         return `${key}=${shown}: ${i.message}`;
       }),
     );
@@ -262,6 +286,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     health: { host: s.WARDEN_HEALTH_HOST, port: s.WARDEN_HEALTH_PORT },
     logLevel: s.WARDEN_LOG_LEVEL,
     shutdownGraceMs: s.WARDEN_SHUTDOWN_GRACE_MS,
+    llm: {
+      apiKey: s.OPENAI_API_KEY,
+      baseURL: s.OPENAI_BASE_URL,
+      model: s.WARDEN_LLM_MODEL,
+      timeoutMs: s.WARDEN_LLM_TIMEOUT_MS,
+      structuredOutput: s.WARDEN_LLM_STRUCTURED_OUTPUT,
+    },
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     http_request: {
       allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',')

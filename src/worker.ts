@@ -9,6 +9,8 @@ import { GovernorClient } from './activities/governor-client';
 import { rateLimitedQueue } from './activities/governance';
 import { createNotifier } from './activities/notify';
 import type { Policy } from './governance/policy';
+import type { AgentDefinition } from './agents/types';
+import { AgentRegistry } from './agents/types';
 import { connectClient, connectWorker } from './runtime/connection';
 import { loadPolicyFile } from './runtime/policy-file';
 import { createDefaultTools } from './tools';
@@ -56,6 +58,8 @@ export interface WardenWorkerOptions {
   extraTools?: AnyTool[];
   /** Override the policy file (tests). */
   policy?: Policy;
+  /** Agents this worker can run (use cases register theirs; tests add their own). */
+  agents?: AgentDefinition[];
   /** Reuse a connection (tests, `warden dev`); otherwise one is opened from config. */
   connection?: NativeConnection;
   /** A pre-built bundle; otherwise workflows are bundled from WORKFLOWS_PATH. */
@@ -97,6 +101,8 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     breakerThreshold: config.governance.breakerThreshold,
     breakerCooldownMs: config.governance.breakerCooldownMs,
     rateLimits: config.governance.rateLimits,
+    agents: new AgentRegistry(opts.agents ?? []),
+    llm: config.llm,
   });
   const common = {
     connection,

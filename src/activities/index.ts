@@ -9,6 +9,9 @@ import type { GovernorClient } from './governor-client';
 import { createGovernanceActivities } from './governance';
 import type { ApprovalPendingNotice } from './notify';
 import { createToolActivities } from './tools';
+import type { LlmSettings } from './llm';
+import { createLlmActivities } from './llm';
+import type { AgentRegistry } from '../agents/types';
 
 /** What the activities need from the outside world; the worker passes real ones, tests pass their own. */
 export interface ActivityDeps {
@@ -22,6 +25,8 @@ export interface ActivityDeps {
   breakerThreshold: number;
   breakerCooldownMs: number;
   rateLimits: Record<string, number>;
+  agents: AgentRegistry;
+  llm: LlmSettings;
 }
 
 /** Builds every activity implementation. Every side effect Warden performs happens in one of these. */
@@ -29,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createGovernanceActivities(deps),
     ...createToolActivities(deps),
+    ...createLlmActivities(deps),
 
     /** Reports which worker process ran this activity (used by `healthCheck`). */
     describeWorker(input: { workflowId: string }): Promise<WorkerDescription> {

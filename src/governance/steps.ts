@@ -48,8 +48,24 @@ export const ApprovalStep = z.object({
 /** A human gate. */
 export type ApprovalStep = z.infer<typeof ApprovalStep>;
 
+/** Lets an agent (registered on the workers) reason and call tools from its allowlist, under the same policy. */
+export const AgentStep = z.object({
+  id: stepId,
+  kind: z.literal('agent'),
+  agent: z.string().min(1),
+  /** The task data (any JSON, or a `{{ expr }}` string), rendered like args; passed to the model as delimited untrusted data. */
+  input: z.unknown().default({}),
+  /** Facts policy may match on for the agent's tool calls (e.g. the asset), rendered like args. */
+  context: z.record(z.string(), z.unknown()).default({}),
+  /** What to ask; the agent's instructions say how. */
+  task: z.string().max(4000).optional(),
+  onError,
+});
+/** An agent step. */
+export type AgentStep = z.infer<typeof AgentStep>;
+
 /** A step of any kind. */
-export type Step = ActionStep | ApprovalStep | BranchStep | ForEachStep;
+export type Step = ActionStep | ApprovalStep | AgentStep | BranchStep | ForEachStep;
 
 /** Chooses `then` or `else` by a JMESPath condition over earlier outputs (JMESPath truthiness). */
 export interface BranchStep {
@@ -79,7 +95,7 @@ export interface ForEachStep {
 
 /** Zod schema for any step (recursive through branch and forEach). */
 export const Step: z.ZodType<Step, unknown> = z.lazy(() =>
-  z.discriminatedUnion('kind', [ActionStep, ApprovalStep, BranchStepSchema, ForEachStepSchema]),
+  z.discriminatedUnion('kind', [ActionStep, ApprovalStep, AgentStep, BranchStepSchema, ForEachStepSchema]),
 );
 
 const BranchStepSchema = z.object({

@@ -1,8 +1,5 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  ChildWorkflowFailure,
   condition,
   executeChild,
   getExternalWorkflowHandle,
@@ -19,7 +16,7 @@ import type { ApprovalAttempt, ApprovalOutcome, PendingApproval } from '../../go
 import { applyApprovalSignal } from '../../governance/approvals';
 import { formatIssues } from '../../governance/issues';
 import type { ExpressionScope } from '../../governance/expressions';
-import { ExpressionError, evaluate, render, truthy } from '../../governance/expressions';
+import { evaluate, render, truthy } from '../../governance/expressions';
 import type { ActionStep, ApprovalStep, BranchStep, ForEachStep, Step } from '../../governance/steps';
 import type { ControlSignal } from '../definitions';
 import {
@@ -31,6 +28,8 @@ import {
   runStateQuery,
 } from '../definitions';
 import type { forEachBatch } from '../for-each-batch';
+import { runAgentLoop } from './agent-loop';
+import { StepFailure, describeError, now } from './failures';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { RunState, StepError, StepRecord } from './state';
 
@@ -61,33 +60,6 @@ function toolActivities(taskQueue: string | undefined) {
   });
 }
 
-/** A failure that ends a step, with its type from the closed set. */
-class StepFailure extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function now(): string {
-  return new Date().toISOString();
-}
-
-function describeError(err: unknown): StepError {
-  if (err instanceof StepFailure) return { type: err.type, message: err.message };
-  if (err instanceof ExpressionError) return { type: FailureType.ValidationError, message: err.message };
-  if (err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) {
-    const cause = err.cause;
-    if (cause instanceof ApplicationFailure)
-      return { type: cause.type ?? FailureType.ToolFailed, message: cause.message };
-    return { type: FailureType.ToolFailed, message: cause?.message ?? err.message };
-  }
-  if (err instanceof ApplicationFailure) return { type: err.type ?? FailureType.ToolFailed, message: err.message };
-  return { type: FailureType.ToolFailed, message: (err as Error).message ?? String(err) };
-}
-
 /** Shared per-execution inputs of the runner. */
 export interface RunnerOptions {
   playbook: string;
@@ -112,8 +84,11 @@ export class StepRunner {
   private cancelRequested = false;
   private readonly scope = new CancellationScope();
   readonly outputs: Record<string, unknown> = {};
+  /** Set once the run has shown untrusted content to a model; policy then applies its `tainted` floors. */
+  tainted: boolean;
 
   constructor(private readonly opts: RunnerOptions) {
+    this.tainted = Boolean(opts.tainted);
     const info = workflowInfo();
     this.state = {
       workflowId: info.workflowId,
@@ -125,6 +100,7 @@ export class StepRunner {
       decisions: [],
       controls: [],
       events: [],
+      agentTurns: [],
     };
     setHandler(approvalSignal, (raw) => this.onApproval(raw));
     setHandler(controlSignal, (raw) => this.onControl(raw));
@@ -246,7 +222,8 @@ export class StepRunner {
     }
   }
 
-  private async checkpoint(): Promise<void> {
+  /** Pause and cancel take effect here: between steps, items and agent turns. */
+  async checkpoint(): Promise<void> {
     if (this.paused) await condition(() => !this.paused || this.cancelRequested);
     if (this.cancelRequested) throw new StepFailure(FailureType.RunCancelled, 'run cancelled');
   }
@@ -284,38 +261,58 @@ export class StepRunner {
         return this.runBranch(step, scope);
       case 'forEach':
         return this.runForEach(step, scope, record);
+      case 'agent':
+        return runAgentLoop(this, step, scope, record);
     }
   }
 
-  /** One tool call: render → policy → (approval) → execute. Also used for each forEach item. */
+  /** One tool call of an action step: render, then the governed call. */
   async runAction(step: ActionStep, scope: ExpressionScope, record: StepRecord, callId: string): Promise<unknown> {
     const args = render(step.args, scope) as Record<string, unknown>;
     const context = render(step.context, scope);
+    return (await this.governedCall({ stepId: step.id, callId, tool: step.tool, args, context, record })).output;
+  }
+
+  /**
+   * The one path by which anything — a playbook step or an agent — acts: policy decision (recorded) →
+   * deny, or an approval gate that waits durably → the tool activity. Throws StepFailure with the
+   * failure type when policy denies, the arguments are invalid or a human rejects or times out.
+   */
+  async governedCall(call: {
+    stepId: string;
+    callId: string;
+    tool: string;
+    args: unknown;
+    context: unknown;
+    record: StepRecord;
+    agent?: string;
+  }): Promise<{ output: unknown; decision: Decision }> {
     const decision = await decideAction({
       workflowId: this.state.workflowId,
-      stepId: step.id,
-      callId,
+      stepId: call.stepId,
+      callId: call.callId,
       kind: 'action',
-      tool: step.tool,
-      args,
-      context,
+      tool: call.tool,
+      args: call.args,
+      context: call.context,
       initiator: this.opts.initiator,
-      tainted: Boolean(this.opts.tainted),
+      tainted: this.tainted,
+      ...(call.agent ? { agent: call.agent } : {}),
     });
-    this.recordDecision(step.id, callId, 'action', decision, step.tool);
+    this.recordDecision(call.stepId, call.callId, 'action', decision, call.tool, call.agent);
     if (decision.invalid) throw new StepFailure(FailureType.ValidationError, decision.reason);
-    await this.enforce(decision, step.id, callId, record);
+    await this.enforce(decision, call.stepId, call.callId, call.record);
     const { executeTool } = toolActivities(decision.taskQueue);
     const result = await executeTool({
       workflowId: this.state.workflowId,
-      stepId: step.id,
-      callId,
-      tool: step.tool,
-      args,
+      stepId: call.stepId,
+      callId: call.callId,
+      tool: call.tool,
+      args: call.args,
       actionHash: decision.actionHash,
       policyVersion: decision.policyVersion,
     });
-    return result.output;
+    return { output: result.output, decision };
   }
 
   private async runApprovalStep(step: ApprovalStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
@@ -330,7 +327,7 @@ export class StepRunner {
       args: details,
       context: {},
       initiator: this.opts.initiator,
-      tainted: Boolean(this.opts.tainted),
+      tainted: this.tainted,
     });
     this.recordDecision(step.id, `${scope.index ?? 0}`, 'approval', decision);
     const outcome = await this.enforce(decision, step.id, `${scope.index ?? 0}`, record);
@@ -343,12 +340,14 @@ export class StepRunner {
     kind: 'action' | 'approval',
     d: Decision,
     tool?: string,
+    agent?: string,
   ): void {
     this.state.decisions.push({
       stepId,
       callId,
       kind,
       tool,
+      actor: agent ?? 'system',
       action: d.action,
       effect: d.effect,
       ...(d.tier ? { tier: d.tier } : {}),
@@ -356,6 +355,31 @@ export class StepRunner {
       reason: d.reason,
       policyVersion: d.policyVersion,
       actionHash: d.actionHash,
+      at: now(),
+    });
+  }
+
+  /** Records a refusal decided before policy was asked (an agent's call outside its allowlist, malformed arguments). */
+  recordRefusal(r: {
+    stepId: string;
+    callId: string;
+    tool: string;
+    actor: string;
+    ruleId: string;
+    reason: string;
+  }): void {
+    this.state.decisions.push({
+      stepId: r.stepId,
+      callId: r.callId,
+      kind: 'action',
+      tool: r.tool,
+      actor: r.actor,
+      action: `${r.tool} (refused before policy)`,
+      effect: 'deny',
+      ruleId: r.ruleId,
+      reason: r.reason,
+      policyVersion: '-',
+      actionHash: '-',
       at: now(),
     });
   }
@@ -462,7 +486,7 @@ export class StepRunner {
       const input: ForEachBatchInput = {
         playbook: this.opts.playbook,
         initiator: this.opts.initiator,
-        tainted: Boolean(this.opts.tainted),
+        tainted: this.tainted,
         stepId: step.id,
         steps: step.steps,
         items: items.slice(offset, offset + step.batchSize),

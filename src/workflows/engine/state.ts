@@ -12,6 +12,8 @@ export interface DecisionRecord {
   callId: string;
   kind: 'action' | 'approval';
   tool?: string;
+  /** Who asked: `system` (a playbook step) or the agent's identity (`agent:alert-scorer`). */
+  actor: string;
   action: string;
   effect: 'allow' | 'require_approval' | 'deny';
   tier?: number;
@@ -65,4 +67,23 @@ export interface RunState {
   controls: ControlRecord[];
   /** Escalations and approval timeouts, in order. */
   events: { at: string; what: string }[];
+  /** Every LLM call of every agent step (moved into the audit ledger when that lands). */
+  agentTurns: AgentTurnRecord[];
+}
+
+/** One agent turn as recorded: what the model was asked (by digest), what it chose and why, what it cost. */
+export interface AgentTurnRecord {
+  stepId: string;
+  agent: string;
+  turn: number;
+  model: string;
+  promptDigest: string;
+  /** Untrusted sources shown to the model so far (e.g. `input`, `tool:lookup_ip`). */
+  contextSources: string[];
+  reply: 'tool_calls' | 'final' | 'invalid_final';
+  toolCalls: { name: string; callId: string; outcome: string; argsDigest?: string }[];
+  /** The model's stated rationale (its text alongside the choice), truncated. */
+  rationale?: string;
+  usage: { promptTokens: number; completionTokens: number };
+  at: string;
 }

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import OpenAI from 'openai';
+import { z } from 'zod';
+import type { AgentBudgets, AgentRegistry } from '../agents/types';
+import { DEFAULT_BUDGETS, agentIdentity } from '../agents/types';
+import { FailureType } from '../errors';
+import { formatIssues } from '../governance/issues';
+import type { Logger } from '../telemetry/logger';
+import type { ToolRegistry } from '../tools/types';
+
+/** A chat message as the workflow keeps it (OpenAI Chat Completions shape, workflow-safe). */
+export interface ChatMessage {
+  role: 'user' | 'assistant' | 'tool';
+  content: string | null;
+  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+}
+
+/** What the workflow needs to know about an agent to run its loop. */
+export interface AgentDescription {
+  name: string;
+  identity: string;
+  model: string;
+  allowedTools: string[];
+  budgets: AgentBudgets;
+}
+
+/** Input of `callModel`. */
+export interface CallModelInput {
+  workflowId: string;
+  stepId: string;
+  agent: string;
+  turn: number;
+  /** Standing rule about untrusted blocks, appended to the system prompt. */
+  untrustedRule: string;
+  messages: ChatMessage[];
+}
+
+/** Token usage of one call. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** What the model answered, parsed and (for a final answer) validated. */
+export type ModelReply = {
+  model: string;
+  usage: Usage;
+  /** sha256 of the exact request messages (the prompt reference recorded for audit). */
+  promptDigest: string;
+  /** The model's own words alongside its choice (its stated rationale). */
+  content: string | null;
+} & (
+  | { kind: 'tool_calls'; calls: { id: string; name: string; arguments: string }[] }
+  | { kind: 'final'; valid: true; output: unknown }
+  | { kind: 'final'; valid: false; error: string }
+);
+
+/** LLM settings (from config). */
+export interface LlmSettings {
+  baseURL: string | undefined;
+  apiKey: string | undefined;
+  model: string;
+  timeoutMs: number;
+  /** `json_schema` asks the server to constrain the final answer; `none` relies on validation alone. */
+  structuredOutput: 'json_schema' | 'none';
+}
+
+/** Dependencies of the LLM activities. */
+export interface LlmDeps {
+  agents: AgentRegistry;
+  tools: ToolRegistry;
+  llm: LlmSettings;
+  logger: Logger;
+}
+
+function sha256(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+function retryAfterMs(headers: unknown): number | undefined {
+  const h = headers as { get?: (k: string) => string | null } | Record<string, string> | undefined;
+  const raw =
+    typeof h?.get === 'function' ? h.get('retry-after') : (h as Record<string, string> | undefined)?.['retry-after'];
+  if (!raw) return undefined;
+  const secs = Number(raw);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(raw);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+/** Builds the LLM activities: `describeAgent` (local) and `callModel` (one LLM call per activity). */
+export function createLlmActivities(deps: LlmDeps) {
+  // One client per worker. maxRetries 0: Temporal's retry policy decides (and honours Retry-After).
+  const client = new OpenAI({
+    apiKey: deps.llm.apiKey ?? 'not-needed-for-local-endpoints',
+    ...(deps.llm.baseURL ? { baseURL: deps.llm.baseURL } : {}),
+    maxRetries: 0,
+    timeout: deps.llm.timeoutMs,
+  });
+
+  const agentOrFail = (name: string) => {
+    const agent = deps.agents.get(name);
+    if (!agent) {
+      throw ApplicationFailure.create({
+        type: FailureType.ValidationError,
+        nonRetryable: true,
+        message: `agent "${name}" is not registered on this worker (the playbook's or the deployment's fault)`,
+      });
+    }
+    return agent;
+  };
+
+  return {
+    /** Resolves an agent's allowlist, model and budgets (a local activity: recorded in history). */
+    describeAgent(input: { agent: string }): Promise<AgentDescription> {
+      const a = agentOrFail(input.agent);
+      return Promise.resolve({
+        name: a.name,
+        identity: agentIdentity(a.name),
+        model: a.model ?? deps.llm.model,
+        allowedTools: a.allowedTools,
+        budgets: { ...DEFAULT_BUDGETS, ...a.budgets },
+      });
+    },
+
+    /**
+     * One Chat Completions call. Offers only the agent's allowed tools; validates a final answer against
+     * the agent's output schema (the workflow decides on repair). 429 and 5xx are retried by Temporal,
+     * after Retry-After when the server sends one; other 4xx fail at once (configuration's fault).
+     */
+    async callModel(input: CallModelInput): Promise<ModelReply> {
+      const agent = agentOrFail(input.agent);
+      const model = agent.model ?? deps.llm.model;
+      const tools = agent.allowedTools
+        .map((n) => deps.tools.get(n))
+        .filter((t) => t !== undefined)
+        .map((t) => ({
+          type: 'function' as const,
+          function: {
+            name: t.name,
+            description: t.description,
+            parameters: z.toJSONSchema(t.input, { io: 'input', unrepresentable: 'any' }),
+          },
+        }));
+      const system = `${agent.instructions}\n\n${input.untrustedRule}\n\nWhen you are done, answer with only a JSON object matching the required output schema.`;
+      const messages = [
+        { role: 'system' as const, content: system },
+        ...input.messages,
+      ] as OpenAI.Chat.ChatCompletionMessageParam[];
+      const promptDigest = sha256(JSON.stringify({ model, messages }));
+      let res: OpenAI.Chat.ChatCompletion;
+      try {
+        res = await client.chat.completions.create(
+          {
+            model,
+            messages,
+            ...(tools.length ? { tools } : {}),
+            ...(deps.llm.structuredOutput === 'json_schema'
+              ? {
+                  response_format: {
+                    type: 'json_schema' as const,
+                    json_schema: {
+                      name: `${agent.name.replace(/-/g, '_')}_output`,
+                      schema: z.toJSONSchema(agent.output, { unrepresentable: 'any' }),
+                    },
+                  },
+                }
+              : {}),
+          },
+          { signal: Context.current().cancellationSignal },
+        );
+      } catch (err) {
+        if (err instanceof OpenAI.APIError && err.status !== undefined) {
+          const retryable = err.status === 429 || err.status === 408 || err.status >= 500;
+          throw ApplicationFailure.create({
+            type: retryable ? 'LlmUnavailable' : FailureType.ValidationError,
+            message: `LLM endpoint answered ${err.status} for model ${model}${retryable ? '' : ' (check WARDEN_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY)'}`,
+            nonRetryable: !retryable,
+            nextRetryDelay: retryable ? retryAfterMs(err.headers) : undefined,
+          });
+        }
+        // Network errors, timeouts, unparseable bodies: retry.
+        throw ApplicationFailure.create({
+          type: 'LlmUnavailable',
+          message: `LLM call failed: ${(err as Error).message}`,
+        });
+      }
+      const choice = res.choices?.[0];
+      const usage: Usage = {
+        promptTokens: res.usage?.prompt_tokens ?? 0,
+        completionTokens: res.usage?.completion_tokens ?? 0,
+      };
+      const base = { model: res.model || model, usage, promptDigest, content: choice?.message?.content ?? null };
+      deps.logger.info(
+        { workflowId: input.workflowId, stepId: input.stepId, agent: agent.name, turn: input.turn, usage },
+        'llm call',
+      );
+      const calls = (choice?.message?.tool_calls ?? []).filter((c) => c.type === 'function');
+      if (calls.length) {
+        return {
+          ...base,
+          kind: 'tool_calls',
+          calls: calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })),
+        };
+      }
+      const text = (choice?.message?.content ?? '').trim();
+      let json: unknown;
+      try {
+        json = JSON.parse(text.replace(/^```(?:json)?\s*|\s*```$/g, ''));
+      } catch {
+        return { ...base, kind: 'final', valid: false, error: `the answer is not JSON: ${text.slice(0, 200)}` };
+      }
+      const parsed = agent.output.safeParse(json);
+      if (!parsed.success)
+        return {
+          ...base,
+          kind: 'final',
+          valid: false,
+          error: `the answer does not match the output schema: ${formatIssues(parsed.error, '(answer)')}`,
+        };
+      return { ...base, kind: 'final', valid: true, output: parsed.data };
+    },
+  };
+}

@@ -1,0 +1,220 @@
+import { isCancellation, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { ChatMessage } from '../../activities/llm';
+import { FailureType } from '../../errors';
+import type { ExpressionScope } from '../../governance/expressions';
+import { render } from '../../governance/expressions';
+import type { AgentStep } from '../../governance/steps';
+import { untrustedRule, wrapUntrusted } from '../../governance/untrusted';
+import { StepFailure, describeError, now } from './failures';
+import type { StepRunner } from './runner';
+import type { AgentTurnRecord, StepRecord } from './state';
+
+const { describeAgent } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+const { callModel } = proxyActivities<Activities>({
+  // The HTTP call is bounded by WARDEN_LLM_TIMEOUT_MS; this only catches a stuck worker.
+  startToCloseTimeout: '3 minutes',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [FailureType.ValidationError],
+  },
+});
+
+/** Refusals the model is told about and that count against its violation budget. */
+const VIOLATIONS = new Set<string>([FailureType.PolicyDenied, FailureType.ValidationError]);
+
+function stableKey(name: string, rawArgs: string): string {
+  try {
+    const sort = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(sort)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([k, x]) => [k, sort(x)]),
+            )
+          : v;
+    return `${name} ${JSON.stringify(sort(JSON.parse(rawArgs)))}`;
+  } catch {
+    return `${name} ${rawArgs.trim()}`;
+  }
+}
+
+/**
+ * The agent loop, in workflow code: each LLM call and each tool call is its own activity, so every turn is
+ * checkpointed and a crash resumes after the last completed call. Everything the model says is
+ * untrusted: a tool call must name an allowed tool, parse, pass the tool's schema and pass policy (which
+ * may send it to a human, durably) — the same governed path as a playbook action. Budgets and a loop
+ * breaker stop it with BudgetExceeded; a final answer that fails the schema gets one repair turn, then
+ * LlmOutputInvalid.
+ */
+export async function runAgentLoop(
+  runner: StepRunner,
+  step: AgentStep,
+  scope: ExpressionScope,
+  record: StepRecord,
+): Promise<unknown> {
+  const agent = await describeAgent({ agent: step.agent });
+  const b = agent.budgets;
+  const tag = uuid4().replace(/-/g, '').slice(0, 12);
+  const input = render(step.input, scope);
+  const context = render(step.context, scope);
+  const sources = ['input'];
+  const messages: ChatMessage[] = [
+    {
+      role: 'user',
+      content: `${step.task ?? 'Complete your task for the data below.'}\n\n${wrapUntrusted('input', input, tag)}`,
+    },
+  ];
+  // From here on the model has seen untrusted content: policy's tainted floors apply to the whole run.
+  runner.tainted = true;
+  const started = Date.now();
+  const seen = new Map<string, number>();
+  let turns = 0;
+  let toolCalls = 0;
+  let tokens = 0;
+  let violations = 0;
+  let repaired = false;
+  const stop = (type: string, why: string): never => {
+    throw new StepFailure(type, `agent ${agent.name}: ${why}`);
+  };
+
+  for (;;) {
+    await runner.checkpoint();
+    if (turns >= b.maxTurns)
+      stop(FailureType.BudgetExceeded, `used all ${b.maxTurns} turns without a valid final answer`);
+    if (tokens >= b.maxTokens) stop(FailureType.BudgetExceeded, `used ${tokens} tokens (budget ${b.maxTokens})`);
+    if (Date.now() - started > b.wallTimeMs) stop(FailureType.BudgetExceeded, `ran longer than ${b.wallTimeMs} ms`);
+    turns++;
+    const reply = await callModel({
+      workflowId: runner.state.workflowId,
+      stepId: step.id,
+      agent: agent.name,
+      turn: turns,
+      untrustedRule: untrustedRule(tag),
+      messages,
+    });
+    tokens += reply.usage.promptTokens + reply.usage.completionTokens;
+    const turn: AgentTurnRecord = {
+      stepId: step.id,
+      agent: agent.identity,
+      turn: turns,
+      model: reply.model,
+      promptDigest: reply.promptDigest,
+      contextSources: [...new Set(sources)],
+      reply: reply.kind === 'final' ? (reply.valid ? 'final' : 'invalid_final') : 'tool_calls',
+      toolCalls: [],
+      ...(reply.content ? { rationale: reply.content.slice(0, 2000) } : {}),
+      usage: reply.usage,
+      at: now(),
+    };
+    runner.state.agentTurns.push(turn);
+
+    if (reply.kind === 'final') {
+      if (reply.valid) return reply.output;
+      if (repaired)
+        stop(FailureType.LlmOutputInvalid, `final answer still invalid after one repair turn: ${reply.error}`);
+      repaired = true;
+      messages.push(
+        { role: 'assistant', content: reply.content },
+        {
+          role: 'user',
+          content: `Your answer was rejected: ${reply.error}. Answer again with only a JSON object that matches the required schema.`,
+        },
+      );
+      continue;
+    }
+
+    messages.push({
+      role: 'assistant',
+      content: reply.content,
+      tool_calls: reply.calls.map((c) => ({
+        id: c.id,
+        type: 'function' as const,
+        function: { name: c.name, arguments: c.arguments },
+      })),
+    });
+    for (const [i, call] of reply.calls.entries()) {
+      toolCalls++;
+      const callId = `${turns}.${i}`;
+      if (toolCalls > b.maxToolCalls)
+        stop(FailureType.BudgetExceeded, `asked for more than ${b.maxToolCalls} tool calls`);
+      const key = stableKey(call.name, call.arguments);
+      const repeats = (seen.get(key) ?? 0) + 1;
+      seen.set(key, repeats);
+      if (repeats > b.maxRepeatedCalls)
+        stop(FailureType.BudgetExceeded, `repeated the identical call ${call.name} ${repeats} times (loop breaker)`);
+
+      let answer: string;
+      let outcome: string;
+      let argsDigest: string | undefined;
+      const violation = (why: string) => {
+        violations++;
+        if (violations > b.maxViolations)
+          stop(FailureType.PolicyDenied, `${violations} refused tool calls (budget ${b.maxViolations}); last: ${why}`);
+      };
+      if (!agent.allowedTools.includes(call.name)) {
+        runner.recordRefusal({
+          stepId: step.id,
+          callId,
+          tool: call.name,
+          actor: agent.identity,
+          ruleId: 'agent-allowlist',
+          reason: `tool "${call.name}" is not in ${agent.name}'s allowlist`,
+        });
+        outcome = 'refused: not in allowlist';
+        answer = `refused: tool "${call.name}" is not available to you. Available tools: ${agent.allowedTools.join(', ') || 'none'}.`;
+        violation(outcome);
+      } else {
+        let args: unknown;
+        try {
+          args = JSON.parse(call.arguments || '{}');
+        } catch {
+          args = undefined;
+        }
+        if (args === undefined || typeof args !== 'object' || args === null || Array.isArray(args)) {
+          runner.recordRefusal({
+            stepId: step.id,
+            callId,
+            tool: call.name,
+            actor: agent.identity,
+            ruleId: 'malformed-arguments',
+            reason: 'the arguments are not a JSON object',
+          });
+          outcome = 'refused: malformed arguments';
+          answer =
+            'refused: the arguments are not a valid JSON object. Call the tool again with arguments matching its schema.';
+          violation(outcome);
+        } else {
+          try {
+            const res = await runner.governedCall({
+              stepId: step.id,
+              callId,
+              tool: call.name,
+              args,
+              context,
+              record,
+              agent: agent.identity,
+            });
+            argsDigest = res.decision.actionHash;
+            outcome = 'executed';
+            answer = wrapUntrusted(`tool:${call.name}`, res.output, tag);
+            sources.push(`tool:${call.name}`);
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            const e = describeError(err);
+            if (e.type === FailureType.RunCancelled) throw err;
+            outcome = `${e.type}: ${e.message}`.slice(0, 300);
+            answer = `not executed (${e.type}): ${e.message}`;
+            if (VIOLATIONS.has(e.type)) violation(outcome);
+          }
+        }
+      }
+      turn.toolCalls.push({ name: call.name, callId, outcome, ...(argsDigest ? { argsDigest } : {}) });
+      messages.push({ role: 'tool', tool_call_id: call.id, content: answer });
+    }
+  }
+}
