@@ -150,6 +150,8 @@ export function createLlmActivities(deps: LlmDeps) {
         ...input.messages,
       ] as OpenAI.Chat.ChatCompletionMessageParam[];
       const promptDigest = sha256(JSON.stringify({ model, messages }));
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 2_000);
       let res: OpenAI.Chat.ChatCompletion;
       try {
         res = await client.chat.completions.create(
@@ -169,9 +171,10 @@ export function createLlmActivities(deps: LlmDeps) {
                 }
               : {}),
           },
-          { signal: Context.current().cancellationSignal },
+          { signal: ctx.cancellationSignal },
         );
       } catch (err) {
+        clearInterval(beat);
         if (err instanceof OpenAI.APIError && err.status !== undefined) {
           const retryable = err.status === 429 || err.status === 408 || err.status >= 500;
           throw ApplicationFailure.create({
@@ -187,6 +190,7 @@ export function createLlmActivities(deps: LlmDeps) {
           message: `LLM call failed: ${(err as Error).message}`,
         });
       }
+      clearInterval(beat);
       const choice = res.choices?.[0];
       const usage: Usage = {
         promptTokens: res.usage?.prompt_tokens ?? 0,

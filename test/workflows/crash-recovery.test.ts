@@ -10,11 +10,15 @@ import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
+import { startScriptedLlm } from '../harness/scripted-llm';
 import { waitFor } from '../harness/wait';
 
-/** A real `warden worker` process (bin/warden.js → dist), so the test can kill it like a crash would. */
-function startWorkerProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'warden.js'), 'worker'], {
+/** A real worker process (dist/), so the test can kill it like a crash would. */
+function startWorkerProcess(
+  env: Record<string, string>,
+  entry = [path.join(ROOT, 'bin', 'warden.js'), 'worker'],
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,6 +137,100 @@ describe('crash recovery (real worker process, real Temporal dev server)', () =>
     } finally {
       worker.child.kill('SIGTERM');
       await new Promise((r) => worker.child.once('exit', r));
+    }
+  });
+
+  it('an agent loop resumes after a crash between a tool call and the next LLM call, without repeating the tool call', async () => {
+    const llm = await startScriptedLlm();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-crash-'));
+    const policyFile = path.join(dir, 'policy.yaml');
+    fs.writeFileSync(
+      policyFile,
+      [
+        'version: 1',
+        'rules:',
+        '  - { id: vendor-posts, tool: http_request, effect: allow }',
+        'tiers:',
+        '  "1": { required: 1, stages: [{ groups: [ops], timeout: 1h }] }',
+        '  "2": { required: 2, stages: [{ groups: [ops], timeout: 1h }] }',
+        'groups: { ops: [alice, bob] }',
+      ].join('\n'),
+    );
+    const taskQueue = `crash-agent-${randomUUID()}`;
+    const env = {
+      TEMPORAL_ADDRESS: client.config.temporal.address!,
+      WARDEN_TASK_QUEUE: taskQueue,
+      WARDEN_POLICY_FILE: policyFile,
+      WARDEN_HTTP_ALLOWED_HOSTS: vendor.host,
+      WARDEN_HEALTH_PORT: '0',
+      WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
+      WARDEN_LOG_LEVEL: 'warn',
+      WARDEN_SHUTDOWN_GRACE_MS: '1000',
+      OPENAI_BASE_URL: llm.baseURL,
+      OPENAI_API_KEY: 'sk-test',
+      WARDEN_LLM_TIMEOUT_MS: '3000',
+    };
+    llm.script(
+      'model-crash',
+      [
+        {
+          toolCalls: [
+            {
+              name: 'http_request',
+              arguments: { method: 'POST', url: `${vendor.url}/agent-effects`, body: { note: 'seen' } },
+            },
+          ],
+        },
+        { hold: true },
+        { content: JSON.stringify({ verdict: 'benign', confidence: 0.9, rationale: 'recorded' }) },
+      ],
+      { repeatLast: true },
+    );
+    const entry = [path.join(ROOT, 'test', 'harness', 'agent-worker.js')];
+    let worker = startWorkerProcess(env, entry);
+    const workflowId = `crash-agent-${randomUUID()}`;
+    const handle = await client.client.temporal.workflow.start('runPlaybook', {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          playbook: {
+            name: 'agent-crash',
+            steps: [{ id: 'score', kind: 'agent', agent: 'crash-agent', input: { alert: 1 } }],
+          },
+          input: {},
+          initiator: 'olivia',
+        },
+      ],
+    });
+    // The tool call has executed and the second LLM call is in flight: crash now.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      llm.waitForHold(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the second LLM call never came; worker output:\n${worker.output()}`)),
+          60_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    expect(vendor.requests.filter((r) => r.path === '/agent-effects')).toHaveLength(1);
+    worker.child.kill('SIGKILL');
+    await new Promise((r) => worker.child.once('exit', r));
+    llm.release(); // the dead worker's request gets an answer nobody reads
+
+    worker = startWorkerProcess(env, entry);
+    try {
+      const result = (await handle.result()) as { status: string; outputs: { score: { verdict: string } } };
+      expect(result.status).toBe('completed');
+      expect(result.outputs.score.verdict).toBe('benign');
+      // The tool was not called again; the LLM call that was in flight was retried.
+      expect(vendor.requests.filter((r) => r.path === '/agent-effects')).toHaveLength(1);
+      expect(llm.requestsFor('model-crash').length).toBeGreaterThanOrEqual(3);
+    } finally {
+      worker.child.kill('SIGTERM');
+      await new Promise((r) => worker.child.once('exit', r));
+      await llm.close();
     }
   });
 });

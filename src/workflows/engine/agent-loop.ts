@@ -12,8 +12,10 @@ import type { AgentTurnRecord, StepRecord } from './state';
 
 const { describeAgent } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
 const { callModel } = proxyActivities<Activities>({
-  // The HTTP call is bounded by WARDEN_LLM_TIMEOUT_MS; this only catches a stuck worker.
+  // The HTTP call is bounded by WARDEN_LLM_TIMEOUT_MS; the activity heartbeats meanwhile, so a crashed
+  // worker's call is retried elsewhere after the heartbeat timeout rather than the start-to-close one.
   startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
