@@ -111,7 +111,7 @@ export class WardenClient {
         taskQueue: this.taskQueue,
         workflowId,
         args: [parsed.data],
-        ...(opts.summary ? { staticSummary: opts.summary } : {}),
+        staticSummary: (opts.summary ?? entry.summarize(parsed.data as never)).slice(0, 200),
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {

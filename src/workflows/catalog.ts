@@ -61,6 +61,8 @@ export interface CatalogEntry {
   input: z.ZodType;
   /** Workflow-id prefix for runs started without an explicit id. */
   idPrefix: string;
+  /** The run's one-line summary in the Web UI (Temporal user metadata), from its validated input. */
+  summarize(input: never): string;
 }
 
 /** Every startable workflow type. */
@@ -69,10 +71,12 @@ export const WORKFLOW_CATALOG: Record<string, CatalogEntry> = {
     description: 'End-to-end check: client → Temporal → worker → activity → back',
     input: HealthCheckInput,
     idPrefix: 'health-check',
+    summarize: (i: HealthCheckInput) => `health check${i.requestedBy ? ` requested by ${i.requestedBy}` : ''}`,
   },
   runPlaybook: {
     description: 'Run a playbook of action, approval, branch and forEach steps under policy',
     input: RunPlaybookInput,
     idPrefix: 'run',
+    summarize: (i: RunPlaybookInput) => `playbook ${i.playbook.name} — started by ${i.initiator}`,
   },
 };

@@ -1,3 +1,5 @@
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
 import type { Playbook } from '../../src/governance/steps';
 import type { PendingApproval } from '../../src/governance/approvals';
 import type { RunState } from '../../src/workflows/engine/state';
@@ -143,5 +145,21 @@ describe('runPlaybook: action, approval, branch and forEach steps (real Temporal
       ]),
     );
     expect(new Set(s.decisions.map((d) => d.policyVersion))).toEqual(new Set([stack.policyVersion]));
+
+    // Readable in the Web UI: the run, each tool call, each policy decision and the approval wait carry summaries.
+    const history = await stack.client.temporal.workflow.getHandle(workflowId).fetchHistory();
+    const summary = (e: { userMetadata?: { summary?: Payload | null } | null }) =>
+      e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : undefined;
+    const summaries = history.events!.map((e) => summary(e as never)).filter(Boolean);
+    expect(summaries).toEqual(
+      expect.arrayContaining([
+        'playbook mixed — started by olivia',
+        'step lookup → asset_lookup {"host":"dc01"}',
+        'step contain → host_isolate dc01',
+        'notify l2: waiting for tier-2 approval (l2): host_isolate dc01',
+      ]),
+    );
+    const markers = history.events!.filter((e) => e.markerRecordedEventAttributes);
+    expect(markers.length).toBeGreaterThan(0);
   });
 });

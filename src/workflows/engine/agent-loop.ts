@@ -11,18 +11,21 @@ import type { StepRunner } from './runner';
 import type { AgentTurnRecord, StepRecord } from './state';
 
 const { describeAgent } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
-const { callModel } = proxyActivities<Activities>({
-  // The HTTP call is bounded by WARDEN_LLM_TIMEOUT_MS; the activity heartbeats meanwhile, so a crashed
-  // worker's call is retried elsewhere after the heartbeat timeout rather than the start-to-close one.
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: [FailureType.ValidationError],
-  },
-});
+/** LLM-call proxies; `summary` is the line the Web UI shows for the activity. */
+const modelProxy = (summary: string) =>
+  proxyActivities<Activities>({
+    summary,
+    // The HTTP call is bounded by WARDEN_LLM_TIMEOUT_MS; the activity heartbeats meanwhile, so a crashed
+    // worker's call is retried elsewhere after the heartbeat timeout rather than the start-to-close one.
+    startToCloseTimeout: '3 minutes',
+    heartbeatTimeout: '10 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '30 seconds',
+      maximumAttempts: 6,
+      nonRetryableErrorTypes: [FailureType.ValidationError],
+    },
+  });
 
 /** Refusals the model is told about and that count against its violation budget. */
 const VIOLATIONS = new Set<string>([FailureType.PolicyDenied, FailureType.ValidationError]);
@@ -91,7 +94,7 @@ export async function runAgentLoop(
     if (tokens >= b.maxTokens) stop(FailureType.BudgetExceeded, `used ${tokens} tokens (budget ${b.maxTokens})`);
     if (Date.now() - started > b.wallTimeMs) stop(FailureType.BudgetExceeded, `ran longer than ${b.wallTimeMs} ms`);
     turns++;
-    const reply = await callModel({
+    const reply = await modelProxy(`agent ${agent.name}: LLM call, turn ${turns} (${agent.model})`).callModel({
       workflowId: runner.state.workflowId,
       stepId: step.id,
       agent: agent.name,

@@ -6,6 +6,7 @@ import {
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -33,21 +34,20 @@ import { StepFailure, describeError, now } from './failures';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { RunState, StepError, StepRecord } from './state';
 
-const { decideAction } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
-});
-const { notifyApprovers } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
-});
+/** Policy decisions run as local activities: pure, fast, and their result is recorded in history. */
+const decideProxy = (summary: string) =>
+  proxyLocalActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+const notifyProxy = (summary: string) =>
+  proxyActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
 
 /** Failures that retrying cannot fix. A plain ToolFailed (network error, 5xx) is retried with backoff. */
 const NON_RETRYABLE = [FailureType.ValidationError, FailureType.PolicyDenied, FailureType.KillSwitchEngaged];
 
-function toolActivities(taskQueue: string | undefined) {
+/** Tool-call proxies; `summary` is the line the Web UI shows for the activity. */
+function toolActivities(taskQueue: string | undefined, summary: string) {
   return proxyActivities<Activities>({
     ...(taskQueue ? { taskQueue } : {}),
+    summary,
     // Long enough for a kill-switch hold; a crashed worker is noticed through the heartbeat timeout.
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '10 seconds',
@@ -287,7 +287,7 @@ export class StepRunner {
     record: StepRecord;
     agent?: string;
   }): Promise<{ output: unknown; decision: Decision }> {
-    const decision = await decideAction({
+    const decision = await decideProxy(`policy: ${call.tool} (step ${call.stepId})`).decideAction({
       workflowId: this.state.workflowId,
       stepId: call.stepId,
       callId: call.callId,
@@ -302,7 +302,8 @@ export class StepRunner {
     this.recordDecision(call.stepId, call.callId, 'action', decision, call.tool, call.agent);
     if (decision.invalid) throw new StepFailure(FailureType.ValidationError, decision.reason);
     await this.enforce(decision, call.stepId, call.callId, call.record);
-    const { executeTool } = toolActivities(decision.taskQueue);
+    const who = call.agent ? call.agent.replace(/^agent:/, 'agent ') : `step ${call.stepId}`;
+    const { executeTool } = toolActivities(decision.taskQueue, `${who} → ${decision.action}`.slice(0, 200));
     const result = await executeTool({
       workflowId: this.state.workflowId,
       stepId: call.stepId,
@@ -317,7 +318,7 @@ export class StepRunner {
 
   private async runApprovalStep(step: ApprovalStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
     const details = render(step.details, scope);
-    const decision = await decideAction({
+    const decision = await decideProxy(`policy: approval "${step.title}"`.slice(0, 200)).decideAction({
       workflowId: this.state.workflowId,
       stepId: step.id,
       callId: `${scope.index ?? 0}`,
@@ -451,7 +452,14 @@ export class StepRunner {
         p.stageDeadline = new Date(Date.now() + stage.timeoutMs).toISOString();
         if (i > 0)
           this.state.events.push({ at: now(), what: `approval ${approvalId} escalated to ${stage.groups.join(', ')}` });
-        await notifyApprovers({ pending: { ...p }, escalated: i > 0 }).catch(() => undefined);
+        const waiting = `waiting for tier-${plan.tier} approval (${stage.groups.join(', ')}): ${d.action}`.slice(
+          0,
+          200,
+        );
+        setCurrentDetails(waiting);
+        await notifyProxy(`notify ${stage.groups.join(', ')}: ${waiting}`.slice(0, 200))
+          .notifyApprovers({ pending: { ...p }, escalated: i > 0 })
+          .catch(() => undefined);
         if (await condition(() => this.outcomes.has(approvalId), stage.timeoutMs)) break;
       }
       const outcome = this.outcomes.get(approvalId) ?? { status: 'timed_out' as const };
@@ -459,6 +467,7 @@ export class StepRunner {
         this.state.events.push({ at: now(), what: `approval ${approvalId} timed out: denied` });
       return outcome;
     } finally {
+      setCurrentDetails('');
       this.pending.delete(approvalId);
       this.decided.add(approvalId);
     }
