@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { keyListProblem } from './credentials/keys';
 import { ConfigError } from './errors';
 
 /**
@@ -15,6 +16,10 @@ const hostPort = z.string().refine((v) => parseHostPort(v) !== undefined, {
   message: 'must be host:port, e.g. 127.0.0.1:7233 or temporal.example.com:7233 ([::1]:7233 for IPv6)',
 });
 const port = z.coerce.number().int().min(0).max(65535);
+const keyList = z.string().superRefine((v, ctx) => {
+  const problem = keyListProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -137,6 +142,79 @@ export const SETTINGS = {
     schema: z.enum(['json_schema', 'none']).default('json_schema'),
     doc: "Ask the endpoint to constrain final answers to the agent's output schema (`json_schema`), or rely on validation alone (`none`).",
   },
+  WARDEN_MASTER_KEY: {
+    schema: keyList.optional(),
+    doc: 'Vault master key: base64 of 32 random bytes (`openssl rand -base64 32`); a comma-separated list puts the active key first and keeps older ones readable during rotation. Wins over the key file. Secret: never logged.',
+  },
+  WARDEN_MASTER_KEY_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Vault master key file (JSON key ring or plain key list). Default: <WARDEN_DATA_DIR>/master.key, generated (0600) by the first `warden dev` or `warden secrets set`.',
+  },
+  WARDEN_VAULT_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Encrypted secrets file (ciphertext only, 0600). Default: <WARDEN_DATA_DIR>/vault.json.',
+  },
+  WARDEN_LEASE_MAX_TTL_MS: {
+    schema: z.coerce.number().int().min(1000).default(900_000),
+    doc: 'Upper bound on any credential lease; a lease also never outlives the activity that took it.',
+  },
+  WARDEN_CODEC_KEYS: {
+    schema: keyList.optional(),
+    doc: 'Payload encryption keys, comma-separated `id=base64key` (or bare base64, id derived); the first encrypts, the rest only decrypt. Setting it (or WARDEN_CODEC_KEY_FILE) turns encryption on. Secret: never logged.',
+  },
+  WARDEN_CODEC_KEY_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Payload encryption key file (JSON key ring, first key active; `warden codec-key rotate` manages it). WARDEN_CODEC_KEYS wins.',
+  },
+  WARDEN_CODEC_SERVER_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Bind address of `warden codec-server` (and of the one `warden dev` starts, always loopback there).',
+  },
+  WARDEN_CODEC_SERVER_PORT: { schema: port.default(8789), doc: 'Port of the codec server.' },
+  WARDEN_CODEC_SERVER_TOKEN: {
+    schema: z.string().min(16).optional(),
+    doc: 'Bearer token the codec server requires (at least 16 characters). Secret: never logged. Prefer WARDEN_CODEC_SERVER_TOKEN_FILE.',
+  },
+  WARDEN_CODEC_SERVER_TOKEN_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'File holding the codec server token. Default: <WARDEN_DATA_DIR>/codec-server.token, generated (0600) when neither is set.',
+  },
+  WARDEN_CODEC_CORS_ORIGINS: {
+    schema: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
+    doc: 'Comma-separated browser origins (the Temporal Web UI) allowed to call the codec server.',
+  },
+  WARDEN_AUDIT_DATABASE_URL: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    doc: 'PostgreSQL URL of the audit ledger shared by a worker fleet (`postgres://user:pass@host:5432/db`). Unset: SQLite at <WARDEN_DATA_DIR>/audit.db. Secret (holds a password): never logged.',
+  },
+  WARDEN_AUDIT_SIGNING_KEY_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Ed25519 private key (PEM) that signs audit checkpoints. Default: <WARDEN_DATA_DIR>/audit-signing.key, generated (0600) on first use; the public key is published as audit-signing.pub beside it.',
+  },
+  WARDEN_AUDIT_PUBLIC_KEYS: {
+    schema: z.string().default(''),
+    doc: 'Comma-separated PEM public-key files `warden audit verify` trusts besides the local signing key (e.g. keys rotated out). `--public-key` replaces both.',
+  },
+  WARDEN_AUDIT_CHECKPOINT_EVERY: {
+    schema: z.coerce.number().int().min(1).default(100),
+    doc: 'Sign an audit checkpoint after this many records.',
+  },
+  WARDEN_AUDIT_CHECKPOINT_INTERVAL_MS: {
+    schema: z.coerce.number().int().min(0).default(60_000),
+    doc: 'Also sign an audit checkpoint at least this often while records arrive (0: by count only).',
+  },
+  WARDEN_HEC_TOKEN: {
+    schema: z.string().min(1).optional(),
+    doc: 'Splunk HEC token for `warden audit export --hec-url`. Secret: never logged. Prefer it or `--hec-token-file` to `--hec-token`, which `ps` shows.',
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    schema: z.url().optional(),
+    doc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces). Unset: no export.',
+  },
+  OTEL_SERVICE_NAME: { schema: z.string().min(1).default('warden'), doc: 'service.name of exported spans.' },
   WARDEN_CONFIG_FILE: {
     schema: z.string().optional(),
     doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
@@ -171,6 +249,7 @@ export interface WardenConfig {
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
   policyFile: string;
+  otel: { endpoint: string | undefined; serviceName: string };
   llm: {
     apiKey: string | undefined;
     baseURL: string | undefined;
@@ -179,6 +258,19 @@ export interface WardenConfig {
     structuredOutput: 'json_schema' | 'none';
   };
   http_request: { allowedHosts: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
+  credentials: {
+    /** WARDEN_MASTER_KEY as given (a key list); wins over masterKeyFile. */
+    masterKey: string | undefined;
+    masterKeyFile: string;
+    vaultFile: string;
+    leaseMaxTtlMs: number;
+  };
+  codec: {
+    /** WARDEN_CODEC_KEYS as given (a key list); wins over keyFile. Neither set: no payload encryption. */
+    keys: string | undefined;
+    keyFile: string | undefined;
+    server: { host: string; port: number; token: string | undefined; tokenFile: string; corsOrigins: string[] };
+  };
   governance: {
     killSwitchMode: 'wait' | 'fail';
     governorId: string;
@@ -188,7 +280,30 @@ export interface WardenConfig {
     rateLimits: Record<string, number>;
     approvalWebhookUrl: string | undefined;
   };
+  audit: {
+    /** WARDEN_AUDIT_DATABASE_URL (a secret); unset: the SQLite ledger at `sqliteFile`. */
+    databaseUrl: string | undefined;
+    sqliteFile: string;
+    /** Operator-provided signing key; unset: generated in the data dir. */
+    signingKeyFile: string | undefined;
+    publicKeyFiles: string[];
+    checkpointEvery: number;
+    checkpointIntervalMs: number;
+    /** WARDEN_HEC_TOKEN (a secret). */
+    hecToken: string | undefined;
+  };
 }
+
+/** Settings whose values are secrets: never echoed, not even in a configuration error. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set([
+  'TEMPORAL_API_KEY',
+  'OPENAI_API_KEY',
+  'WARDEN_MASTER_KEY',
+  'WARDEN_CODEC_KEYS',
+  'WARDEN_CODEC_SERVER_TOKEN',
+  'WARDEN_AUDIT_DATABASE_URL',
+  'WARDEN_HEC_TOKEN',
+]);
 
 /** Splits host:port; returns undefined when it is not a usable address. */
 export function parseHostPort(value: string): { host: string; port: number } | undefined {
@@ -251,7 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     throw new ConfigError(
       result.error.issues.map((i) => {
         const key = String(i.path[0] ?? '');
-        const shown = key === 'TEMPORAL_API_KEY' || key === 'OPENAI_API_KEY' ? '(hidden)' : JSON.stringify(raw[key]);
+        const shown = SECRET_SETTINGS.has(key) ? '(hidden)' : JSON.stringify(raw[key]);
         return `${key}=${shown}: ${i.message}`;
       }),
     );
@@ -293,6 +408,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       timeoutMs: s.WARDEN_LLM_TIMEOUT_MS,
       structuredOutput: s.WARDEN_LLM_STRUCTURED_OUTPUT,
     },
+    otel: { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: s.OTEL_SERVICE_NAME },
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     http_request: {
       allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',')
@@ -315,7 +431,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       ),
       approvalWebhookUrl: s.WARDEN_APPROVAL_WEBHOOK_URL,
     },
+    audit: {
+      databaseUrl: s.WARDEN_AUDIT_DATABASE_URL,
+      sqliteFile: path.resolve(s.WARDEN_DATA_DIR, 'audit.db'),
+      signingKeyFile: s.WARDEN_AUDIT_SIGNING_KEY_FILE ? path.resolve(s.WARDEN_AUDIT_SIGNING_KEY_FILE) : undefined,
+      publicKeyFiles: s.WARDEN_AUDIT_PUBLIC_KEYS.split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+        .map((f) => path.resolve(f)),
+      checkpointEvery: s.WARDEN_AUDIT_CHECKPOINT_EVERY,
+      checkpointIntervalMs: s.WARDEN_AUDIT_CHECKPOINT_INTERVAL_MS,
+      hecToken: s.WARDEN_HEC_TOKEN,
+    },
+    credentials: {
+      masterKey: s.WARDEN_MASTER_KEY,
+      masterKeyFile: path.resolve(s.WARDEN_MASTER_KEY_FILE ?? path.join(s.WARDEN_DATA_DIR, 'master.key')),
+      vaultFile: path.resolve(s.WARDEN_VAULT_FILE ?? path.join(s.WARDEN_DATA_DIR, 'vault.json')),
+      leaseMaxTtlMs: s.WARDEN_LEASE_MAX_TTL_MS,
+    },
+    codec: {
+      keys: s.WARDEN_CODEC_KEYS,
+      keyFile: s.WARDEN_CODEC_KEY_FILE ? path.resolve(s.WARDEN_CODEC_KEY_FILE) : undefined,
+      server: {
+        host: s.WARDEN_CODEC_SERVER_HOST,
+        port: s.WARDEN_CODEC_SERVER_PORT,
+        token: s.WARDEN_CODEC_SERVER_TOKEN,
+        tokenFile: path.resolve(s.WARDEN_CODEC_SERVER_TOKEN_FILE ?? path.join(s.WARDEN_DATA_DIR, 'codec-server.token')),
+        corsOrigins: s.WARDEN_CODEC_CORS_ORIGINS.split(',')
+          .map((o) => o.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      },
+    },
   };
+}
+
+/**
+ * The WARDEN_SECRET_* variables: the environment secret backend's contents. Read here because nothing
+ * below config.ts reads process.env; never log the result.
+ */
+export function secretEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((kv): kv is [string, string] => kv[0].startsWith('WARDEN_SECRET_') && Boolean(kv[1])),
+  );
 }
 
 /** The address clients and workers connect to: the configured one, or the local dev server's. */

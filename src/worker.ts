@@ -12,9 +12,12 @@ import type { Policy } from './governance/policy';
 import type { AgentDefinition } from './agents/types';
 import { AgentRegistry } from './agents/types';
 import { connectClient, connectWorker } from './runtime/connection';
+import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicyFile } from './runtime/policy-file';
 import { createDefaultTools } from './tools';
 import type { AnyTool } from './tools/types';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { WORKFLOW_TRACING_MODULE, createWorkerTracing } from './telemetry/tracing';
 import type { Logger } from './telemetry/logger';
 import { createLogger, sdkLogger } from './telemetry/logger';
 
@@ -46,6 +49,7 @@ export function installRuntime(logger: Logger): void {
 export async function bundleWorkflows(logger?: Logger): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
     logger: logger ? sdkLogger(logger.child({ component: 'bundler' })) : undefined,
   });
 }
@@ -60,6 +64,8 @@ export interface WardenWorkerOptions {
   policy?: Policy;
   /** Agents this worker can run (use cases register theirs; tests add their own). */
   agents?: AgentDefinition[];
+  /** Extra span processor (tests read spans from an in-memory exporter). */
+  spanProcessor?: SpanProcessor;
   /** Reuse a connection (tests, `warden dev`); otherwise one is opened from config. */
   connection?: NativeConnection;
   /** A pre-built bundle; otherwise workflows are bundled from WORKFLOWS_PATH. */
@@ -104,11 +110,20 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     agents: new AgentRegistry(opts.agents ?? []),
     llm: config.llm,
   });
+  const tracing = createWorkerTracing({
+    serviceName: config.otel.serviceName,
+    otlpEndpoint: config.otel.endpoint,
+    spanProcessor: opts.spanProcessor,
+  });
   const common = {
     connection,
+    interceptors: tracing.interceptors,
+    sinks: tracing.sinks,
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.shutdownGraceMs,
     ...(opts.identity ? { identity: opts.identity } : {}),
+    // Payload encryption when a codec key is configured; codecs run outside the workflow sandbox.
+    ...dataConverterOption(config),
   };
   const worker = await Worker.create({
     ...common,
@@ -141,6 +156,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
     },
     close: async () => {
+      await tracing.shutdown();
       await client.connection.close();
       if (!opts.connection) await connection.close();
     },

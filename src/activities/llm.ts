@@ -7,6 +7,7 @@ import { DEFAULT_BUDGETS, agentIdentity } from '../agents/types';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { Logger } from '../telemetry/logger';
+import { annotateActiveSpan } from '../telemetry/tracing';
 import type { ToolRegistry } from '../tools/types';
 
 /** A chat message as the workflow keeps it (OpenAI Chat Completions shape, workflow-safe). */
@@ -197,6 +198,17 @@ export function createLlmActivities(deps: LlmDeps) {
         completionTokens: res.usage?.completion_tokens ?? 0,
       };
       const base = { model: res.model || model, usage, promptDigest, content: choice?.message?.content ?? null };
+      annotateActiveSpan({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.system': 'openai',
+        'gen_ai.agent.name': agent.name,
+        'gen_ai.request.model': model,
+        'gen_ai.response.model': res.model,
+        'gen_ai.response.id': res.id,
+        'gen_ai.response.finish_reasons': choice?.finish_reason ? [choice.finish_reason] : undefined,
+        'gen_ai.usage.input_tokens': usage.promptTokens,
+        'gen_ai.usage.output_tokens': usage.completionTokens,
+      });
       deps.logger.info(
         { workflowId: input.workflowId, stepId: input.stepId, agent: agent.name, turn: input.turn, usage },
         'llm call',

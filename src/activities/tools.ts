@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { Logger } from '../telemetry/logger';
+import { annotateActiveSpan } from '../telemetry/tracing';
 import type { ToolRegistry } from '../tools/types';
 import { ToolRefusedError } from '../tools/types';
 import type { BreakerState } from '../workflows/definitions';
@@ -110,6 +111,14 @@ export function createToolActivities(deps: ToolActivityDeps) {
       if (risk !== 'read') await holdWhileKillSwitchOn(ctx, input.tool);
 
       const integration = tool.integration ?? tool.name;
+      annotateActiveSpan({
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': tool.name,
+        'gen_ai.tool.call.id': `${input.stepId}/${input.callId}`,
+        'warden.tool.risk': risk,
+        'warden.tool.integration': integration,
+        'warden.action_hash': input.actionHash,
+      });
       const breaker = (await deps.governor.state()).breakers[integration];
       const breakerNow = effectiveBreaker(breaker, Date.now());
       if (breakerNow === 'open') {

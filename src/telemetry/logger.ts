@@ -19,6 +19,16 @@ export const REDACT_PATHS = [
   'token',
   '*.token',
   'config.temporal.apiKey',
+  // Vault master key and payload codec keys/token (src/credentials, src/codec), wherever a config lands.
+  'masterKey',
+  '*.masterKey',
+  'config.credentials.masterKey',
+  'codec.keys',
+  'config.codec.keys',
+  'codec.server.token',
+  'config.codec.server.token',
+  'secretValue',
+  '*.secretValue',
 ];
 
 /** Warden's logger type (pino). */

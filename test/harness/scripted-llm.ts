@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted answer of the fake model. */
 export type ScriptedTurn =
-  | { toolCalls: { name: string; arguments: string | Record<string, unknown> }[]; content?: string; delayMs?: number }
+  | {
+      toolCalls: { name: string; arguments: string | Record<string, unknown> }[];
+      content?: string;
+      delayMs?: number;
+      usage?: { prompt: number; completion: number };
+    }
   | { content: string; delayMs?: number; usage?: { prompt: number; completion: number } }
   | { status: number; retryAfter?: number; delayMs?: number }
   | { malformedBody: true; delayMs?: number }

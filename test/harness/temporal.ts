@@ -10,6 +10,8 @@ import type { Logger } from '../../src/telemetry/logger';
 import { createWardenWorker } from '../../src/worker';
 import type { Policy } from '../../src/governance/policy';
 import type { AnyTool } from '../../src/tools/types';
+import type { AgentDefinition } from '../../src/agents/types';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { HARNESS_ENV } from './env';
 
 /** The address of the run's shared Temporal dev server. */
@@ -55,7 +57,7 @@ export interface TestStack {
 /** Starts a worker with the pre-built workflow bundle, and a client, on a fresh task queue. */
 export async function startTestStack(
   env: Record<string, string> = {},
-  opts: { extraTools?: AnyTool[]; policy?: Policy } = {},
+  opts: { extraTools?: AnyTool[]; policy?: Policy; agents?: AgentDefinition[]; spanProcessor?: SpanProcessor } = {},
 ): Promise<TestStack> {
   const config = testConfig(env);
   const { logger, lines } = memoryLogger();

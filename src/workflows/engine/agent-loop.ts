@@ -7,6 +7,7 @@ import { render } from '../../governance/expressions';
 import type { AgentStep } from '../../governance/steps';
 import { untrustedRule, wrapUntrusted } from '../../governance/untrusted';
 import { StepFailure, describeError, now } from './failures';
+import { inSpan } from './tracing';
 import type { StepRunner } from './runner';
 import type { AgentTurnRecord, StepRecord } from './state';
 
@@ -94,132 +95,152 @@ export async function runAgentLoop(
     if (tokens >= b.maxTokens) stop(FailureType.BudgetExceeded, `used ${tokens} tokens (budget ${b.maxTokens})`);
     if (Date.now() - started > b.wallTimeMs) stop(FailureType.BudgetExceeded, `ran longer than ${b.wallTimeMs} ms`);
     turns++;
-    const reply = await modelProxy(`agent ${agent.name}: LLM call, turn ${turns} (${agent.model})`).callModel({
-      workflowId: runner.state.workflowId,
-      stepId: step.id,
-      agent: agent.name,
-      turn: turns,
-      untrustedRule: untrustedRule(tag),
-      messages,
-    });
-    tokens += reply.usage.promptTokens + reply.usage.completionTokens;
-    const turn: AgentTurnRecord = {
-      stepId: step.id,
-      agent: agent.identity,
-      turn: turns,
-      model: reply.model,
-      promptDigest: reply.promptDigest,
-      contextSources: [...new Set(sources)],
-      reply: reply.kind === 'final' ? (reply.valid ? 'final' : 'invalid_final') : 'tool_calls',
-      toolCalls: [],
-      ...(reply.content ? { rationale: reply.content.slice(0, 2000) } : {}),
-      usage: reply.usage,
-      at: now(),
-    };
-    runner.state.agentTurns.push(turn);
-
-    if (reply.kind === 'final') {
-      if (reply.valid) return reply.output;
-      if (repaired)
-        stop(FailureType.LlmOutputInvalid, `final answer still invalid after one repair turn: ${reply.error}`);
-      repaired = true;
-      messages.push(
-        { role: 'assistant', content: reply.content },
-        {
-          role: 'user',
-          content: `Your answer was rejected: ${reply.error}. Answer again with only a JSON object that matches the required schema.`,
-        },
-      );
-      continue;
-    }
-
-    messages.push({
-      role: 'assistant',
-      content: reply.content,
-      tool_calls: reply.calls.map((c) => ({
-        id: c.id,
-        type: 'function' as const,
-        function: { name: c.name, arguments: c.arguments },
-      })),
-    });
-    for (const [i, call] of reply.calls.entries()) {
-      toolCalls++;
-      const callId = `${turns}.${i}`;
-      if (toolCalls > b.maxToolCalls)
-        stop(FailureType.BudgetExceeded, `asked for more than ${b.maxToolCalls} tool calls`);
-      const key = stableKey(call.name, call.arguments);
-      const repeats = (seen.get(key) ?? 0) + 1;
-      seen.set(key, repeats);
-      if (repeats > b.maxRepeatedCalls)
-        stop(FailureType.BudgetExceeded, `repeated the identical call ${call.name} ${repeats} times (loop breaker)`);
-
-      let answer: string;
-      let outcome: string;
-      let argsDigest: string | undefined;
-      const violation = (why: string) => {
-        violations++;
-        if (violations > b.maxViolations)
-          stop(FailureType.PolicyDenied, `${violations} refused tool calls (budget ${b.maxViolations}); last: ${why}`);
-      };
-      if (!agent.allowedTools.includes(call.name)) {
-        runner.recordRefusal({
+    const turnNo = turns;
+    const done = await inSpan(
+      `agent turn ${turnNo}`,
+      {
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.agent.name': agent.name,
+        'gen_ai.request.model': agent.model,
+        'warden.agent.turn': turnNo,
+      },
+      async (): Promise<{ output: unknown } | undefined> => {
+        const reply = await modelProxy(`agent ${agent.name}: LLM call, turn ${turns} (${agent.model})`).callModel({
+          workflowId: runner.state.workflowId,
           stepId: step.id,
-          callId,
-          tool: call.name,
-          actor: agent.identity,
-          ruleId: 'agent-allowlist',
-          reason: `tool "${call.name}" is not in ${agent.name}'s allowlist`,
+          agent: agent.name,
+          turn: turns,
+          untrustedRule: untrustedRule(tag),
+          messages,
         });
-        outcome = 'refused: not in allowlist';
-        answer = `refused: tool "${call.name}" is not available to you. Available tools: ${agent.allowedTools.join(', ') || 'none'}.`;
-        violation(outcome);
-      } else {
-        let args: unknown;
-        try {
-          args = JSON.parse(call.arguments || '{}');
-        } catch {
-          args = undefined;
+        tokens += reply.usage.promptTokens + reply.usage.completionTokens;
+        const turn: AgentTurnRecord = {
+          stepId: step.id,
+          agent: agent.identity,
+          turn: turns,
+          model: reply.model,
+          promptDigest: reply.promptDigest,
+          contextSources: [...new Set(sources)],
+          reply: reply.kind === 'final' ? (reply.valid ? 'final' : 'invalid_final') : 'tool_calls',
+          toolCalls: [],
+          ...(reply.content ? { rationale: reply.content.slice(0, 2000) } : {}),
+          usage: reply.usage,
+          at: now(),
+        };
+        runner.state.agentTurns.push(turn);
+
+        if (reply.kind === 'final') {
+          if (reply.valid) return { output: reply.output };
+          if (repaired)
+            stop(FailureType.LlmOutputInvalid, `final answer still invalid after one repair turn: ${reply.error}`);
+          repaired = true;
+          messages.push(
+            { role: 'assistant', content: reply.content },
+            {
+              role: 'user',
+              content: `Your answer was rejected: ${reply.error}. Answer again with only a JSON object that matches the required schema.`,
+            },
+          );
+          return undefined;
         }
-        if (args === undefined || typeof args !== 'object' || args === null || Array.isArray(args)) {
-          runner.recordRefusal({
-            stepId: step.id,
-            callId,
-            tool: call.name,
-            actor: agent.identity,
-            ruleId: 'malformed-arguments',
-            reason: 'the arguments are not a JSON object',
-          });
-          outcome = 'refused: malformed arguments';
-          answer =
-            'refused: the arguments are not a valid JSON object. Call the tool again with arguments matching its schema.';
-          violation(outcome);
-        } else {
-          try {
-            const res = await runner.governedCall({
+
+        messages.push({
+          role: 'assistant',
+          content: reply.content,
+          tool_calls: reply.calls.map((c) => ({
+            id: c.id,
+            type: 'function' as const,
+            function: { name: c.name, arguments: c.arguments },
+          })),
+        });
+        for (const [i, call] of reply.calls.entries()) {
+          toolCalls++;
+          const callId = `${turns}.${i}`;
+          if (toolCalls > b.maxToolCalls)
+            stop(FailureType.BudgetExceeded, `asked for more than ${b.maxToolCalls} tool calls`);
+          const key = stableKey(call.name, call.arguments);
+          const repeats = (seen.get(key) ?? 0) + 1;
+          seen.set(key, repeats);
+          if (repeats > b.maxRepeatedCalls)
+            stop(
+              FailureType.BudgetExceeded,
+              `repeated the identical call ${call.name} ${repeats} times (loop breaker)`,
+            );
+
+          let answer: string;
+          let outcome: string;
+          let argsDigest: string | undefined;
+          const violation = (why: string) => {
+            violations++;
+            if (violations > b.maxViolations)
+              stop(
+                FailureType.PolicyDenied,
+                `${violations} refused tool calls (budget ${b.maxViolations}); last: ${why}`,
+              );
+          };
+          if (!agent.allowedTools.includes(call.name)) {
+            runner.recordRefusal({
               stepId: step.id,
               callId,
               tool: call.name,
-              args,
-              context,
-              record,
-              agent: agent.identity,
+              actor: agent.identity,
+              ruleId: 'agent-allowlist',
+              reason: `tool "${call.name}" is not in ${agent.name}'s allowlist`,
             });
-            argsDigest = res.decision.actionHash;
-            outcome = 'executed';
-            answer = wrapUntrusted(`tool:${call.name}`, res.output, tag);
-            sources.push(`tool:${call.name}`);
-          } catch (err) {
-            if (isCancellation(err)) throw err;
-            const e = describeError(err);
-            if (e.type === FailureType.RunCancelled) throw err;
-            outcome = `${e.type}: ${e.message}`.slice(0, 300);
-            answer = `not executed (${e.type}): ${e.message}`;
-            if (VIOLATIONS.has(e.type)) violation(outcome);
+            outcome = 'refused: not in allowlist';
+            answer = `refused: tool "${call.name}" is not available to you. Available tools: ${agent.allowedTools.join(', ') || 'none'}.`;
+            violation(outcome);
+          } else {
+            let args: unknown;
+            try {
+              args = JSON.parse(call.arguments || '{}');
+            } catch {
+              args = undefined;
+            }
+            if (args === undefined || typeof args !== 'object' || args === null || Array.isArray(args)) {
+              runner.recordRefusal({
+                stepId: step.id,
+                callId,
+                tool: call.name,
+                actor: agent.identity,
+                ruleId: 'malformed-arguments',
+                reason: 'the arguments are not a JSON object',
+              });
+              outcome = 'refused: malformed arguments';
+              answer =
+                'refused: the arguments are not a valid JSON object. Call the tool again with arguments matching its schema.';
+              violation(outcome);
+            } else {
+              try {
+                const res = await runner.governedCall({
+                  stepId: step.id,
+                  callId,
+                  tool: call.name,
+                  args,
+                  context,
+                  record,
+                  agent: agent.identity,
+                });
+                argsDigest = res.decision.actionHash;
+                outcome = 'executed';
+                answer = wrapUntrusted(`tool:${call.name}`, res.output, tag);
+                sources.push(`tool:${call.name}`);
+              } catch (err) {
+                if (isCancellation(err)) throw err;
+                const e = describeError(err);
+                if (e.type === FailureType.RunCancelled) throw err;
+                outcome = `${e.type}: ${e.message}`.slice(0, 300);
+                answer = `not executed (${e.type}): ${e.message}`;
+                if (VIOLATIONS.has(e.type)) violation(outcome);
+              }
+            }
           }
+          turn.toolCalls.push({ name: call.name, callId, outcome, ...(argsDigest ? { argsDigest } : {}) });
+          messages.push({ role: 'tool', tool_call_id: call.id, content: answer });
         }
-      }
-      turn.toolCalls.push({ name: call.name, callId, outcome, ...(argsDigest ? { argsDigest } : {}) });
-      messages.push({ role: 'tool', tool_call_id: call.id, content: answer });
-    }
+        return undefined;
+      },
+    );
+    if (done) return done.output;
   }
 }

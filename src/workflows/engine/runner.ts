@@ -31,6 +31,7 @@ import {
 import type { forEachBatch } from '../for-each-batch';
 import { runAgentLoop } from './agent-loop';
 import { StepFailure, describeError, now } from './failures';
+import { inSpan } from './tracing';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { RunState, StepError, StepRecord } from './state';
 
@@ -233,7 +234,9 @@ export class StepRunner {
     this.state.steps.push(record);
     this.state.currentStep = step.id;
     try {
-      const output = await this.execute(step, scope, record);
+      const output = await inSpan(`step ${step.id}`, { 'warden.step.id': step.id, 'warden.step.kind': step.kind }, () =>
+        this.execute(step, scope, record),
+      );
       this.outputs[step.id] = output;
       scope.steps[step.id] = output;
       record.status = 'completed';
@@ -400,7 +403,11 @@ export class StepRunner {
       case 'require_approval': {
         if (!d.plan) throw new StepFailure(FailureType.PolicyDenied, 'approval required but no approval plan: denied');
         record.status = 'waiting_approval';
-        const outcome = await this.awaitApproval(d, stepId, callId);
+        const outcome = await inSpan(
+          `approval wait ${stepId}.${callId}`,
+          { 'warden.approval.tier': d.plan.tier, 'warden.approval.action': d.action },
+          () => this.awaitApproval(d, stepId, callId),
+        );
         record.approval = { ...outcome, approvalId: `${stepId}.${callId}` };
         record.status = 'running';
         if (outcome.status === 'rejected') {
