@@ -139,6 +139,12 @@ export function createToolActivities(deps: ToolActivityDeps) {
           signal: ctx.cancellationSignal,
           logger: log,
           heartbeat: (d) => ctx.heartbeat(d),
+          credential: (capability) => {
+            if (!tool.capabilities.some((c) => c.provider === capability.provider)) {
+              return Promise.reject(new ToolRefusedError(`${tool.name} did not declare the ${capability.provider} capability`));
+            }
+            return Promise.reject(new ToolRefusedError(`no credential broker is configured for ${capability.provider}`));
+          },
         });
       } catch (err) {
         clearInterval(beat);

@@ -19,6 +19,12 @@ export interface ToolContext {
   logger: Logger;
   /** Reports liveness for long calls (the activity's heartbeat). */
   heartbeat(details?: unknown): void;
+  /**
+   * The secret for one of the tool's declared capabilities, through a lease scoped to this call (run,
+   * step, call, capability) that expires with the activity. Refused when policy did not grant it. Never
+   * log it, return it or put it in an error message.
+   */
+  credential(capability: Capability): Promise<string>;
 }
 
 /**
