@@ -1,12 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, UserError } from '../errors';
 import { WARDEN_VERSION } from '../version';
+import { registerAuditCommands } from './audit';
 import { registerDevCommand } from './dev';
 import type { CliIO } from './output';
 import { processIO } from './output';
 import { registerGovernanceCommands } from './governance';
 import { registerRunCommands } from './runs';
 import { registerServeCommand } from './serve';
+import { registerSecretsCommands } from './secrets';
+import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
 
 /** Builds the `warden` command tree. */
@@ -22,6 +25,9 @@ export function buildProgram(io: CliIO): Command {
   registerRunCommands(program, io);
   registerServeCommand(program, io);
   registerGovernanceCommands(program, io);
+  registerAuditCommands(program, io);
+  registerSecretsCommands(program, io);
+  registerCodecCommands(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -5,6 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { WardenConfig } from '../config';
 import { temporalAddress } from '../config';
 import { UserError } from '../errors';
+import { dataConverterOption } from '../codec/codec-keys';
 
 function tlsConfig(config: WardenConfig): TLSConfig | boolean {
   const t = config.temporal;
@@ -40,17 +41,18 @@ export function unreachableMessage(config: WardenConfig): string {
 }
 
 /**
- * Connects a Temporal client.
+ * Connects a Temporal client; with a codec key configured, its payloads are encrypted (WARDEN_CODEC_KEYS).
  * @throws UserError saying what to do when the server cannot be reached within `connectTimeoutMs`.
  */
 export async function connectClient(config: WardenConfig, connectTimeoutMs = 5_000): Promise<Client> {
+  const codec = dataConverterOption(config);
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: connectTimeoutMs });
   } catch (err) {
     throw new UserError(`${unreachableMessage(config)} (${(err as Error).message.split('\n')[0]})`);
   }
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, ...codec });
 }
 
 /** Connects the worker's native (Rust core) connection. */

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WardenClient } from '../client';
+import { codecFromConfig } from '../codec/codec-keys';
+import { startCodecServer } from '../codec/codec-server';
 import type { WardenConfig } from '../config';
+import { ensureMasterKey } from '../credentials/from-config';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
 import { createHttpServer } from '../triggers/http-server';
@@ -19,13 +23,16 @@ export interface DevStack {
   httpUrl: string;
   /** True when Warden started the Temporal server itself (no TEMPORAL_ADDRESS). */
   embedded: boolean;
+  /** The loopback codec server, when a codec key is configured (payloads are encrypted). */
+  codecServerUrl: string | undefined;
   /** Stops everything in order: HTTP, worker (drains), connections, Temporal server. Idempotent. */
   stop(): Promise<void>;
 }
 
 /**
  * Starts the local stack: the embedded Temporal dev server (SQLite in the data dir, so runs survive a
- * restart) unless TEMPORAL_ADDRESS is set, one worker, and the HTTP server.
+ * restart) unless TEMPORAL_ADDRESS is set, one worker, and the HTTP server. Generates the vault master key
+ * on first run; with a codec key configured, also a loopback codec server that the Web UI is pointed at.
  */
 export async function startDevStack(
   config: WardenConfig,
@@ -47,7 +54,25 @@ export async function startDevStack(
     cleanups.length = 0;
   };
 
+  let codecServerUrl: string | undefined;
   try {
+    const master = ensureMasterKey(config);
+    if (master.created) progress(`generated the vault master key ${master.file} (0600) — back it up`);
+    const codec = codecFromConfig(config);
+    let uiCodecEndpoint: string | undefined;
+    if (codec) {
+      // The Web UI cannot send a bearer header: it gets a per-run random path token instead.
+      const ui = config.devServer.uiPort;
+      const cs = await startCodecServer(config, logger, codec, {
+        host: '127.0.0.1',
+        uiPathToken: randomBytes(24).toString('base64url'),
+        extraOrigins: ui ? [`http://127.0.0.1:${ui}`, `http://localhost:${ui}`] : [],
+      });
+      cleanups.push(() => cs.close());
+      uiCodecEndpoint = cs.uiEndpoint;
+      codecServerUrl = cs.url;
+      progress(`payloads are encrypted (codec key ${codec.activeKeyId}); codec server on ${cs.url}`);
+    }
     if (!config.temporal.address) {
       const cliPath = resolveTemporalCli(config.temporal.cliPath);
       progress(`starting Temporal dev server (${path.relative(process.cwd(), cliPath) || cliPath})…`);
@@ -57,6 +82,7 @@ export async function startDevStack(
         uiPort: config.devServer.uiPort,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         logFile: path.join(config.dataDir, 'logs', 'temporal.log'),
+        ...(uiCodecEndpoint ? { uiCodecEndpoint } : {}),
       });
       const s = server;
       cleanups.push(() => s.stop());
@@ -92,6 +118,7 @@ export async function startDevStack(
     uiUrl: server?.uiUrl,
     httpUrl: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`,
     embedded: Boolean(server),
+    codecServerUrl,
     stop: stopAll,
   };
 }

@@ -66,7 +66,13 @@ afterEach(async () => {
 const logger = createLogger({ level: 'silent' });
 
 function makeCtx(signal: AbortSignal = new AbortController().signal): ToolContext {
-  return { idempotencyKey: 'wf-1/step-1/call-1', signal, logger, heartbeat: () => undefined };
+  return {
+    idempotencyKey: 'wf-1/step-1/call-1',
+    signal,
+    logger,
+    heartbeat: () => undefined,
+    credential: () => Promise.reject(new Error('http_request declares no capability')),
+  };
 }
 
 function makeTool(overrides: Partial<HttpRequestConfig> & Pick<HttpRequestConfig, 'allowedHosts'>) {
