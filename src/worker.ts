@@ -11,6 +11,7 @@ import { createNotifier } from './activities/notify';
 import type { Policy } from './governance/policy';
 import type { AgentDefinition } from './agents/types';
 import { AgentRegistry } from './agents/types';
+import { createCredentialBroker, createSecretStore } from './credentials';
 import { connectClient, connectWorker } from './runtime/connection';
 import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicyFile } from './runtime/policy-file';
@@ -104,6 +105,9 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     governor,
     notify: createNotifier(logger.child({ component: 'notify' }), config.governance.approvalWebhookUrl),
     killSwitchMode: config.governance.killSwitchMode,
+    broker: createCredentialBroker(config, createSecretStore(config).store, {
+      onRefusal: (r) => logger.warn({ lease: { ...r } }, `credential lease refused: ${r.message}`),
+    }),
     breakerThreshold: config.governance.breakerThreshold,
     breakerCooldownMs: config.governance.breakerCooldownMs,
     rateLimits: config.governance.rateLimits,

@@ -2,7 +2,7 @@ import { formatIssues } from '../governance/issues';
 import type { ApprovalPendingNotice } from './notify';
 import type { Logger } from '../telemetry/logger';
 import type { ApprovalPlan, Policy, Risk } from '../governance/policy';
-import { approvalPlan, evaluatePolicy } from '../governance/policy';
+import { approvalPlan, evaluatePolicy, grantedCapabilities } from '../governance/policy';
 import type { PendingApproval } from '../governance/approvals';
 import { canonicalHash } from '../runtime/policy-file';
 import type { ToolRegistry } from '../tools/types';
@@ -43,6 +43,8 @@ export interface Decision {
   plan?: ApprovalPlan;
   /** Task queue for the tool call when the tool's rate-limit class is limited. */
   taskQueue?: string;
+  /** Credential capabilities the call may lease (none when denied). */
+  granted?: { provider: string; scopes: string[] }[];
 }
 
 /** Dependencies of the governance activities. */
@@ -185,6 +187,7 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
         tool: name,
         risk,
         ...(plan ? { plan } : {}),
+        ...(d.effect !== 'deny' ? { granted: grantedCapabilities(policy.document, tool.capabilities) } : {}),
         ...(limited ? { taskQueue: rateLimitedQueue(deps.taskQueue, limited) } : {}),
       });
     },

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
 import type { Policy } from '../governance/policy';
+import type { CredentialBroker } from '../credentials';
 import type { Logger } from '../telemetry/logger';
 import type { ToolRegistry } from '../tools/types';
 import { SDK_VERSION, WARDEN_VERSION } from '../version';
@@ -22,6 +23,7 @@ export interface ActivityDeps {
   governor: GovernorClient;
   notify: (notice: ApprovalPendingNotice) => Promise<void>;
   killSwitchMode: 'wait' | 'fail';
+  broker: CredentialBroker;
   breakerThreshold: number;
   breakerCooldownMs: number;
   rateLimits: Record<string, number>;

@@ -3,7 +3,9 @@ import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { Logger } from '../telemetry/logger';
 import { annotateActiveSpan } from '../telemetry/tracing';
-import type { ToolRegistry } from '../tools/types';
+import type { Capability, ToolRegistry } from '../tools/types';
+import type { CredentialBroker, Lease } from '../credentials';
+import { LeaseError, scrub } from '../credentials';
 import { ToolRefusedError } from '../tools/types';
 import type { BreakerState } from '../workflows/definitions';
 import type { GovernorClient } from './governor-client';
@@ -19,6 +21,11 @@ export interface ExecuteToolInput {
   /** The hash policy (and any approver) saw; the call is refused if the arguments no longer match it. */
   actionHash: string;
   policyVersion: string;
+  /** Capabilities policy granted this call; anything else is refused by the broker. */
+  granted?: Capability[];
+  /** Who acts: `agent:<name>` or `system`. Leases name it, and whom it acts for. */
+  actor?: string;
+  onBehalfOf?: string;
 }
 
 /** Result of `executeTool`. */
@@ -33,6 +40,7 @@ export interface ToolActivityDeps {
   governor: GovernorClient;
   logger: Logger;
   killSwitchMode: 'wait' | 'fail';
+  broker: CredentialBroker;
   breakerThreshold: number;
   breakerCooldownMs: number;
 }
@@ -132,6 +140,41 @@ export function createToolActivities(deps: ToolActivityDeps) {
 
       const started = Date.now();
       const beat = setInterval(() => ctx.heartbeat(), 2_000);
+      const leases: Lease[] = [];
+      const clean = (text: string) => scrub(text, leases);
+      // A lease lives no longer than this attempt may run, and is revoked when it ends (finally below).
+      const ttlMs = Math.max(
+        1_000,
+        (ctx.info.startToCloseTimeoutMs ?? 60_000) - (Date.now() - ctx.info.currentAttemptScheduledTimestampMs),
+      );
+      const credential = async (capability: Capability): Promise<string> => {
+        if (
+          !tool.capabilities.some(
+            (c) => c.provider === capability.provider && capability.scopes.every((s) => c.scopes.includes(s)),
+          )
+        ) {
+          throw new ToolRefusedError(`${tool.name} did not declare the ${capability.provider} capability it asked for`);
+        }
+        try {
+          const lease = await deps.broker.lease({
+            workflowId: input.workflowId,
+            stepId: input.stepId,
+            callId: input.callId,
+            capability,
+            ttlMs,
+            actor: input.actor?.startsWith('agent:')
+              ? { kind: 'agent', id: input.actor }
+              : { kind: 'system', id: 'warden' },
+            onBehalfOf: input.onBehalfOf ?? 'unknown',
+            granted: input.granted ?? [],
+          });
+          leases.push(lease);
+          return lease.reveal();
+        } catch (err) {
+          if (err instanceof LeaseError) throw new ToolRefusedError(err.message);
+          throw err;
+        }
+      };
       let raw: unknown;
       try {
         raw = await tool.execute(parsed.data, {
@@ -139,27 +182,29 @@ export function createToolActivities(deps: ToolActivityDeps) {
           signal: ctx.cancellationSignal,
           logger: log,
           heartbeat: (d) => ctx.heartbeat(d),
-          credential: (capability) => {
-            if (!tool.capabilities.some((c) => c.provider === capability.provider)) {
-              return Promise.reject(new ToolRefusedError(`${tool.name} did not declare the ${capability.provider} capability`));
-            }
-            return Promise.reject(new ToolRefusedError(`no credential broker is configured for ${capability.provider}`));
-          },
+          credential,
         });
       } catch (err) {
         clearInterval(beat);
+        // Error texts leave the activity (history, logs, the model): scrub every leased value first.
+        const message = clean((err as Error).message ?? String(err));
         // A refusal by rule is not an integration failure: no breaker report, no retry.
         if (err instanceof ToolRefusedError)
-          throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${err.message}`);
-        log.warn({ err: (err as Error).message }, 'tool failed');
+          throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${message}`);
+        log.warn({ err: message }, 'tool failed');
         await deps.governor
           .report({ integration, ok: false, threshold: deps.breakerThreshold, cooldownMs: deps.breakerCooldownMs })
           .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not report to the governor'));
-        if (err instanceof ApplicationFailure) throw err;
-        throw ApplicationFailure.create({
-          type: FailureType.ToolFailed,
-          message: `${input.tool} failed: ${(err as Error).message}`,
-        });
+        if (err instanceof ApplicationFailure) {
+          throw ApplicationFailure.create({
+            type: err.type ?? undefined,
+            message: clean(err.message),
+            nonRetryable: err.nonRetryable ?? undefined,
+          });
+        }
+        throw ApplicationFailure.create({ type: FailureType.ToolFailed, message: `${input.tool} failed: ${message}` });
+      } finally {
+        for (const l of leases) l.revoke('activity ended');
       }
       clearInterval(beat);
       if (breaker && (breaker.consecutiveFailures > 0 || breaker.state !== 'closed')) {

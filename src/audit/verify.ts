@@ -59,11 +59,12 @@ export class LedgerVerifier {
         : publicKeyRing(publicKeys as Iterable<KeyObject | string>);
     for (const cp of checkpoints) {
       const problem = checkpointProblem(cp, ring);
-      const seq = (cp as { seq?: unknown }).seq;
+      const seq = typeof cp === 'object' && cp !== null ? (cp as { seq?: unknown }).seq : undefined;
       if (problem) {
         const at = typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 1 ? seq : 1;
         if (!this.checkpointFailure || at < this.checkpointFailure.seq) {
-          this.checkpointFailure = { seq: at, reason: `checkpoint at seq ${String(seq)} ${problem}` };
+          const which = typeof seq === 'number' ? `at seq ${seq}` : '(with no valid seq)';
+          this.checkpointFailure = { seq: at, reason: `checkpoint ${which} ${problem}` };
         }
         continue;
       }

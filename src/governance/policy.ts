@@ -92,6 +92,11 @@ export const PolicyDocument = z
     tiers: z.record(z.string().regex(/^[1-9]\d*$/, 'tier keys are positive integers'), Tier),
     /** Approver directory: group → user ids. */
     groups: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    /**
+     * Credential capabilities this deployment grants to tool calls: provider → scopes (`*` = all).
+     * Omitted: a call that policy does not deny is granted the capabilities its tool declares.
+     */
+    capabilities: z.record(z.string(), z.array(z.string().min(1))).optional(),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -237,6 +242,19 @@ export function evaluatePolicy(policy: Policy, req: PolicyRequest): PolicyDecisi
       reason: `policy evaluation failed, denied (fail closed): ${(err as Error).message}`,
     };
   }
+}
+
+/** The declared capabilities of a tool that the policy grants (all of them when the policy lists none). */
+export function grantedCapabilities(
+  doc: PolicyDocument,
+  declared: { provider: string; scopes: string[] }[],
+): { provider: string; scopes: string[] }[] {
+  if (!doc.capabilities) return declared;
+  const allowed = doc.capabilities;
+  return declared.filter((c) => {
+    const scopes = allowed[c.provider];
+    return scopes !== undefined && (scopes.includes('*') || c.scopes.every((s) => scopes.includes(s)));
+  });
 }
 
 /** Who is asked at one escalation stage, and for how long. Eligibility is cumulative across stages. */

@@ -315,6 +315,9 @@ export class StepRunner {
       args: call.args,
       actionHash: decision.actionHash,
       policyVersion: decision.policyVersion,
+      granted: decision.granted ?? [],
+      actor: call.agent ?? 'system',
+      onBehalfOf: this.opts.initiator,
     });
     return { output: result.output, decision };
   }
