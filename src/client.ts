@@ -44,6 +44,8 @@ export interface StartOptions {
   summary?: string;
   /** Who starts the run (runs that record an initiator). @default the OS user */
   initiator?: string;
+  /** A duplicate id returns the existing run (`duplicate: true`) instead of failing (webhooks). */
+  idempotent?: boolean;
 }
 
 function entryNeedsInitiator(workflowType: string): boolean {
@@ -91,7 +93,7 @@ export class WardenClient {
     workflowType: string,
     input: unknown,
     opts: StartOptions = {},
-  ): Promise<{ workflowId: string; runId: string }> {
+  ): Promise<{ workflowId: string; runId: string; duplicate?: boolean }> {
     if (entryNeedsInitiator(workflowType) && input && typeof input === 'object' && !('initiator' in input)) {
       input = { ...input, initiator: opts.initiator ?? os.userInfo().username };
     }
@@ -112,10 +114,16 @@ export class WardenClient {
         workflowId,
         args: [parsed.data],
         staticSummary: (opts.summary ?? entry.summarize(parsed.data as never)).slice(0, 200),
+        // A workflow id is a business key: never a second run for it, even after the first has closed.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        if (opts.idempotent) {
+          const existing = await this.temporal.workflow.getHandle(workflowId).describe();
+          return { workflowId, runId: existing.runId, duplicate: true };
+        }
         throw new UserError(
           `a run with id ${workflowId} already exists — pick another id or inspect it with \`warden status ${workflowId}\``,
         );

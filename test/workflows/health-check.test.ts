@@ -44,10 +44,14 @@ describe('healthCheck workflow (real Temporal dev server)', () => {
     );
   });
 
-  it('refuses a second start with the same workflow id', async () => {
+  it('refuses a second start with the same workflow id, even after the first run closed', async () => {
     const id = `hc-dup-${Date.now()}`;
     await stack.client.start('healthCheck', {}, { workflowId: id });
+    await stack.client.result(id);
     await expect(stack.client.start('healthCheck', {}, { workflowId: id })).rejects.toThrow(/already exists/);
+    const again = await stack.client.start('healthCheck', {}, { workflowId: id, idempotent: true });
+    expect(again).toMatchObject({ workflowId: id, duplicate: true });
+    expect((await stack.client.list({ query: `WorkflowId = "${id}"` })).length).toBe(1);
   });
 
   it('reports an unknown run id as a user error', async () => {
