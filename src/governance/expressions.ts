@@ -11,7 +11,8 @@ export interface ExpressionScope {
   steps: Record<string, unknown>;
   item?: unknown;
   index?: number;
-  run?: { workflowId: string; initiator: string };
+  /** The run's own record, for case output: ids, and (top level) its decisions, steps and agent turns. */
+  run?: { workflowId: string; initiator: string; decisions?: unknown[]; steps?: unknown[]; agentTurns?: unknown[] };
 }
 
 /** Thrown for an expression that does not parse or cannot be evaluated; names the expression. */

@@ -219,6 +219,14 @@ export class StepRunner {
   async runSteps(steps: Step[], scope: ExpressionScope): Promise<void> {
     for (const step of steps) {
       await this.checkpoint();
+      // Expressions may read the run's own record (e.g. a case step renders `{{ run }}`).
+      scope.run = {
+        workflowId: this.state.workflowId,
+        initiator: this.opts.initiator,
+        decisions: this.state.decisions,
+        steps: this.state.steps,
+        agentTurns: this.state.agentTurns,
+      };
       await this.runStep(step, scope);
     }
   }

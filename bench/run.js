@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every bench/*.bench.js, each in its own process, one after another, so one
+// benchmark's garbage or open handles never skew the next. `node bench/run.js audit` runs only files
+// whose name contains "audit". Benchmarks load the compiled code from dist/ (the npm script builds it).
+// A benchmark prints plain lines: what it measured, records/s, and a ratio against a baseline
+// measured in the same run, so figures compare across machines.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const filters = process.argv.slice(2);
+if (!fs.existsSync(path.join(__dirname, '..', 'dist'))) {
+  console.error('bench: dist/ is missing: run `npm run build` first (or `npm run bench`, which builds).');
+  process.exit(1);
+}
+const benches = fs
+  .readdirSync(__dirname)
+  .filter((f) => f.endsWith('.bench.js') && (filters.length === 0 || filters.some((x) => f.includes(x))))
+  .sort();
+if (benches.length === 0) {
+  console.error(`bench: no bench/*.bench.js matches ${filters.join(' ')}`);
+  process.exit(1);
+}
+let failed = 0;
+for (const file of benches) {
+  console.log(`== ${file}`);
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, file)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    console.log(`!! ${file} failed (exit ${r.status ?? r.signal})`);
+  } else {
+    console.log(`   (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }
+}
+process.exit(failed ? 1 : 0);
