@@ -12,6 +12,7 @@ import type { Policy } from './governance/policy';
 import type { AgentDefinition } from './agents/types';
 import { AgentRegistry } from './agents/types';
 import { createCredentialBroker, createSecretStore } from './credentials';
+import { AuditLedger } from './audit';
 import { connectClient, connectWorker } from './runtime/connection';
 import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicyFile } from './runtime/policy-file';
@@ -67,6 +68,8 @@ export interface WardenWorkerOptions {
   agents?: AgentDefinition[];
   /** Extra span processor (tests read spans from an in-memory exporter). */
   spanProcessor?: SpanProcessor;
+  /** Audit ledger to append to; otherwise opened from config (SQLite in the data dir, or PostgreSQL). */
+  ledger?: AuditLedger;
   /** Reuse a connection (tests, `warden dev`); otherwise one is opened from config. */
   connection?: NativeConnection;
   /** A pre-built bundle; otherwise workflows are bundled from WORKFLOWS_PATH. */
@@ -97,7 +100,9 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   const connection = opts.connection ?? (await connectWorker(config));
   const client = await connectClient(config);
   const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue);
+  const ledger = opts.ledger ?? (await AuditLedger.open(config, logger.child({ component: 'audit' })));
   const activities = createActivities({
+    ledger,
     logger: logger.child({ component: 'activity' }),
     taskQueue: config.taskQueue,
     policy,
@@ -161,6 +166,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     },
     close: async () => {
       await tracing.shutdown();
+      if (!opts.ledger) await ledger.close();
       await client.connection.close();
       if (!opts.connection) await connection.close();
     },

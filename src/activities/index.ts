@@ -10,6 +10,8 @@ import type { GovernorClient } from './governor-client';
 import { createGovernanceActivities } from './governance';
 import type { ApprovalPendingNotice } from './notify';
 import { createToolActivities } from './tools';
+import { createAuditActivities } from './audit';
+import type { AuditLedger } from '../audit';
 import type { LlmSettings } from './llm';
 import { createLlmActivities } from './llm';
 import type { AgentRegistry } from '../agents/types';
@@ -29,6 +31,7 @@ export interface ActivityDeps {
   rateLimits: Record<string, number>;
   agents: AgentRegistry;
   llm: LlmSettings;
+  ledger: AuditLedger;
 }
 
 /** Builds every activity implementation. Every side effect Warden performs happens in one of these. */
@@ -37,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGovernanceActivities(deps),
     ...createToolActivities(deps),
     ...createLlmActivities(deps),
+    ...createAuditActivities(deps),
 
     /** Reports which worker process ran this activity (used by `healthCheck`). */
     describeWorker(input: { workflowId: string }): Promise<WorkerDescription> {

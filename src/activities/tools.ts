@@ -10,6 +10,7 @@ import { ToolRefusedError } from '../tools/types';
 import type { BreakerState } from '../workflows/definitions';
 import type { GovernorClient } from './governor-client';
 import { actionHash } from './governance';
+import { canonicalHash } from '../runtime/policy-file';
 
 /** Input of `executeTool`. */
 export interface ExecuteToolInput {
@@ -32,6 +33,10 @@ export interface ExecuteToolInput {
 export interface ExecuteToolResult {
   output: unknown;
   durationMs: number;
+  /** sha256 of the canonical result, for the audit record. */
+  outputDigest: string;
+  /** Capabilities leased for the call (never the secrets). */
+  capabilitiesUsed: string[];
 }
 
 /** Dependencies of the tool activity. */
@@ -220,7 +225,12 @@ export function createToolActivities(deps: ToolActivityDeps) {
         );
       }
       log.info({ durationMs: Date.now() - started, risk }, 'tool executed');
-      return { output: out.data, durationMs: Date.now() - started };
+      return {
+        output: out.data,
+        durationMs: Date.now() - started,
+        outputDigest: canonicalHash(out.data),
+        capabilitiesUsed: leases.map((l) => `${l.capability.provider}:${l.capability.scopes.join(',')}`),
+      };
     },
   };
 }

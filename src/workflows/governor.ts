@@ -1,5 +1,6 @@
 import { condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { GovernorState } from './definitions';
+import { AuditTrail } from './engine/audit-trail';
 import {
   KillSwitchSignal,
   ToolOutcomeSignal,
@@ -17,6 +18,7 @@ const MAX_CHANGES = 100;
  */
 export async function governor(input: { state?: GovernorState } = {}): Promise<void> {
   const state: GovernorState = input.state ?? { killSwitch: { engaged: false }, breakers: {}, changes: [] };
+  const audit = new AuditTrail(workflowInfo().workflowId);
   const change = (what: string, by?: string) => {
     state.changes.push({ at: new Date().toISOString(), what, ...(by ? { by } : {}) });
     if (state.changes.length > MAX_CHANGES) state.changes.splice(0, state.changes.length - MAX_CHANGES);
@@ -31,6 +33,7 @@ export async function governor(input: { state?: GovernorState } = {}): Promise<v
       ? { engaged, by, reason, since: new Date().toISOString() }
       : { engaged: false, by, reason, since: new Date().toISOString() };
     change(`kill switch ${engaged ? 'ON' : 'off'}${reason ? `: ${reason}` : ''}`, by);
+    audit.add('kill_switch.changed', { kind: 'human', id: by }, { engaged, reason: reason ?? null });
   });
 
   setHandler(reportToolOutcomeSignal, (raw) => {
@@ -58,6 +61,11 @@ export async function governor(input: { state?: GovernorState } = {}): Promise<v
 
   setHandler(governorStateQuery, () => state);
 
-  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5_000);
+  const full = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5_000;
+  for (;;) {
+    await condition(() => full() || audit.pending);
+    if (audit.pending) await audit.flush();
+    else break;
+  }
   await continueAsNew<typeof governor>({ state });
 }

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Worker } from '@temporalio/worker';
 import { WardenClient } from '../../src/client';
@@ -12,6 +15,7 @@ import type { Policy } from '../../src/governance/policy';
 import type { AnyTool } from '../../src/tools/types';
 import type { AgentDefinition } from '../../src/agents/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { AuditLedger } from '../../src/audit';
 import { HARNESS_ENV } from './env';
 
 /** The address of the run's shared Temporal dev server. */
@@ -26,6 +30,7 @@ export function testConfig(env: Record<string, string> = {}): WardenConfig {
   return loadConfig({
     TEMPORAL_ADDRESS: testServerAddress(),
     WARDEN_TASK_QUEUE: `test-${randomUUID()}`,
+    WARDEN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'warden-stack-')),
     WARDEN_LOG_LEVEL: 'debug',
     WARDEN_SHUTDOWN_GRACE_MS: '2000',
     ...env,
@@ -57,7 +62,13 @@ export interface TestStack {
 /** Starts a worker with the pre-built workflow bundle, and a client, on a fresh task queue. */
 export async function startTestStack(
   env: Record<string, string> = {},
-  opts: { extraTools?: AnyTool[]; policy?: Policy; agents?: AgentDefinition[]; spanProcessor?: SpanProcessor } = {},
+  opts: {
+    extraTools?: AnyTool[];
+    policy?: Policy;
+    agents?: AgentDefinition[];
+    spanProcessor?: SpanProcessor;
+    ledger?: AuditLedger;
+  } = {},
 ): Promise<TestStack> {
   const config = testConfig(env);
   const { logger, lines } = memoryLogger();

@@ -128,6 +128,21 @@ export async function runAgentLoop(
           at: now(),
         };
         runner.state.agentTurns.push(turn);
+        runner.audit.add(
+          'agent.turn',
+          { kind: 'agent', id: agent.identity },
+          {
+            stepId: step.id,
+            turn: turn.turn,
+            model: turn.model,
+            promptDigest: turn.promptDigest,
+            contextSources: turn.contextSources,
+            reply: turn.reply,
+            toolsChosen: reply.kind === 'tool_calls' ? reply.calls.map((c) => c.name) : [],
+            rationale: turn.rationale ?? null,
+            usage: turn.usage,
+          },
+        );
 
         if (reply.kind === 'final') {
           if (reply.valid) return { output: reply.output };

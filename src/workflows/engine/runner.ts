@@ -32,6 +32,7 @@ import type { forEachBatch } from '../for-each-batch';
 import { runAgentLoop } from './agent-loop';
 import { StepFailure, describeError, now } from './failures';
 import { inSpan } from './tracing';
+import { AuditTrail, actorOf } from './audit-trail';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { RunState, StepError, StepRecord } from './state';
 
@@ -65,8 +66,10 @@ function toolActivities(taskQueue: string | undefined, summary: string) {
 export interface RunnerOptions {
   playbook: string;
   initiator: string;
-  /** Prefix for approval ids and call ids (forEach children add the item index). */
+  /** True in forEach children of a run that was already tainted. */
   tainted?: boolean;
+  /** How the run was started (webhook source and id, schedule, CLI), for the audit record. */
+  trigger?: { type: string; ref?: string };
 }
 
 /**
@@ -87,10 +90,13 @@ export class StepRunner {
   readonly outputs: Record<string, unknown> = {};
   /** Set once the run has shown untrusted content to a model; policy then applies its `tainted` floors. */
   tainted: boolean;
+  /** The run's records for the audit ledger. */
+  readonly audit: AuditTrail;
 
   constructor(private readonly opts: RunnerOptions) {
     this.tainted = Boolean(opts.tainted);
     const info = workflowInfo();
+    this.audit = new AuditTrail(info.workflowId);
     this.state = {
       workflowId: info.workflowId,
       playbook: opts.playbook,
@@ -118,6 +124,27 @@ export class StepRunner {
       const res = applyApprovalSignal(raw, this.pending, this.decided, now());
       this.attempts.push(res.attempt);
       if (res.outcome) this.outcomes.set(res.attempt.approvalId, res.outcome);
+      const a = res.attempt;
+      const type =
+        a.outcome === 'refused'
+          ? 'approval.refused'
+          : res.outcome?.status === 'approved'
+            ? 'approval.granted'
+            : res.outcome?.status === 'rejected'
+              ? 'approval.rejected'
+              : 'approval.vote';
+      this.audit.add(
+        type,
+        { kind: 'human', id: a.approver.slice(0, 256) || '(missing)' },
+        {
+          approvalId: a.approvalId,
+          decision: a.decision,
+          reason: a.reason,
+          requestId: a.requestId ?? null,
+          signed: a.signed,
+          ...(res.outcome?.status === 'approved' ? { approvers: res.outcome.approvers } : {}),
+        },
+      );
     } catch (err) {
       this.attempts.push({
         approvalId: '(unknown)',
@@ -145,7 +172,7 @@ export class StepRunner {
       return;
     }
     const c: ControlSignal = parsed.data;
-    const record = (outcome: 'accepted' | 'refused', note: string) =>
+    const record = (outcome: 'accepted' | 'refused', note: string) => {
       this.state.controls.push({
         action: c.action,
         by: c.by,
@@ -155,6 +182,12 @@ export class StepRunner {
         note,
         at: now(),
       });
+      this.audit.add(
+        'interrupt',
+        { kind: 'human', id: c.by },
+        { action: c.action, outcome, note, reason: c.reason ?? null },
+      );
+    };
     if (this.isFinished()) return void record('refused', `run already ${this.state.status}`);
     switch (c.action) {
       case 'pause':
@@ -194,6 +227,36 @@ export class StepRunner {
 
   /** Runs the steps inside the run's cancellation scope; resolves with the final status. */
   async run(steps: Step[], scope: ExpressionScope): Promise<{ status: RunState['status']; error?: StepError }> {
+    this.audit.add(
+      'run.started',
+      { kind: 'human', id: this.opts.initiator },
+      {
+        playbook: this.opts.playbook,
+        initiator: this.opts.initiator,
+        trigger: (this.opts.trigger ?? { type: 'manual' }) as Record<string, unknown>,
+      },
+    );
+    try {
+      return await this.runAndRecord(steps, scope);
+    } finally {
+      // Recorded even when the run was cancelled: the final flush must not be cancelled with it.
+      this.audit.add(
+        `run.${this.state.status === 'running' || this.state.status === 'paused' ? 'failed' : this.state.status}`,
+        { kind: 'system', id: 'warden' },
+        {
+          status: this.state.status,
+          steps: this.state.steps.length,
+          decisions: this.state.decisions.length,
+        },
+      );
+      await CancellationScope.nonCancellable(() => this.audit.flush());
+    }
+  }
+
+  private async runAndRecord(
+    steps: Step[],
+    scope: ExpressionScope,
+  ): Promise<{ status: RunState['status']; error?: StepError }> {
     try {
       await this.scope.run(() => this.runSteps(steps, scope));
       // A cancel that arrived while the last step finished still wins: the run did not complete cleanly.
@@ -228,6 +291,7 @@ export class StepRunner {
         agentTurns: this.state.agentTurns,
       };
       await this.runStep(step, scope);
+      await this.audit.flush();
     }
   }
 
@@ -326,6 +390,29 @@ export class StepRunner {
       granted: decision.granted ?? [],
       actor: call.agent ?? 'system',
       onBehalfOf: this.opts.initiator,
+    }).catch((err: unknown) => {
+      if (!isCancellation(err)) {
+        const e = describeError(err);
+        this.audit.add('tool.failed', actorOf(call.agent ?? 'system'), {
+          stepId: call.stepId,
+          callId: call.callId,
+          tool: call.tool,
+          actionHash: decision.actionHash,
+          errorType: e.type,
+          error: e.message.slice(0, 2000),
+        });
+      }
+      throw err;
+    });
+    this.audit.add('tool.executed', actorOf(call.agent ?? 'system'), {
+      stepId: call.stepId,
+      callId: call.callId,
+      tool: call.tool,
+      actionHash: decision.actionHash,
+      outputDigest: result.outputDigest,
+      capabilities: result.capabilitiesUsed,
+      durationMs: result.durationMs,
+      onBehalfOf: this.opts.initiator,
     });
     return { output: result.output, decision };
   }
@@ -357,6 +444,20 @@ export class StepRunner {
     tool?: string,
     agent?: string,
   ): void {
+    this.audit.add('policy.decision', actorOf(agent ?? 'system'), {
+      stepId,
+      callId,
+      kind,
+      tool: tool ?? null,
+      action: d.action,
+      effect: d.effect,
+      tier: d.tier ?? null,
+      ruleId: d.ruleId,
+      reason: d.reason,
+      policyVersion: d.policyVersion,
+      actionHash: d.actionHash,
+      tainted: this.tainted,
+    });
     this.state.decisions.push({
       stepId,
       callId,
@@ -383,6 +484,16 @@ export class StepRunner {
     ruleId: string;
     reason: string;
   }): void {
+    this.audit.add('policy.decision', actorOf(r.actor), {
+      stepId: r.stepId,
+      callId: r.callId,
+      kind: 'action',
+      tool: r.tool,
+      effect: 'deny',
+      ruleId: r.ruleId,
+      reason: r.reason,
+      policyVersion: '-',
+    });
     this.state.decisions.push({
       stepId: r.stepId,
       callId: r.callId,
@@ -462,14 +573,35 @@ export class StepRunner {
       initiator: this.opts.initiator,
     };
     this.pending.set(approvalId, p);
+    this.audit.add(
+      'approval.requested',
+      { kind: 'system', id: 'warden' },
+      {
+        approvalId,
+        stepId,
+        action: d.action,
+        actionHash: d.actionHash,
+        policyVersion: d.policyVersion,
+        tier: plan.tier,
+        required: plan.required,
+        groups: first.groups,
+        reason: d.reason,
+      },
+    );
     try {
       for (let i = 0; i < plan.stages.length; i++) {
         const stage = plan.stages[i]!;
         p.stage = i;
         p.eligible = stage.approvers;
         p.stageDeadline = new Date(Date.now() + stage.timeoutMs).toISOString();
-        if (i > 0)
+        if (i > 0) {
           this.state.events.push({ at: now(), what: `approval ${approvalId} escalated to ${stage.groups.join(', ')}` });
+          this.audit.add(
+            'approval.escalated',
+            { kind: 'system', id: 'warden' },
+            { approvalId, stage: i, groups: stage.groups },
+          );
+        }
         const waiting = `waiting for tier-${plan.tier} approval (${stage.groups.join(', ')}): ${d.action}`.slice(
           0,
           200,
@@ -478,16 +610,37 @@ export class StepRunner {
         await notifyProxy(`notify ${stage.groups.join(', ')}: ${waiting}`.slice(0, 200))
           .notifyApprovers({ pending: { ...p }, escalated: i > 0 })
           .catch(() => undefined);
-        if (await condition(() => this.outcomes.has(approvalId), stage.timeoutMs)) break;
+        if (await this.waitForDecision(approvalId, stage.timeoutMs)) break;
       }
       const outcome = this.outcomes.get(approvalId) ?? { status: 'timed_out' as const };
-      if (outcome.status === 'timed_out')
+      if (outcome.status === 'timed_out') {
         this.state.events.push({ at: now(), what: `approval ${approvalId} timed out: denied` });
+        this.audit.add(
+          'approval.timed_out',
+          { kind: 'system', id: 'warden' },
+          { approvalId, stages: plan.stages.length },
+        );
+      }
       return outcome;
     } finally {
       setCurrentDetails('');
       this.pending.delete(approvalId);
       this.decided.add(approvalId);
+    }
+  }
+
+  /**
+   * Waits (a durable timer) until the approval is decided or `timeoutMs` passes; refused attempts that
+   * arrive meanwhile are flushed to the audit ledger at once rather than when the wait ends.
+   */
+  private async waitForDecision(approvalId: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.audit.flush();
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return false;
+      if (!(await condition(() => this.outcomes.has(approvalId) || this.audit.pending, remaining))) return false;
+      if (this.outcomes.has(approvalId)) return true;
     }
   }
 
@@ -594,6 +747,7 @@ export class StepRunner {
           results[i] = { index, status: 'failed', error: describeError(err) };
           if (input.onItemFailure === 'failFast') stop = true;
         }
+        await this.audit.flush();
       }
     };
     let cancelled = false;
@@ -607,6 +761,7 @@ export class StepRunner {
       cancelled = true;
     }
     this.state.status = cancelled ? 'cancelled' : 'completed';
+    await CancellationScope.nonCancellable(() => this.audit.flush());
     return { items: results.filter((r): r is ItemResult => r !== undefined), cancelled };
   }
 }

@@ -1,0 +1,68 @@
+import { trace } from '@opentelemetry/api';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { AuditEntry } from '../../activities/audit';
+
+const { appendAudit } = proxyActivities<Activities>({
+  summary: 'audit: append records',
+  startToCloseTimeout: '1 minute',
+  // A decision that cannot be recorded must not be forgotten: keep retrying while the ledger is down.
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ValidationError'] },
+});
+
+/** JSON values only (the ledger's data type). */
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+function toJson(v: unknown): Json {
+  return v === undefined ? null : (JSON.parse(JSON.stringify(v)) as Json);
+}
+
+/**
+ * The run's side of the audit ledger: records are buffered in workflow state with idempotency keys
+ * derived from the run id and a record index (never an attempt number), and flushed through an activity
+ * at safe points, so a retried or replayed flush appends each record exactly once.
+ */
+export class AuditTrail {
+  private readonly buffer: AuditEntry[] = [];
+  private index = 0;
+  private readonly enabled: boolean;
+
+  constructor(private readonly workflowId: string) {
+    // Runs recorded before the ledger existed replay without audit activities.
+    this.enabled = patched('warden-audit-ledger');
+  }
+
+  /** True when records are waiting to be flushed. */
+  get pending(): boolean {
+    return this.buffer.length > 0;
+  }
+
+  /** Buffers one record; `data` holds digests and reasons, never secrets or large payloads. */
+  add(type: string, actor: { kind: 'system' | 'agent' | 'human'; id: string }, data: Record<string, unknown>): void {
+    if (!this.enabled) return;
+    const span = trace.getActiveSpan()?.spanContext();
+    const valid = span && /^[0-9a-f]{32}$/.test(span.traceId) && span.traceId !== '0'.repeat(32);
+    this.buffer.push({
+      idempotencyKey: `${workflowInfo().runId}/audit/${this.index++}`,
+      workflowId: this.workflowId,
+      runId: workflowInfo().runId,
+      type,
+      actor,
+      data: toJson(data) as Record<string, Json>,
+      ts: new Date().toISOString(),
+      ...(valid ? { traceId: span.traceId, spanId: span.spanId } : {}),
+    });
+  }
+
+  /** Appends everything buffered (one activity). */
+  async flush(): Promise<void> {
+    if (!this.enabled || !this.buffer.length) return;
+    const records = this.buffer.splice(0, this.buffer.length);
+    await appendAudit({ records });
+  }
+}
+
+/** The audit actor for a decision's actor string (`agent:<name>` or `system`). */
+export function actorOf(id: string): { kind: 'system' | 'agent' | 'human'; id: string } {
+  return id.startsWith('agent:') ? { kind: 'agent', id } : { kind: 'system', id: id === 'system' ? 'warden' : id };
+}
