@@ -20,6 +20,15 @@ const keyList = z.string().superRefine((v, ctx) => {
   const problem = keyListProblem(v);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+/** A vendor API base URL: https, or http on loopback only (local test servers); tokens never cross plain HTTP. */
+const vendorUrl = z.url({ protocol: /^https?$/ }).refine(
+  (v) => {
+    if (!URL.canParse(v)) return true; // z.url() reports it
+    const u = new URL(v);
+    return u.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  },
+  { message: 'must be an https:// URL (http:// only for a loopback test server)' },
+);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -120,6 +129,14 @@ export const SETTINGS = {
         message: 'must be class=callsPerSecond pairs, e.g. edr=2,intel=10',
       }),
     doc: 'Fleet-wide calls per second per tool rate-limit class, e.g. `edr=2,intel=10` (enforced by the Temporal server).',
+  },
+  WARDEN_CROWDSTRIKE_BASE_URL: {
+    schema: vendorUrl.default('https://api.crowdstrike.com'),
+    doc: 'CrowdStrike Falcon API host of your cloud (US-2: https://api.us-2.crowdstrike.com, EU-1: https://api.eu-1.crowdstrike.com) for edr_isolate_host, edr_release_host and block_indicator.',
+  },
+  WARDEN_OKTA_BASE_URL: {
+    schema: vendorUrl.optional(),
+    doc: 'Okta org URL (https://<org>.okta.com) for idp_disable_user and idp_enable_user. Unset: those tools refuse every call.',
   },
   WARDEN_APPROVAL_WEBHOOK_URL: {
     schema: z.url().optional(),
@@ -280,6 +297,8 @@ export interface WardenConfig {
     rateLimits: Record<string, number>;
     approvalWebhookUrl: string | undefined;
   };
+  /** Vendor APIs of the containment tools (src/tools/containment). */
+  containment: { crowdstrikeBaseUrl: string; oktaBaseUrl: string | undefined };
   audit: {
     /** WARDEN_AUDIT_DATABASE_URL (a secret); unset: the SQLite ledger at `sqliteFile`. */
     databaseUrl: string | undefined;
@@ -431,6 +450,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       ),
       approvalWebhookUrl: s.WARDEN_APPROVAL_WEBHOOK_URL,
     },
+    containment: { crowdstrikeBaseUrl: s.WARDEN_CROWDSTRIKE_BASE_URL, oktaBaseUrl: s.WARDEN_OKTA_BASE_URL },
     audit: {
       databaseUrl: s.WARDEN_AUDIT_DATABASE_URL,
       sqliteFile: path.resolve(s.WARDEN_DATA_DIR, 'audit.db'),

@@ -70,27 +70,21 @@ export function registerWebhooks(app: FastifyInstance, opts: WebhookOptions): vo
       const ts = Number(req.headers[TIMESTAMP_HEADER]);
       const sig = String(req.headers[SIGNATURE_HEADER] ?? '');
       if (!Number.isFinite(ts) || !sig) {
-        return reply
-          .code(401)
-          .send({
-            error: `missing ${TIMESTAMP_HEADER} or ${SIGNATURE_HEADER} header (sha256=<hex HMAC of "<timestamp>.<body>">)`,
-          });
+        return reply.code(401).send({
+          error: `missing ${TIMESTAMP_HEADER} or ${SIGNATURE_HEADER} header (sha256=<hex HMAC of "<timestamp>.<body>">)`,
+        });
       }
       if (Math.abs(now() - ts * 1000) > maxSkewMs) {
-        return reply
-          .code(401)
-          .send({
-            error: `stale or future ${TIMESTAMP_HEADER}: more than ${maxSkewMs / 1000} s from the server's clock`,
-          });
+        return reply.code(401).send({
+          error: `stale or future ${TIMESTAMP_HEADER}: more than ${maxSkewMs / 1000} s from the server's clock`,
+        });
       }
       const expected = Buffer.from(signWebhook(secret, ts, raw));
       const given = Buffer.from(sig);
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-        return reply
-          .code(401)
-          .send({
-            error: 'bad signature: HMAC-SHA256 over "<timestamp>.<raw body>" with the source secret does not match',
-          });
+        return reply.code(401).send({
+          error: 'bad signature: HMAC-SHA256 over "<timestamp>.<raw body>" with the source secret does not match',
+        });
       }
       let body: unknown;
       try {

@@ -233,7 +233,7 @@ export class StepRunner {
       {
         playbook: this.opts.playbook,
         initiator: this.opts.initiator,
-        trigger: (this.opts.trigger ?? { type: 'manual' }) as Record<string, unknown>,
+        trigger: (this.opts.trigger ?? { type: 'manual' }),
       },
     );
     try {
