@@ -297,6 +297,14 @@ export const SETTINGS = {
     doc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces). Unset: no export.',
   },
   OTEL_SERVICE_NAME: { schema: z.string().min(1).default('warden'), doc: 'service.name of exported spans.' },
+  WARDEN_TRIAGE_CONFIDENCE_THRESHOLD: {
+    schema: z.coerce.number().min(0).max(1).default(0.7),
+    doc: 'Alert triage: verdicts with a lower confidence go to a human review step.',
+  },
+  WARDEN_WEBHOOK_MAX_BYTES: {
+    schema: z.coerce.number().int().min(1024).default(262_144),
+    doc: 'Largest accepted webhook body.',
+  },
   WARDEN_CONFIG_FILE: {
     schema: z.string().optional(),
     doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
@@ -331,6 +339,7 @@ export interface WardenConfig {
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
   policyFile: string;
+  triage: { confidenceThreshold: number; webhookMaxBytes: number };
   otel: { endpoint: string | undefined; serviceName: string };
   llm: {
     apiKey: string | undefined;
@@ -521,6 +530,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       maxToolRounds: s.WARDEN_MODEL_MAX_TOOL_ROUNDS,
     },
     otel: { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: s.OTEL_SERVICE_NAME },
+    triage: { confidenceThreshold: s.WARDEN_TRIAGE_CONFIDENCE_THRESHOLD, webhookMaxBytes: s.WARDEN_WEBHOOK_MAX_BYTES },
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     http_request: {
       allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',')

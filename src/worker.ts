@@ -17,6 +17,7 @@ import { connectClient, connectWorker } from './runtime/connection';
 import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicyFile } from './runtime/policy-file';
 import { createDefaultTools } from './tools';
+import { alertScorer } from './usecases/alert-triage/agent';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { WORKFLOW_TRACING_MODULE, createWorkerTracing } from './telemetry/tracing';
@@ -116,7 +117,11 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     breakerThreshold: config.governance.breakerThreshold,
     breakerCooldownMs: config.governance.breakerCooldownMs,
     rateLimits: config.governance.rateLimits,
-    agents: new AgentRegistry(opts.agents ?? []),
+    // The bundled use cases' agents, plus the embedder's (same name replaces).
+    agents: new AgentRegistry([
+      ...[alertScorer].filter((a) => !(opts.agents ?? []).some((o) => o.name === a.name)),
+      ...(opts.agents ?? []),
+    ]),
     llm: config.llm,
   });
   const tracing = createWorkerTracing({

@@ -3,6 +3,8 @@ import { WardenClient } from '../client';
 import { loadConfig } from '../config';
 import { createLogger } from '../telemetry/logger';
 import { createHttpServer } from '../triggers/http-server';
+import { createSecretStore } from '../credentials/from-config';
+import { triageWebhooks } from '../usecases/alert-triage/trigger';
 import type { CliIO } from './output';
 
 /** `warden serve`: the HTTP server alone (API, health, webhook ingress) against TEMPORAL_ADDRESS, for fleets. */
@@ -14,7 +16,14 @@ export function registerServeCommand(program: Command, io: CliIO): void {
       const config = loadConfig();
       const logger = createLogger({ level: config.logLevel });
       const client = await WardenClient.connect(config);
-      const app = createHttpServer({ client, logger });
+      const app = createHttpServer({
+        client,
+        logger,
+        webhooks: {
+          ...triageWebhooks({ client, secrets: createSecretStore(config).store, confidenceThreshold: config.triage.confidenceThreshold }),
+          maxBytes: config.triage.webhookMaxBytes,
+        },
+      });
       await app.listen({ host: config.http.host, port: config.http.port });
       io.out(`warden: HTTP server on http://${config.http.host}:${config.http.port}`);
       await new Promise<void>((resolve) => {

@@ -108,8 +108,7 @@ export function loadAssetInventory(file: string): InventoryAsset[] {
 export function findAsset(assets: InventoryAsset[], host: string): InventoryAsset | undefined {
   const wanted = normalizeName(host);
   const bare = wanted.replace(/^\[|\]$/g, '');
-  const byRank = (matches: InventoryAsset[]) =>
-    matches.sort((a, b) => RANK[b.criticality] - RANK[a.criticality])[0];
+  const byRank = (matches: InventoryAsset[]) => matches.sort((a, b) => RANK[b.criticality] - RANK[a.criticality])[0];
   if (net.isIP(bare)) {
     return byRank(
       assets.filter((a) => [a.ip ?? []].flat().some((ip) => ip.toLowerCase() === bare) || a.hostname === bare),

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { WardenConfig } from '../config';
+import { createCaseTool } from '../usecases/alert-triage/case';
 import { createContainmentTools } from './containment';
 import { createHttpRequestTool } from './http-request';
 import { createAssetLookupTool } from './asset-lookup';
@@ -24,6 +26,7 @@ export function createDefaultTools(config: WardenConfig, extra: AnyTool[] = []):
     createAssetLookupTool(config.assets),
     ...(config.intel.http.url ? [createIntelHttpLookupTool({ ...config.intel.http, url: config.intel.http.url })] : []),
     ...createContainmentTools(config.containment),
+    createCaseTool(path.join(config.dataDir, 'cases')),
   ];
   return new ToolRegistry([...defaults.filter((t) => !replaced.has(t.name)), ...extra]);
 }

@@ -164,7 +164,7 @@ function readerFor(kind: FeedKind, file: string, index: IntelIndex, header: stri
       };
     case 'urlhaus_hosts':
       return (_cells, line) => {
-        const adblock = /^\|\|([^\^/]+)\^?/.exec(line)?.[1];
+        const adblock = /^\|\|([^^/]+)\^?/.exec(line)?.[1];
         const parts = line.split(/\s+/);
         // hosts-file lines ("0.0.0.0 evil.example") name the host second.
         const host = adblock ?? (parts.length > 1 && IPV4.test(parts[0] ?? '') ? parts[1] : parts[0]) ?? '';

@@ -5,7 +5,12 @@ import { scrubValues } from '../credentials/scrub';
 import { FailureType } from '../errors';
 import { WARDEN_VERSION } from '../version';
 import type { IntelLookupResult } from './intel-lookup';
-import { IntelLookupInput, IntelLookupResult as IntelLookupResultSchema, IntelVerdict, classifyIndicator } from './intel-lookup';
+import {
+  IntelLookupInput,
+  IntelLookupResult as IntelLookupResultSchema,
+  IntelVerdict,
+  classifyIndicator,
+} from './intel-lookup';
 import type { Capability } from './types';
 import { defineTool } from './types';
 
@@ -66,7 +71,9 @@ export function createIntelHttpLookupTool(config: IntelHttpConfig) {
   try {
     endpoint = new URL(config.url);
   } catch {
-    throw new Error(`intel_http_lookup: WARDEN_INTEL_HTTP_URL is not an absolute URL; set it to the provider's lookup endpoint`);
+    throw new Error(
+      `intel_http_lookup: WARDEN_INTEL_HTTP_URL is not an absolute URL; set it to the provider's lookup endpoint`,
+    );
   }
   if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')
     throw new Error(`intel_http_lookup: WARDEN_INTEL_HTTP_URL must be http(s), not ${endpoint.protocol}`);
@@ -150,7 +157,8 @@ export function createIntelHttpLookupTool(config: IntelHttpConfig) {
         feed: s.feed ?? s.name ?? endpoint.host,
         detail: s.detail ?? '',
       }));
-      if (parsed.data.score !== undefined) sources.unshift({ feed: endpoint.host, detail: `score ${parsed.data.score}` });
+      if (parsed.data.score !== undefined)
+        sources.unshift({ feed: endpoint.host, detail: `score ${parsed.data.score}` });
       return { indicator, type, verdict: parsed.data.verdict, sources };
     },
   });

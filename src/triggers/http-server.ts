@@ -2,6 +2,8 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
+import type { WebhookOptions } from './webhooks';
+import { registerWebhooks } from './webhooks';
 import type { Logger } from '../telemetry/logger';
 
 /** Options for {@link createHttpServer}. */
@@ -12,6 +14,8 @@ export interface HttpServerOptions {
   ready?: () => boolean;
   /** Request body limit in bytes. @default 1 MiB */
   bodyLimit?: number;
+  /** Mounts POST /v1/webhooks/:source when given. */
+  webhooks?: WebhookOptions;
 }
 
 /**
@@ -26,6 +30,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
 
   app.get('/healthz', () => ({ ok: true }));
+  if (opts.webhooks) registerWebhooks(app, opts.webhooks);
   app.get('/readyz', (_req, reply) => {
     const ready = opts.ready ? opts.ready() : true;
     return reply.code(ready ? 200 : 503).send({ ready });

@@ -6,6 +6,8 @@ export const RecommendedAction = z.object({
   action: z.enum(['isolate_host', 'disable_user', 'block_indicator', 'none']),
   /** Host name, user name, or indicator value — must be an entity of the alert to be acted on. */
   target: z.string().min(1).max(500),
+  /** For block_indicator: what kind of indicator the target is. */
+  indicatorType: z.enum(['ipv4', 'ipv6', 'domain', 'sha256', 'md5']).optional(),
   reason: z.string().max(1000),
 });
 /** A recommended containment. */

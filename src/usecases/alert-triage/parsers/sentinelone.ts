@@ -10,14 +10,10 @@ import { hostOf, uniqueHosts, uniqueUsers, userOf } from './parser';
  * `suspicious` to medium; anything else is ungraded.
  */
 function severityOf(confidence: string | undefined): Severity {
-  switch (confidence?.toLowerCase()) {
-    case 'malicious':
-      return 'high';
-    case 'suspicious':
-      return 'medium';
-    default:
-      return UNGRADED_SEVERITY;
-  }
+  const level = confidence?.toLowerCase();
+  if (level === 'malicious') return 'high';
+  if (level === 'suspicious') return 'medium';
+  return UNGRADED_SEVERITY;
 }
 
 /** Management API threats (`/web/api/v2.1/threats`): threatInfo, agentRealtimeInfo, agentDetectionInfo. */
