@@ -48,7 +48,8 @@ const EMBEDDED = /\{\{\s*([\s\S]+?)\s*\}\}/g;
 export function render(template: unknown, data: unknown): unknown {
   if (typeof template === 'string') {
     const whole = WHOLE.exec(template);
-    if (whole?.[1]) return evaluate(whole[1], data) ?? null;
+    // A copy, never a reference into live state: arguments must not change after policy has seen them.
+    if (whole?.[1]) return JSON.parse(JSON.stringify(evaluate(whole[1], data) ?? null)) as unknown;
     if (!template.includes('{{')) return template;
     return template.replace(EMBEDDED, (_m, expr: string) => {
       const v = evaluate(expr, data);

@@ -233,7 +233,7 @@ export class StepRunner {
       {
         playbook: this.opts.playbook,
         initiator: this.opts.initiator,
-        trigger: (this.opts.trigger ?? { type: 'manual' }),
+        trigger: this.opts.trigger ?? { type: 'manual' },
       },
     );
     try {
@@ -683,6 +683,8 @@ export class StepRunner {
         this.children.delete(childId);
       }
       results.push(...(step.collect !== 'failures' ? res.items : res.items.filter((r) => r.status === 'failed')));
+      // The child audited its own decisions; mirror them here so one runState shows the whole run.
+      this.state.decisions.push(...(res.decisions ?? []));
       if (res.cancelled) throw new StepFailure(FailureType.RunCancelled, `forEach batch ${batch} was cancelled`);
       record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
       record.items.failed += res.items.filter((r) => r.status === 'failed').length;
@@ -762,6 +764,10 @@ export class StepRunner {
     }
     this.state.status = cancelled ? 'cancelled' : 'completed';
     await CancellationScope.nonCancellable(() => this.audit.flush());
-    return { items: results.filter((r): r is ItemResult => r !== undefined), cancelled };
+    return {
+      items: results.filter((r): r is ItemResult => r !== undefined),
+      cancelled,
+      decisions: this.state.decisions,
+    };
   }
 }

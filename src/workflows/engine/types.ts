@@ -1,6 +1,6 @@
 import type { ExpressionScope } from '../../governance/expressions';
 import type { Step } from '../../governance/steps';
-import type { StepError } from './state';
+import type { DecisionRecord, StepError } from './state';
 
 /** Input of the `forEachBatch` child workflow: one batch of a forEach step's items. */
 export interface ForEachBatchInput {
@@ -30,4 +30,6 @@ export interface ForEachBatchResult {
   items: ItemResult[];
   /** True when the batch stopped early on a cancel. */
   cancelled?: boolean;
+  /** The batch's policy decisions, so the parent's runState (and its case) shows every decision. */
+  decisions?: DecisionRecord[];
 }
