@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs on `npm install`: compiles TypeScript to dist/ so `npx warden` and `npm start` work at once,
-// then provisions the pinned Temporal binaries (scripts/setup-temporal.sh). Skipped pieces say why.
+// then provisions the pinned Temporal binaries (scripts/setup-temporal.sh) and the embedded local model
+// (scripts/setup-model.sh, which fails soft: without it Warden still installs). Skipped pieces say why.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
@@ -22,4 +23,12 @@ if (process.env.WARDEN_SKIP_TEMPORAL_SETUP === '1') {
   console.log('warden: WARDEN_SKIP_TEMPORAL_SETUP=1, not provisioning the Temporal CLI.');
 } else {
   run('bash', [path.join(root, 'scripts', 'setup-temporal.sh')]);
+}
+// The local model is optional for Warden itself (agents can use any OpenAI-compatible endpoint): its setup
+// exits 0 with a warning when it cannot install, and even a crash of it must not fail `npm install`.
+const model = spawnSync('bash', [path.join(root, 'scripts', 'setup-model.sh')], { cwd: root, stdio: 'inherit' });
+if (model.status !== 0) {
+  console.warn(
+    `warden: scripts/setup-model.sh failed (exit ${model.status ?? model.signal}); run \`npm run setup:model\` to retry.`,
+  );
 }

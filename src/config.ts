@@ -32,8 +32,8 @@ const vendorUrl = z.url({ protocol: /^https?$/ }).refine(
   { message: 'must be an https:// URL (http:// only for a loopback test server)' },
 );
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
 
 export const SETTINGS = {
   TEMPORAL_ADDRESS: {
@@ -305,6 +305,10 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(1024).default(262_144),
     doc: 'Largest accepted webhook body.',
   },
+  WARDEN_DEMO: {
+    schema: bool.default(true),
+    doc: '`warden dev` sends the bundled sample alerts through alert triage on start (`false` to skip).',
+  },
   WARDEN_CONFIG_FILE: {
     schema: z.string().optional(),
     doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
@@ -339,6 +343,7 @@ export interface WardenConfig {
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
   policyFile: string;
+  demo: boolean;
   triage: { confidenceThreshold: number; webhookMaxBytes: number };
   otel: { endpoint: string | undefined; serviceName: string };
   llm: {
@@ -531,6 +536,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     },
     otel: { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: s.OTEL_SERVICE_NAME },
     triage: { confidenceThreshold: s.WARDEN_TRIAGE_CONFIDENCE_THRESHOLD, webhookMaxBytes: s.WARDEN_WEBHOOK_MAX_BYTES },
+    demo: s.WARDEN_DEMO,
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     http_request: {
       allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',')

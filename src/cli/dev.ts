@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { startDevStack } from '../runtime/dev-stack';
 import { createLogger } from '../telemetry/logger';
+import { createSecretStore } from '../credentials/from-config';
+import { runTriageDemo } from '../usecases/alert-triage/demo';
 import type { CliIO } from './output';
 
 /** `warden dev` (what `npm start` runs): the whole stack on one machine until Ctrl-C / SIGTERM. */
@@ -35,6 +37,33 @@ export function registerDevCommand(program: Command, io: CliIO): void {
           .filter((l) => l !== undefined)
           .join('\n'),
       );
+      if (config.demo) {
+        if (!stack.agentsReady) {
+          io.out(
+            '\nwarden: demo alerts not sent: agent steps need an LLM — set OPENAI_BASE_URL (and OPENAI_API_KEY) and restart.',
+          );
+        } else {
+          const demo = await runTriageDemo(stack.httpUrl, createSecretStore(config).store);
+          io.out('\nDemo: sample alerts (written by Warden, in vendor formats) sent to POST /v1/webhooks/<source>:');
+          for (const r of demo.runs) {
+            io.out(
+              `  ${r.source.padEnd(12)} ${r.status === 202 || r.status === 200 ? `→ run ${r.workflowId}${r.status === 200 ? ' (already triaged)' : ''}` : `failed (${r.status}): ${r.error ?? ''}`}`,
+            );
+          }
+          io.out(
+            [
+              '',
+              'Each run enriches the alert, lets agent:alert-scorer judge it, and contains through policy:',
+              'low confidence or a critical asset waits for a human. Watch them in the Web UI, then:',
+              '  npx warden approvals                                              # what waits for you',
+              '  npx warden approve <workflowId> <approvalId> --as carol           # soc-l2 (alice/bob: soc-l1)',
+              `  ls ${rel(path.join(config.dataDir, 'cases'))}/                                 # the cases (JSON + Markdown)`,
+              '  npx warden audit verify                                           # the tamper-evident trail',
+              '(WARDEN_DEMO=off skips the demo alerts.)',
+            ].join('\n'),
+          );
+        }
+      }
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals) => {
           io.out(`\nwarden: ${signal} received — draining the worker and stopping Temporal…`);

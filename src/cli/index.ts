@@ -6,6 +6,7 @@ import { registerDevCommand } from './dev';
 import type { CliIO } from './output';
 import { processIO } from './output';
 import { registerGovernanceCommands } from './governance';
+import { registerModelCommands } from './model';
 import { registerRunCommands } from './runs';
 import { registerServeCommand } from './serve';
 import { registerSecretsCommands } from './secrets';
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIO): Command {
   registerAuditCommands(program, io);
   registerSecretsCommands(program, io);
   registerCodecCommands(program, io);
+  registerModelCommands(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

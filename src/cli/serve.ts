@@ -20,7 +20,11 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         client,
         logger,
         webhooks: {
-          ...triageWebhooks({ client, secrets: createSecretStore(config).store, confidenceThreshold: config.triage.confidenceThreshold }),
+          ...triageWebhooks({
+            client,
+            secrets: createSecretStore(config).store,
+            confidenceThreshold: config.triage.confidenceThreshold,
+          }),
           maxBytes: config.triage.webhookMaxBytes,
         },
       });

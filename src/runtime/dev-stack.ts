@@ -7,6 +7,7 @@ import { codecFromConfig } from '../codec/codec-keys';
 import { startCodecServer } from '../codec/codec-server';
 import type { WardenConfig } from '../config';
 import { ensureMasterKey } from '../credentials/from-config';
+import { UserError } from '../errors';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
 import { createHttpServer } from '../triggers/http-server';
@@ -14,7 +15,16 @@ import { createWardenWorker } from '../worker';
 import type { DevServer } from './dev-server';
 import { startDevServer } from './dev-server';
 import { connectClient } from './connection';
+import { startLocalModel, wantsLocalModel } from './local-model';
 import { resolveTemporalCli } from './temporal-binaries';
+import { createSecretStore } from '../credentials/from-config';
+import { triageWebhooks } from '../usecases/alert-triage/trigger';
+
+/** How to move agents off the embedded model; printed by `warden dev`. */
+const SWITCH_HINT =
+  'Stronger model: set OPENAI_API_KEY (OpenAI), or OPENAI_BASE_URL + OPENAI_API_KEY + WARDEN_LLM_MODEL for ' +
+  'Azure OpenAI (https://<resource>.openai.azure.com/openai/v1), Ollama (http://127.0.0.1:11434/v1) or vLLM ' +
+  '(http://<host>:8000/v1), then restart `warden dev`.';
 
 /** A running `warden dev` stack. */
 export interface DevStack {
@@ -23,6 +33,8 @@ export interface DevStack {
   httpUrl: string;
   /** True when Warden started the Temporal server itself (no TEMPORAL_ADDRESS). */
   embedded: boolean;
+  /** False when agent steps have no LLM (no endpoint configured and the local model could not start). */
+  agentsReady: boolean;
   /** The loopback codec server, when a codec key is configured (payloads are encrypted). */
   codecServerUrl: string | undefined;
   /** Stops everything in order: HTTP, worker (drains), connections, Temporal server. Idempotent. */
@@ -41,6 +53,7 @@ export async function startDevStack(
 ): Promise<DevStack> {
   fs.mkdirSync(path.join(config.dataDir, 'logs'), { recursive: true, mode: 0o700 });
   let server: DevServer | undefined;
+  let agentsReady = true;
   let http: FastifyInstance | undefined;
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -90,8 +103,34 @@ export async function startDevStack(
       progress(`using Temporal at ${config.temporal.address}`);
     }
 
+    // No LLM endpoint configured: agents reason on the embedded local model, through the same openai client.
+    let workerConfig = config;
+    if (wantsLocalModel(config)) {
+      agentsReady = false;
+      try {
+        progress('no OPENAI_API_KEY/OPENAI_BASE_URL: starting the embedded local model…');
+        const lm = await startLocalModel(config);
+        cleanups.push(() => lm.stop());
+        workerConfig = {
+          ...config,
+          llm: { ...config.llm, baseURL: lm.baseURL, apiKey: undefined, model: lm.model.id },
+        };
+        agentsReady = true;
+        progress(`agents run on the local model ${lm.model.description}, served at ${lm.baseURL}`);
+        progress(
+          '  it is tiny and CPU-only: structure is guaranteed by a grammar, judgement is weak (low confidence → a human).',
+        );
+        progress(`  ${SWITCH_HINT}`);
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        progress(`WARNING: agent steps have no LLM and will fail: ${err.message}`);
+      }
+    } else {
+      progress(`agents use ${config.llm.baseURL ?? 'OpenAI (api.openai.com)'}, model ${config.llm.model}`);
+    }
+
     progress('bundling workflows and starting the worker…');
-    const ww = await createWardenWorker({ config, logger });
+    const ww = await createWardenWorker({ config: workerConfig, logger });
     const { worker } = ww;
     const running = ww.run();
     cleanups.push(async () => {
@@ -104,7 +143,19 @@ export async function startDevStack(
     const client = new WardenClient(temporalClient, config.taskQueue);
     cleanups.push(() => client.close());
 
-    http = createHttpServer({ client, logger, ready: () => worker.getState() === 'RUNNING' });
+    http = createHttpServer({
+      client,
+      logger,
+      ready: () => worker.getState() === 'RUNNING',
+      webhooks: {
+        ...triageWebhooks({
+          client,
+          secrets: createSecretStore(config).store,
+          confidenceThreshold: config.triage.confidenceThreshold,
+        }),
+        maxBytes: config.triage.webhookMaxBytes,
+      },
+    });
     await http.listen({ host: config.http.host, port: config.http.port });
     const h = http;
     cleanups.push(() => h.close());
@@ -118,6 +169,7 @@ export async function startDevStack(
     uiUrl: server?.uiUrl,
     httpUrl: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`,
     embedded: Boolean(server),
+    agentsReady,
     codecServerUrl,
     stop: stopAll,
   };

@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, portInUse } from '../../src/runtime/dev-server';
 import { ROOT, runCli } from '../harness/cli';
+import { startScriptedLlm } from '../harness/scripted-llm';
 import { testServerAddress } from '../harness/temporal';
+import { waitFor } from '../harness/wait';
 
 interface Dev {
   child: ChildProcessWithoutNullStreams;
@@ -60,6 +62,7 @@ describe('warden dev (npm start)', () => {
       WARDEN_TEMPORAL_PORT: String(ports.temporal),
       WARDEN_UI_PORT: String(ports.ui),
       WARDEN_HTTP_PORT: String(ports.http),
+      WARDEN_DEMO: 'off',
     };
 
     const dev = await startDev(env);
@@ -93,6 +96,7 @@ describe('warden dev (npm start)', () => {
       WARDEN_DATA_DIR: dataDir,
       TEMPORAL_ADDRESS: testServerAddress(),
       WARDEN_HTTP_PORT: String(http),
+      WARDEN_DEMO: 'off',
     });
     expect(dev.output()).toContain(`using Temporal at ${testServerAddress()}`);
     expect(dev.output()).not.toContain('Temporal Web UI');
@@ -107,5 +111,47 @@ describe('warden dev (npm start)', () => {
     expect(clash.code).toBe(1);
     expect(clash.stderr).toMatch(new RegExp(`port ${busyPort} \\(gRPC\\) on 127.0.0.1 is already in use`));
     expect(await stopDev(dev)).toBe(0);
+  });
+
+  it('the demo sends the sample alerts through triage; a low-confidence verdict waits for a human', async () => {
+    const llm = await startScriptedLlm();
+    const verdict = JSON.stringify({
+      verdict: 'suspicious',
+      confidence: 0.3,
+      rationale: 'not enough evidence',
+      recommendedActions: [],
+    });
+    llm.script('demo-model', [{ content: verdict }], { repeatLast: true });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
+    const env = {
+      WARDEN_DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: testServerAddress(),
+      WARDEN_TASK_QUEUE: `demo-${Date.now()}`,
+      WARDEN_HTTP_PORT: String(await freePort()),
+      OPENAI_BASE_URL: llm.baseURL,
+      OPENAI_API_KEY: 'sk-test',
+      WARDEN_LLM_MODEL: 'demo-model',
+    };
+    const dev = await startDev(env);
+    try {
+      const out = await waitFor(
+        async () => dev.output(),
+        (o) => o.includes('npx warden approvals'),
+        60_000,
+      );
+      for (const source of ['crowdstrike', 'suricata', 'guardduty'])
+        expect(out).toMatch(new RegExp(`${source}\\s+→ run alert-${source}-`));
+      const approvals = await waitFor(
+        async () => JSON.parse((await runCli(['approvals', '--json'], env)).stdout) as { action: string }[],
+        (l) => l.length === 3,
+        60_000,
+      );
+      expect(approvals.map((a) => a.action)).toEqual(
+        Array(3).fill(expect.stringMatching(/^approve: Review verdict suspicious \(0\.3\)/)),
+      );
+    } finally {
+      await stopDev(dev);
+      await llm.close();
+    }
   });
 });

@@ -419,12 +419,14 @@ export class StepRunner {
 
   private async runApprovalStep(step: ApprovalStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
     const details = render(step.details, scope);
-    const decision = await decideProxy(`policy: approval "${step.title}"`.slice(0, 200)).decideAction({
+    const rendered = render(step.title, scope);
+    const title = (typeof rendered === 'string' ? rendered : JSON.stringify(rendered)).slice(0, 200);
+    const decision = await decideProxy(`policy: approval "${title}"`.slice(0, 200)).decideAction({
       workflowId: this.state.workflowId,
       stepId: step.id,
       callId: `${scope.index ?? 0}`,
       kind: 'approval',
-      title: step.title,
+      title,
       tier: step.tier,
       args: details,
       context: {},
