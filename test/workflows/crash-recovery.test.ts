@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Playbook } from '../../src/governance/steps';
+import { AuditLedger } from '../../src/audit';
+import { loadConfig } from '../../src/config';
 import { ROOT } from '../harness/cli';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
@@ -63,6 +65,7 @@ describe('crash recovery (real worker process, real Temporal dev server)', () =>
     const env = {
       TEMPORAL_ADDRESS: client.config.temporal.address!,
       WARDEN_TASK_QUEUE: taskQueue,
+      WARDEN_DATA_DIR: dir,
       WARDEN_POLICY_FILE: policyFile,
       WARDEN_HTTP_ALLOWED_HOSTS: vendor.host,
       WARDEN_HEALTH_PORT: '0',
