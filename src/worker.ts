@@ -131,7 +131,8 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   });
   const common = {
     connection,
-    interceptors: tracing.interceptors,
+    // A prebuilt bundle already contains the workflow interceptors (bundleWorkflows adds them).
+    interceptors: opts.workflowBundle ? { ...tracing.interceptors, workflowModules: [] } : tracing.interceptors,
     sinks: tracing.sinks,
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.shutdownGraceMs,
