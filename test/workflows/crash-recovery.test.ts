@@ -137,6 +137,17 @@ describe('crash recovery (real worker process, real Temporal dev server)', () =>
             .sort((a, b) => a - b),
         ),
       ).toContain('59');
+      // The audit ledger the killed and the new worker shared: no duplicate, no gap, and it verifies.
+      const ledger = await AuditLedger.open(loadConfig({ WARDEN_DATA_DIR: dir }));
+      try {
+        const records = await ledger.store.list({});
+        expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1));
+        expect(new Set(records.map((r) => r.idempotencyKey)).size).toBe(records.length);
+        expect(records.filter((r) => r.type === 'tool.executed')).toHaveLength(60);
+        expect(await ledger.verify()).toMatchObject({ ok: true });
+      } finally {
+        await ledger.close();
+      }
     } finally {
       worker.child.kill('SIGTERM');
       await new Promise((r) => worker.child.once('exit', r));
