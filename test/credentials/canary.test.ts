@@ -1,5 +1,6 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
+import { AuditLedger } from '../../src/audit';
 import { parsePolicy } from '../../src/runtime/policy-file';
 import { defineTool } from '../../src/tools/types';
 import type { RunState } from '../../src/workflows/engine/state';
@@ -129,6 +130,17 @@ describe('secrets never leak (canary through a real run)', () => {
     };
     const env = { TEMPORAL_ADDRESS: stack.config.temporal.address!, WARDEN_TASK_QUEUE: stack.config.taskQueue };
     places.cliStatus = (await runCli(['status', workflowId, '--json'], env)).stdout;
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const records = await ledger.store.list({});
+      expect(records.some((r) => r.workflowId === workflowId && r.type === 'tool.executed')).toBe(true);
+      places.audit = JSON.stringify(records);
+    } finally {
+      await ledger.close();
+    }
+    places.cliAudit = (
+      await runCli(['audit', 'show', workflowId], { ...env, WARDEN_DATA_DIR: stack.config.dataDir })
+    ).stdout;
     for (const [where, text] of Object.entries(places)) {
       expect({ where, leaked: text.includes(CANARY) || text.includes(b64) }).toEqual({ where, leaked: false });
     }
