@@ -5,7 +5,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY bin ./bin
 COPY src ./src
-RUN WARDEN_SKIP_TEMPORAL_SETUP=1 npm ci
+RUN WARDEN_SKIP_TEMPORAL_SETUP=1 WARDEN_SKIP_MODEL_SETUP=1 npm ci
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -17,7 +17,7 @@ COPY policy ./policy
 COPY playbooks ./playbooks
 COPY demo ./demo
 COPY --from=build /app/dist ./dist
-RUN WARDEN_SKIP_TEMPORAL_SETUP=1 npm ci --omit=dev && npm cache clean --force
+RUN WARDEN_SKIP_TEMPORAL_SETUP=1 WARDEN_SKIP_MODEL_SETUP=1 npm ci --omit=dev && npm cache clean --force
 USER node
 EXPOSE 8787 8788
 ENTRYPOINT ["node", "bin/warden.js"]

@@ -136,7 +136,7 @@ export function planGeneration(
       const said = calls.length ? calls.join('\n') : envelope ? envelopeFinal(text) : text;
       push({ type: 'model', response: [said] });
     } else {
-      const name = (m.tool_call_id && names.get(m.tool_call_id)) ?? 'tool';
+      const name = (m.tool_call_id ? names.get(m.tool_call_id) : undefined) ?? 'tool';
       push({ type: 'user', text: `Result of ${name}:\n${text}` });
     }
   }
@@ -168,7 +168,10 @@ export function planGeneration(
   );
   history.unshift({ type: 'system', text: system.join('\n\n') });
   if (offered.length === 0 && history[history.length - 1]?.type === 'user')
-    push({ type: 'user', text: 'Use the results you have: give your final answer now, as {"final": ...}.' });
+    push({
+      type: 'user',
+      text: `${rounds > 0 ? 'Use the results you have: give' : 'Give'} your final answer now, as {"final": ...}.`,
+    });
   return { history, grammar: branches.length === 1 ? branches[0] : { oneOf: branches }, mode: 'envelope' };
 }
 

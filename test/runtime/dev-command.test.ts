@@ -63,6 +63,8 @@ describe('warden dev (npm start)', () => {
       WARDEN_UI_PORT: String(ports.ui),
       WARDEN_HTTP_PORT: String(ports.http),
       WARDEN_DEMO: 'off',
+      // This test is about the stack's lifecycle; test/model covers the embedded model.
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
     };
 
     const dev = await startDev(env);
