@@ -30,6 +30,8 @@ export function testConfig(env: Record<string, string> = {}): WardenConfig {
   return loadConfig({
     TEMPORAL_ADDRESS: testServerAddress(),
     WARDEN_TASK_QUEUE: `test-${randomUUID()}`,
+    // Breakers and the kill switch are fleet-wide: each suite gets its own governor so none inherits another's.
+    WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
     WARDEN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'warden-stack-')),
     WARDEN_LOG_LEVEL: 'debug',
     WARDEN_SHUTDOWN_GRACE_MS: '2000',

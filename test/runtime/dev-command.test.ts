@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,6 +60,7 @@ describe('warden dev (npm start)', () => {
     const ports = { temporal: await freePort(), ui: await freePort(), http: await freePort() };
     const env = {
       WARDEN_DATA_DIR: dataDir,
+      WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
       WARDEN_TEMPORAL_PORT: String(ports.temporal),
       WARDEN_UI_PORT: String(ports.ui),
       WARDEN_HTTP_PORT: String(ports.http),
@@ -96,6 +98,7 @@ describe('warden dev (npm start)', () => {
     const http = await freePort();
     const dev = await startDev({
       WARDEN_DATA_DIR: dataDir,
+      WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
       TEMPORAL_ADDRESS: testServerAddress(),
       WARDEN_HTTP_PORT: String(http),
       WARDEN_DEMO: 'off',
@@ -107,6 +110,7 @@ describe('warden dev (npm start)', () => {
     const busyPort = testServerAddress().split(':')[1]!;
     const clash = await runCli(['dev'], {
       WARDEN_DATA_DIR: dataDir,
+      WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
       WARDEN_TEMPORAL_PORT: busyPort,
       WARDEN_HTTP_PORT: String(await freePort()),
     });
@@ -127,6 +131,7 @@ describe('warden dev (npm start)', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
     const env = {
       WARDEN_DATA_DIR: dataDir,
+      WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
       TEMPORAL_ADDRESS: testServerAddress(),
       WARDEN_TASK_QUEUE: `demo-${Date.now()}`,
       WARDEN_HTTP_PORT: String(await freePort()),
