@@ -223,23 +223,26 @@ describe('warden audit (real binary)', () => {
       (async () => {
         const store = SqliteAuditStore.open({ file: process.argv[1] });
         const id = process.argv[2];
-        // Start together (a loaded machine may otherwise run the processes one after another).
-        const startAt = Number(process.argv[3]);
-        while (Date.now() < startAt) await new Promise((r) => setTimeout(r, 5));
+        // Start together: each process says it is ready, then waits for all four (on a loaded machine
+        // start-up alone can take seconds, and the processes would otherwise run one after another).
+        const fs = require('node:fs');
+        const barrier = process.argv[3];
+        fs.writeFileSync(barrier + '/ready-' + id, '');
+        while (fs.readdirSync(barrier).length < 4) await new Promise((r) => setTimeout(r, 5));
         for (let i = 0; i < 50; i++) {
-          await new Promise((r) => setImmediate(r));
+          await new Promise((r) => setTimeout(r, 1));
           await store.append({ idempotencyKey: 'p' + id + '/' + i, workflowId: 'wf-' + id, type: 'tool.executed', actor: { kind: 'system', id: 'worker-' + id }, data: { i } });
           // every process also "retries" the same shared records, as re-run activities would
           if (i % 5 === 0) await store.append({ idempotencyKey: 'shared/' + i, workflowId: 'wf-shared', type: 'interrupt', actor: { kind: 'system', id: 'worker-' + id } });
         }
         await store.close();
       })().catch((e) => { console.error(e); process.exit(1); });`;
-    const startAt = Date.now() + 3_000;
+    const barrier = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-barrier-'));
     const codes = await Promise.all(
       [1, 2, 3, 4].map(
         (id) =>
           new Promise<number | null>((resolve) => {
-            const child = spawn(process.execPath, ['-e', script, file, String(id), String(startAt)], {
+            const child = spawn(process.execPath, ['-e', script, file, String(id), barrier], {
               stdio: ['ignore', 'ignore', 'inherit'],
             });
             child.on('close', resolve);
