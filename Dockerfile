@@ -15,7 +15,6 @@ COPY scripts ./scripts
 COPY bin ./bin
 COPY policy ./policy
 COPY playbooks ./playbooks
-COPY demo ./demo
 COPY --from=build /app/dist ./dist
 RUN WARDEN_SKIP_TEMPORAL_SETUP=1 WARDEN_SKIP_MODEL_SETUP=1 npm ci --omit=dev && npm cache clean --force
 USER node

@@ -16,6 +16,7 @@ function run(cmd, args) {
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (fs.existsSync(tsc)) {
   run(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+  run(process.execPath, [path.join(root, 'scripts', 'copy-assets.js')]);
 } else if (!fs.existsSync(path.join(root, 'dist'))) {
   console.warn('warden: typescript is not installed and dist/ is missing; run `npm install` with dev dependencies.');
 }

@@ -3,8 +3,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { keyListProblem } from './credentials/keys';
-import { FEED_KINDS } from './tools/intel-feeds';
-import type { FeedFile, FeedKind } from './tools/intel-feeds';
+import { FEED_KINDS } from './usecases/alert-triage/tools/intel-feeds';
+import type { FeedFile, FeedKind } from './usecases/alert-triage/tools/intel-feeds';
 import { ConfigError } from './errors';
 
 /**
@@ -577,7 +577,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
         s.WARDEN_INTEL_DIR !== undefined
           ? path.resolve(s.WARDEN_INTEL_DIR)
           : s.WARDEN_INTEL_FEEDS.trim() === ''
-            ? path.join(__dirname, '..', 'demo', 'intel')
+            ? path.join(__dirname, 'usecases', 'alert-triage', 'demo-data', 'intel')
             : undefined,
       feeds: s.WARDEN_INTEL_FEEDS.split(',')
         .filter((p) => p.trim() !== '')
@@ -592,7 +592,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       },
     },
     assets: {
-      inventoryFile: path.resolve(s.WARDEN_ASSET_INVENTORY_FILE ?? path.join(__dirname, '..', 'demo', 'assets.yaml')),
+      inventoryFile: path.resolve(s.WARDEN_ASSET_INVENTORY_FILE ?? path.join(__dirname, 'usecases', 'alert-triage', 'demo-data', 'assets.yaml')),
       unknownCriticality: s.WARDEN_ASSET_UNKNOWN_CRITICALITY,
     },
     credentials: {

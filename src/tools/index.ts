@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { WardenConfig } from '../config';
-import { createCaseTool } from '../usecases/alert-triage/case';
+import { createCaseTool } from '../usecases/alert-triage/tools/case';
 import { createContainmentTools } from './containment';
 import { createHttpRequestTool } from './http-request';
-import { createAssetLookupTool } from './asset-lookup';
-import { createIntelHttpLookupTool } from './intel-http-lookup';
-import { createIntelLookupTool } from './intel-lookup';
+import { createAssetLookupTool } from '../usecases/alert-triage/tools/asset-lookup';
+import { createIntelHttpLookupTool } from '../usecases/alert-triage/tools/intel-http-lookup';
+import { createIntelLookupTool } from '../usecases/alert-triage/tools/intel-lookup';
 import type { AnyTool } from './types';
 import { ToolRegistry } from './types';
 

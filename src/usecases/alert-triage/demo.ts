@@ -6,7 +6,7 @@ import { signWebhook } from '../../triggers/webhooks';
 import { webhookSecretName } from './trigger';
 
 /** The project's own sample alerts (vendor formats, fictional data), by webhook source. */
-export const DEMO_ALERTS_DIR = path.join(__dirname, '..', '..', '..', 'demo', 'alerts');
+export const DEMO_ALERTS_DIR = path.join(__dirname, 'demo-data', 'alerts');
 const DEMO_SOURCES: Record<string, string> = {
   'crowdstrike-detection.json': 'crowdstrike',
   'suricata-eve.json': 'suricata',

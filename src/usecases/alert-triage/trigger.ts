@@ -8,7 +8,7 @@ import type { WebhookDelivery, WebhookOptions } from '../../triggers/webhooks';
 import { normalizeAlert } from './normalize';
 
 /** The bundled triage playbook. */
-export const TRIAGE_PLAYBOOK_FILE = path.join(__dirname, '..', '..', '..', 'playbooks', 'alert-triage.yaml');
+export const TRIAGE_PLAYBOOK_FILE = path.join(__dirname, 'playbooks', 'alert-triage.yaml');
 
 /** Loads and validates a triage playbook. @throws Error naming the file and every problem. */
 export function loadTriagePlaybook(file = TRIAGE_PLAYBOOK_FILE): Playbook {

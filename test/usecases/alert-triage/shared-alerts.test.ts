@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isDomain, isEmail } from 'ioc-extractor';
 import { NormalizedAlert, normalizeAlert } from '../../../src/usecases/alert-triage';
 import type { AlertFormat } from '../../../src/usecases/alert-triage';
-import { readJson, sharedDataPath } from '../../harness/shared-data';
+import { describeWithSharedData, readJson } from '../../harness/shared-data';
 
 interface ManifestEntry {
   file: string;
@@ -11,10 +11,6 @@ interface ManifestEntry {
   product: string;
   iocs_found: { ips: Array<{ ip: string }>; urls: string[]; domains: string[]; hashes: string[] };
 }
-
-const ALERTS_DIR = sharedDataPath('alerts');
-const manifest = readJson<{ alerts: ManifestEntry[] }>(path.join(ALERTS_DIR, 'manifest.json'));
-const raw = (entry: ManifestEntry): unknown => readJson(path.join(ALERTS_DIR, entry.file));
 
 /** The source name a webhook for this vendor/product would use, and the parser that should read it. */
 function routeFor(entry: ManifestEntry): { source: string; format: AlertFormat } {
@@ -100,7 +96,9 @@ function bucket(alert: NormalizedAlert, value: string): string[] {
   return alert.indicators.domains;
 }
 
-describe('alert normalization on the real third-party alerts', () => {
+describeWithSharedData('alert normalization on the real third-party alerts', 'alerts', (ALERTS_DIR) => {
+  const manifest = readJson<{ alerts: ManifestEntry[] }>(path.join(ALERTS_DIR, 'manifest.json'));
+  const raw = (entry: ManifestEntry): unknown => readJson(path.join(ALERTS_DIR, entry.file));
   it('covers every alert in the manifest', () => {
     expect(manifest.alerts.length).toBeGreaterThanOrEqual(20);
   });

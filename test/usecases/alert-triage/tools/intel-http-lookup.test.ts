@@ -1,10 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
-import { INTEL_HTTP_CAPABILITY, createIntelHttpLookupTool } from '../../src/tools/intel-http-lookup';
-import type { IntelHttpConfig } from '../../src/tools/intel-http-lookup';
-import { IntelLookupResult } from '../../src/tools/intel-lookup';
-import { testToolContext } from '../harness/tool-context';
+import {
+  INTEL_HTTP_CAPABILITY,
+  createIntelHttpLookupTool,
+} from '../../../../src/usecases/alert-triage/tools/intel-http-lookup';
+import type { IntelHttpConfig } from '../../../../src/usecases/alert-triage/tools/intel-http-lookup';
+import { IntelLookupResult } from '../../../../src/usecases/alert-triage/tools/intel-lookup';
+import { testToolContext } from '../../../harness/tool-context';
 
 const API_KEY = 'intel-test-key-5f2c9a';
 

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { refang } from 'ioc-extractor';
 import { z } from 'zod';
-import { scrubValues } from '../credentials/scrub';
-import { FailureType } from '../errors';
-import { WARDEN_VERSION } from '../version';
+import { scrubValues } from '../../../credentials/scrub';
+import { FailureType } from '../../../errors';
+import { WARDEN_VERSION } from '../../../version';
 import type { IntelLookupResult } from './intel-lookup';
 import {
   IntelLookupInput,
@@ -11,8 +11,8 @@ import {
   IntelVerdict,
   classifyIndicator,
 } from './intel-lookup';
-import type { Capability } from './types';
-import { defineTool } from './types';
+import type { Capability } from '../../../tools/types';
+import { defineTool } from '../../../tools/types';
 
 /** Settings of the `intel_http_lookup` tool (WARDEN_INTEL_HTTP_*). */
 export interface IntelHttpConfig {

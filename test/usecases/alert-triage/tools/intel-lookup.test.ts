@@ -1,32 +1,31 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadIntelIndex } from '../../src/tools/intel-feeds';
-import type { FeedKind, IntelIndex } from '../../src/tools/intel-feeds';
+import { loadIntelIndex } from '../../../../src/usecases/alert-triage/tools/intel-feeds';
+import type { FeedKind, IntelIndex } from '../../../../src/usecases/alert-triage/tools/intel-feeds';
 import {
   IntelLookupResult,
   createIntelLookupTool,
   discoverFeedFiles,
   lookupIndicator,
   sharedIntelIndex,
-} from '../../src/tools/intel-lookup';
-import { normalizeAlert } from '../../src/usecases/alert-triage';
-import { feedLines, readJson, sharedDataPath } from '../harness/shared-data';
-import { testToolContext } from '../harness/tool-context';
+} from '../../../../src/usecases/alert-triage/tools/intel-lookup';
+import { normalizeAlert } from '../../../../src/usecases/alert-triage';
+import { describeWithSharedData, feedLines, readJson } from '../../../harness/shared-data';
+import { testToolContext } from '../../../harness/tool-context';
 
-const INTEL_DIR = sharedDataPath('intel');
-const ALERTS_DIR = sharedDataPath('alerts');
-const DEMO_DIR = path.join(__dirname, '..', '..', 'demo', 'intel');
+const DEMO_DIR = path.join(__dirname, '..', '..', '..', '..', 'src', 'usecases', 'alert-triage', 'demo-data', 'intel');
 
-const file = (name: string) => path.join(INTEL_DIR, name);
 /** A data line from the middle of a feed file, so the pick does not depend on the file's order. */
 const middle = <T>(items: T[]): T => items[Math.floor(items.length / 2)]!;
-const csvRows = (name: string) =>
-  feedLines(file(name))
-    .slice(1)
-    .map((l) => l.split(','));
-
-describe('intel feeds from the real shared files', () => {
+describeWithSharedData('intel feeds from the real shared files', '.', (SHARED) => {
+  const INTEL_DIR = path.join(SHARED, 'intel');
+  const ALERTS_DIR = path.join(SHARED, 'alerts');
+  const file = (name: string) => path.join(INTEL_DIR, name);
+  const csvRows = (name: string) =>
+    feedLines(file(name))
+      .slice(1)
+      .map((l) => l.split(','));
   let index: IntelIndex;
   beforeAll(async () => {
     index = await sharedIntelIndex(discoverFeedFiles(INTEL_DIR).feeds);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { defineTool } from '../../tools/types';
+import { defineTool } from '../../../tools/types';
 
 const Json = z.unknown();
 

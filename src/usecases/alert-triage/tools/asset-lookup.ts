@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { defineTool } from './types';
+import { defineTool } from '../../../tools/types';
 
 /** How much harm losing an asset does; policy rules read it (e.g. critical → two approvers). */
 export const Criticality = z.enum(['low', 'medium', 'high', 'critical']);

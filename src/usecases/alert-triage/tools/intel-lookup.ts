@@ -4,7 +4,7 @@ import { isDomain, isEmail, isIPv4, isIPv6, isMD5, isSHA1, isSHA256, refang } fr
 import { z } from 'zod';
 import type { FeedFile, FeedHit, FeedKind, IntelIndex } from './intel-feeds';
 import { loadIntelIndex, normalizeDomain, normalizeIp, urlKey } from './intel-feeds';
-import { defineTool } from './types';
+import { defineTool } from '../../../tools/types';
 
 /** Indicator types the intel tools understand. */
 export const IndicatorType = z.enum(['ip', 'domain', 'url', 'md5', 'sha1', 'sha256', 'email']);

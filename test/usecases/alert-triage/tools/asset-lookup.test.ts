@@ -1,12 +1,28 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config';
-import { AssetLookupResult, createAssetLookupTool, findAsset, loadAssetInventory } from '../../src/tools/asset-lookup';
-import { createDefaultTools } from '../../src/tools';
-import { testToolContext } from '../harness/tool-context';
+import { loadConfig } from '../../../../src/config';
+import {
+  AssetLookupResult,
+  createAssetLookupTool,
+  findAsset,
+  loadAssetInventory,
+} from '../../../../src/usecases/alert-triage/tools/asset-lookup';
+import { createDefaultTools } from '../../../../src/tools';
+import { testToolContext } from '../../../harness/tool-context';
 
-const DEMO_INVENTORY = path.join(__dirname, '..', '..', 'demo', 'assets.yaml');
+const DEMO_INVENTORY = path.join(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'src',
+  'usecases',
+  'alert-triage',
+  'demo-data',
+  'assets.yaml',
+);
 
 describe('asset_lookup on the demo inventory', () => {
   const tool = createAssetLookupTool({ inventoryFile: DEMO_INVENTORY });
@@ -103,7 +119,9 @@ describe('asset inventory files', () => {
 describe('enrichment settings', () => {
   it('defaults to the demo samples, so a fresh clone has working lookups', () => {
     const config = loadConfig({});
-    expect(config.intel.dir).toBe(path.resolve(__dirname, '..', '..', 'demo', 'intel'));
+    expect(config.intel.dir).toBe(
+      path.resolve(__dirname, '..', '..', '..', '..', 'src', 'usecases', 'alert-triage', 'demo-data', 'intel'),
+    );
     expect(config.intel.feeds).toEqual([]);
     expect(config.assets).toEqual({ inventoryFile: DEMO_INVENTORY, unknownCriticality: 'high' });
     const names = createDefaultTools(config)
@@ -115,7 +133,7 @@ describe('enrichment settings', () => {
 
   it('takes explicit feeds instead of the demo directory, and registers the HTTP provider when configured', () => {
     const config = loadConfig({
-      WARDEN_INTEL_FEEDS: `ipsum=${path.join(__dirname, '..', '..', 'demo', 'intel', 'ipsum_demo.tsv')}`,
+      WARDEN_INTEL_FEEDS: `ipsum=${path.join(__dirname, '..', '..', '..', '..', 'src', 'usecases', 'alert-triage', 'demo-data', 'intel', 'ipsum_demo.tsv')}`,
       WARDEN_INTEL_HTTP_URL: 'https://intel.example.com/v1/lookup',
     });
     expect(config.intel.dir).toBeUndefined();

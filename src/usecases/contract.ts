@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { AgentDefinition } from '../agents/types';
+import type { CliIO } from '../cli/output';
+import type { WardenClient } from '../client';
+import type { WardenConfig } from '../config';
+import type { SecretStore } from '../credentials';
+import type { Logger } from '../telemetry/logger';
+import type { AnyTool } from '../tools/types';
+import type { WebhookDelivery } from '../triggers/webhooks';
+
+/*
+ * The contract between Warden's core and a use case. A use case is a folder `src/usecases/<name>/` whose
+ * `index.ts` exports `useCase: UseCase` and whose `settings.ts` exports `settings: SettingsTable` (zod
+ * only, so configuration can read it without loading the use case). The core discovers installed folders
+ * (src/usecases/registry.ts) and registers what each brings: adding a use case edits no core file, and
+ * removing one leaves a core that builds and passes its own tests.
+ */
+
+/** One setting: its zod schema (parsing the raw environment string) and a one-line doc for the reference. */
+export interface SettingSpec {
+  schema: z.ZodType;
+  doc: string;
+  /** A secret value: never echoed, not even in a configuration error. */
+  secret?: boolean;
+}
+
+/** Settings by environment-variable name (`WARDEN_<USECASE>_...`). */
+export type SettingsTable = Record<string, SettingSpec>;
+
+/** What a use case's hooks receive. */
+export interface UseCaseContext {
+  config: WardenConfig;
+  /** This use case's own settings, parsed, by environment-variable name. */
+  settings: Record<string, unknown>;
+  logger: Logger;
+}
+
+/** What a webhook delivery handler receives besides the delivery. */
+export interface WebhookContext extends UseCaseContext {
+  client: WardenClient;
+}
+
+/** A use case's inbound webhooks at `POST /v1/webhooks/:source` (HMAC-verified by the core first). */
+export interface WebhookRoute {
+  /** Sources this use case receives; `'*'` takes every source no other installed use case claims. */
+  sources: readonly string[] | '*';
+  /**
+   * Turns an authentic delivery into an idempotent run start. Throw `WebhookRejected` for a 4xx the
+   * sender should see (bad payload); nothing is started then.
+   */
+  deliver(d: WebhookDelivery, ctx: WebhookContext): Promise<{ workflowId: string; duplicate: boolean }>;
+}
+
+/** A Temporal Schedule a use case declares (created or updated by `warden schedule sync` and `warden dev`). */
+export interface ScheduleDeclaration {
+  /** Schedule id (stable; the business key). */
+  id: string;
+  description: string;
+  /** Cron expressions (UTC) or an interval such as `24h`. */
+  cron?: string[];
+  interval?: string;
+  /** The bundled playbook it runs (a name from `playbooks`). */
+  playbook: string;
+  input: Record<string, unknown>;
+  /** Created paused unless true (a demo should not act on a user's systems uninvited). @default false */
+  enabledByDefault?: boolean;
+}
+
+/** What `warden dev` gives a use case's demo. */
+export interface DemoContext extends UseCaseContext {
+  /** Base URL of the local HTTP server (webhooks, API). */
+  httpUrl: string;
+  client: WardenClient;
+  secrets: SecretStore;
+  /** Prints one line on the `warden dev` console. */
+  say(line: string): void;
+}
+
+/** A bundled or third-party use case: everything it brings, for the core to register. */
+export interface UseCase {
+  /** kebab-case, equal to its folder name. */
+  name: string;
+  /** One line for `warden usecases` and the dev console. */
+  description: string;
+  /** Its settings (the same object `settings.ts` exports). */
+  settings?: SettingsTable;
+  /** Agents its playbooks run. */
+  agents?: AgentDefinition[];
+  /** Tools its playbooks and agents use, built from configuration (workers only). */
+  tools?(ctx: UseCaseContext): AnyTool[];
+  /** Playbook files by name (YAML), shipped in the folder. */
+  playbooks?: Record<string, string>;
+  /**
+   * A policy fragment (YAML file with `rules:`) for its tools, merged into a policy that sets
+   * `useCaseRules: true` (the default policy does), so the policy version covers it.
+   */
+  policyRules?: string;
+  webhooks?: WebhookRoute;
+  schedules?: ScheduleDeclaration[];
+  /** `warden dev`'s demo: sends sample input through the use case and says what to look at. */
+  demo?(ctx: DemoContext): Promise<void>;
+  /** Commands it adds to the `warden` CLI (one group, named after the use case or its verbs). */
+  cli?(program: Command, io: CliIO): void;
+}
