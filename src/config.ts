@@ -3,9 +3,9 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { keyListProblem } from './credentials/keys';
-import { FEED_KINDS } from './usecases/alert-triage/tools/intel-feeds';
-import type { FeedFile, FeedKind } from './usecases/alert-triage/tools/intel-feeds';
 import { ConfigError } from './errors';
+import type { SettingSpec } from './usecases/contract';
+import { installedSettingTables } from './usecases/discovery';
 
 /**
  * Every Warden setting, by its environment-variable name.
@@ -42,6 +42,7 @@ export const SETTINGS = {
   },
   TEMPORAL_NAMESPACE: { schema: z.string().min(1).default('default'), doc: 'Temporal namespace.' },
   TEMPORAL_API_KEY: {
+    secret: true,
     schema: z.string().min(1).optional(),
     doc: 'API key for Temporal Cloud (implies TLS). Secret: never logged.',
   },
@@ -144,42 +145,8 @@ export const SETTINGS = {
     schema: z.url().optional(),
     doc: 'Slack-compatible incoming-webhook URL notified when a run needs a human (the message names the exact `warden approve` command).',
   },
-  WARDEN_INTEL_DIR: {
-    schema: z.string().min(1).optional(),
-    doc: 'Directory of threat-intel feed files for `intel_lookup`, recognized by name (names containing ipsum, urlhaus, maltrail, sha256/eset, benign/whitelist). Default: the demo samples in demo/intel, unless WARDEN_INTEL_FEEDS is set.',
-  },
-  WARDEN_INTEL_FEEDS: {
-    schema: z
-      .string()
-      .default('')
-      .refine(
-        (v) =>
-          v.trim() === '' ||
-          v.split(',').every((p) => new RegExp(`^\\s*(${FEED_KINDS.join('|')})\\s*=\\s*\\S.*$`).test(p)),
-        { message: `must be kind=path pairs, kind one of ${FEED_KINDS.join(', ')}; e.g. ipsum=/feeds/ipsum.txt` },
-      ),
-    doc: `Explicit feed files for \`intel_lookup\`, comma-separated \`kind=path\` (kinds: ${FEED_KINDS.join(', ')}); added to WARDEN_INTEL_DIR.`,
-  },
-  WARDEN_INTEL_HTTP_URL: {
-    schema: z.url({ protocol: /^https?$/ }).optional(),
-    doc: 'Lookup endpoint of an HTTP threat-intel provider; setting it registers `intel_http_lookup` (API key: `warden secrets set intel.api_token`).',
-  },
-  WARDEN_INTEL_HTTP_AUTH_HEADER: {
-    schema: z
-      .string()
-      .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
-      .default('x-api-key'),
-    doc: 'Header that carries the intel provider API key; `authorization` sends `Bearer <key>`.',
-  },
-  WARDEN_ASSET_INVENTORY_FILE: {
-    schema: z.string().min(1).optional(),
-    doc: 'Asset inventory for `asset_lookup` (YAML or JSON list of {hostname, ip, owner, criticality, tags}). Default: demo/assets.yaml (sample data).',
-  },
-  WARDEN_ASSET_UNKNOWN_CRITICALITY: {
-    schema: z.enum(['medium', 'high', 'critical']).default('high'),
-    doc: 'Criticality `asset_lookup` reports for hosts missing from the inventory (never `low`: unknown hosts must not qualify for autonomous containment).',
-  },
   OPENAI_API_KEY: {
+    secret: true,
     schema: z.string().min(1).optional(),
     doc: 'API key for the OpenAI-compatible LLM endpoint (agent steps). Secret: never logged.',
   },
@@ -225,6 +192,7 @@ export const SETTINGS = {
     doc: 'Tool rounds after which the local model may only give its final answer (tiny models otherwise repeat lookups).',
   },
   WARDEN_MASTER_KEY: {
+    secret: true,
     schema: keyList.optional(),
     doc: 'Vault master key: base64 of 32 random bytes (`openssl rand -base64 32`); a comma-separated list puts the active key first and keeps older ones readable during rotation. Wins over the key file. Secret: never logged.',
   },
@@ -241,6 +209,7 @@ export const SETTINGS = {
     doc: 'Upper bound on any credential lease; a lease also never outlives the activity that took it.',
   },
   WARDEN_CODEC_KEYS: {
+    secret: true,
     schema: keyList.optional(),
     doc: 'Payload encryption keys, comma-separated `id=base64key` (or bare base64, id derived); the first encrypts, the rest only decrypt. Setting it (or WARDEN_CODEC_KEY_FILE) turns encryption on. Secret: never logged.',
   },
@@ -254,6 +223,7 @@ export const SETTINGS = {
   },
   WARDEN_CODEC_SERVER_PORT: { schema: port.default(8789), doc: 'Port of the codec server.' },
   WARDEN_CODEC_SERVER_TOKEN: {
+    secret: true,
     schema: z.string().min(16).optional(),
     doc: 'Bearer token the codec server requires (at least 16 characters). Secret: never logged. Prefer WARDEN_CODEC_SERVER_TOKEN_FILE.',
   },
@@ -266,6 +236,7 @@ export const SETTINGS = {
     doc: 'Comma-separated browser origins (the Temporal Web UI) allowed to call the codec server.',
   },
   WARDEN_AUDIT_DATABASE_URL: {
+    secret: true,
     schema: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -289,6 +260,7 @@ export const SETTINGS = {
     doc: 'Also sign an audit checkpoint at least this often while records arrive (0: by count only).',
   },
   WARDEN_HEC_TOKEN: {
+    secret: true,
     schema: z.string().min(1).optional(),
     doc: 'Splunk HEC token for `warden audit export --hec-url`. Secret: never logged. Prefer it or `--hec-token-file` to `--hec-token`, which `ps` shows.',
   },
@@ -297,23 +269,28 @@ export const SETTINGS = {
     doc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces). Unset: no export.',
   },
   OTEL_SERVICE_NAME: { schema: z.string().min(1).default('warden'), doc: 'service.name of exported spans.' },
-  WARDEN_TRIAGE_CONFIDENCE_THRESHOLD: {
-    schema: z.coerce.number().min(0).max(1).default(0.7),
-    doc: 'Alert triage: verdicts with a lower confidence go to a human review step.',
-  },
   WARDEN_WEBHOOK_MAX_BYTES: {
     schema: z.coerce.number().int().min(1024).default(262_144),
-    doc: 'Largest accepted webhook body.',
+    doc: 'Largest accepted webhook body (POST /v1/webhooks/:source).',
   },
   WARDEN_DEMO: {
     schema: bool.default(true),
-    doc: '`warden dev` sends the bundled sample alerts through alert triage on start (`false` to skip).',
+    doc: "`warden dev` runs each enabled use case's demo on start (sample alerts, tickets…; `false` to skip).",
+  },
+  WARDEN_USECASES: {
+    schema: z
+      .string()
+      .default('all')
+      .refine((v) => v.trim() === 'all' || v.split(',').every((n) => /^\s*[a-z][a-z0-9-]*\s*$/.test(n)), {
+        message: 'must be `all` or a comma-separated list of use-case names, e.g. alert-triage,ticket-triage',
+      }),
+    doc: 'Use cases this process registers (their agents, tools, playbooks, webhooks, schedules, demos): `all` installed ones, or a comma-separated list (`warden usecases` lists them).',
   },
   WARDEN_CONFIG_FILE: {
     schema: z.string().optional(),
     doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
   },
-} as const;
+} satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;
 /** Names of every setting Warden knows. */
@@ -343,8 +320,15 @@ export interface WardenConfig {
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
   policyFile: string;
+  /** `warden dev` runs the enabled use cases' demos. */
   demo: boolean;
-  triage: { confidenceThreshold: number; webhookMaxBytes: number };
+  webhooks: { maxBytes: number };
+  usecases: {
+    /** Use cases this process registers (WARDEN_USECASES resolved against the installed ones). */
+    enabled: string[];
+    /** Each installed use case's parsed settings, by setting name. */
+    settings: Record<string, Record<string, unknown>>;
+  };
   otel: { endpoint: string | undefined; serviceName: string };
   llm: {
     apiKey: string | undefined;
@@ -366,13 +350,6 @@ export interface WardenConfig {
     maxToolRounds: number;
   };
   http_request: { allowedHosts: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
-  intel: {
-    /** Feed directory (WARDEN_INTEL_DIR, or the demo samples when no feed is configured). */
-    dir: string | undefined;
-    feeds: FeedFile[];
-    http: { url: string | undefined; authHeader: string; timeoutMs: number };
-  };
-  assets: { inventoryFile: string; unknownCriticality: 'medium' | 'high' | 'critical' };
   credentials: {
     /** WARDEN_MASTER_KEY as given (a key list); wins over masterKeyFile. */
     masterKey: string | undefined;
@@ -411,16 +388,23 @@ export interface WardenConfig {
   };
 }
 
-/** Settings whose values are secrets: never echoed, not even in a configuration error. */
-const SECRET_SETTINGS: ReadonlySet<string> = new Set([
-  'TEMPORAL_API_KEY',
-  'OPENAI_API_KEY',
-  'WARDEN_MASTER_KEY',
-  'WARDEN_CODEC_KEYS',
-  'WARDEN_CODEC_SERVER_TOKEN',
-  'WARDEN_AUDIT_DATABASE_URL',
-  'WARDEN_HEC_TOKEN',
-]);
+/** Every setting this installation knows: the core's, then each installed use case's, with its owner. */
+export function allSettings(): { name: string; owner: string; spec: SettingSpec }[] {
+  const out = Object.entries(SETTINGS).map(([name, spec]) => ({ name, owner: 'core', spec: spec as SettingSpec }));
+  for (const [owner, table] of Object.entries(installedSettingTables())) {
+    for (const [name, spec] of Object.entries(table)) {
+      const clash = out.find((o) => o.name === name);
+      if (clash) throw new Error(`use case ${owner} redefines setting ${name} (already defined by ${clash.owner})`);
+      out.push({ name, owner, spec });
+    }
+  }
+  return out;
+}
+
+/** True when a setting's value is a secret: never echoed, not even in a configuration error. */
+export function isSecretSetting(name: string): boolean {
+  return Boolean(allSettings().find((s) => s.name === name)?.spec.secret);
+}
 
 /** Splits host:port; returns undefined when it is not a usable address. */
 export function parseHostPort(value: string): { host: string; port: number } | undefined {
@@ -454,8 +438,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
+  const known = new Set(allSettings().map((x) => x.name));
   for (const [k, v] of Object.entries(parsed)) {
-    if (!(k in SETTINGS)) problems.push(`${file}: unknown setting ${k} (known: see README "Configuration")`);
+    if (!known.has(k)) problems.push(`${file}: unknown setting ${k} (known: see docs/configuration.md)`);
     else out[k] = typeof v === 'string' ? v : String(v);
   }
   if (problems.length) throw new ConfigError(problems);
@@ -471,25 +456,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
   const fileName = env.WARDEN_CONFIG_FILE?.trim();
   const fromFile = fileName ? readConfigFile(fileName) : {};
   const raw: Record<string, unknown> = { ...fromFile };
-  for (const key of Object.keys(SETTINGS)) {
-    const v = env[key];
-    if (v !== undefined && v !== '') raw[key] = v;
+  const every = allSettings();
+  for (const { name } of every) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[name] = v;
   }
-  const shape = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.schema])) as {
-    [K in SettingName]: Settings[K]['schema'];
-  };
-  const result = z.object(shape).safeParse(raw);
+  const result = z.object(Object.fromEntries(every.map((x) => [x.name, x.spec.schema]))).safeParse(raw);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((i) => {
         const key = String(i.path[0] ?? '');
-        const shown = SECRET_SETTINGS.has(key) ? '(hidden)' : JSON.stringify(raw[key]);
+        const shown = isSecretSetting(key) ? '(hidden)' : JSON.stringify(raw[key]);
         return `${key}=${shown}: ${i.message}`;
       }),
     );
   }
-  const s = result.data;
+  const s = result.data as SettingValues;
   const problems: string[] = [];
+  const installed = Object.keys(installedSettingTables());
+  const wanted = s.WARDEN_USECASES.trim() === 'all' ? installed : s.WARDEN_USECASES.split(',').map((n) => n.trim());
+  for (const name of wanted)
+    if (!installed.includes(name))
+      problems.push(
+        `WARDEN_USECASES: no use case "${name}" is installed (installed: ${installed.join(', ') || 'none'})`,
+      );
   if (Boolean(s.TEMPORAL_TLS_CERT_PATH) !== Boolean(s.TEMPORAL_TLS_KEY_PATH)) {
     problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together (mTLS needs both)');
   }
@@ -535,8 +525,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       maxToolRounds: s.WARDEN_MODEL_MAX_TOOL_ROUNDS,
     },
     otel: { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: s.OTEL_SERVICE_NAME },
-    triage: { confidenceThreshold: s.WARDEN_TRIAGE_CONFIDENCE_THRESHOLD, webhookMaxBytes: s.WARDEN_WEBHOOK_MAX_BYTES },
+    webhooks: { maxBytes: s.WARDEN_WEBHOOK_MAX_BYTES },
     demo: s.WARDEN_DEMO,
+    usecases: {
+      enabled: wanted,
+      settings: Object.fromEntries(
+        every
+          .filter((x) => x.owner !== 'core')
+          .reduce(
+            (m, x) => m.set(x.owner, { ...m.get(x.owner), [x.name]: result.data[x.name] }),
+            new Map<string, Record<string, unknown>>(),
+          )
+          .entries(),
+      ),
+    },
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     http_request: {
       allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',')
@@ -571,29 +573,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       checkpointEvery: s.WARDEN_AUDIT_CHECKPOINT_EVERY,
       checkpointIntervalMs: s.WARDEN_AUDIT_CHECKPOINT_INTERVAL_MS,
       hecToken: s.WARDEN_HEC_TOKEN,
-    },
-    intel: {
-      dir:
-        s.WARDEN_INTEL_DIR !== undefined
-          ? path.resolve(s.WARDEN_INTEL_DIR)
-          : s.WARDEN_INTEL_FEEDS.trim() === ''
-            ? path.join(__dirname, 'usecases', 'alert-triage', 'demo-data', 'intel')
-            : undefined,
-      feeds: s.WARDEN_INTEL_FEEDS.split(',')
-        .filter((p) => p.trim() !== '')
-        .map((p) => {
-          const eq = p.indexOf('=');
-          return { kind: p.slice(0, eq).trim() as FeedKind, file: path.resolve(p.slice(eq + 1).trim()) };
-        }),
-      http: {
-        url: s.WARDEN_INTEL_HTTP_URL,
-        authHeader: s.WARDEN_INTEL_HTTP_AUTH_HEADER.toLowerCase(),
-        timeoutMs: s.WARDEN_HTTP_TIMEOUT_MS,
-      },
-    },
-    assets: {
-      inventoryFile: path.resolve(s.WARDEN_ASSET_INVENTORY_FILE ?? path.join(__dirname, 'usecases', 'alert-triage', 'demo-data', 'assets.yaml')),
-      unknownCriticality: s.WARDEN_ASSET_UNKNOWN_CRITICALITY,
     },
     credentials: {
       masterKey: s.WARDEN_MASTER_KEY,

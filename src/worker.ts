@@ -15,9 +15,9 @@ import { createCredentialBroker, createSecretStore } from './credentials';
 import { AuditLedger } from './audit';
 import { connectClient, connectWorker } from './runtime/connection';
 import { dataConverterOption } from './codec/codec-keys';
-import { loadPolicyFile } from './runtime/policy-file';
-import { createDefaultTools } from './tools';
-import { alertScorer } from './usecases/alert-triage/agent';
+import { loadPolicy } from './runtime/policy-file';
+import { buildToolRegistry, coreTools } from './tools';
+import { useCaseAgents, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { WORKFLOW_TRACING_MODULE, createWorkerTracing } from './telemetry/tracing';
@@ -65,7 +65,7 @@ export interface WardenWorkerOptions {
   extraTools?: AnyTool[];
   /** Override the policy file (tests). */
   policy?: Policy;
-  /** Agents this worker can run (use cases register theirs; tests add their own). */
+  /** Agents beyond the enabled use cases' (tests, embedders; same name replaces). */
   agents?: AgentDefinition[];
   /** Extra span processor (tests read spans from an in-memory exporter). */
   spanProcessor?: SpanProcessor;
@@ -97,7 +97,7 @@ export interface WardenWorker {
 export async function createWardenWorker(opts: WardenWorkerOptions): Promise<WardenWorker> {
   const { config, logger } = opts;
   installRuntime(logger);
-  const policy = opts.policy ?? loadPolicyFile(config.policyFile);
+  const policy = opts.policy ?? loadPolicy(config);
   const connection = opts.connection ?? (await connectWorker(config));
   const client = await connectClient(config);
   const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue);
@@ -107,7 +107,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     logger: logger.child({ component: 'activity' }),
     taskQueue: config.taskQueue,
     policy,
-    tools: createDefaultTools(config, opts.extraTools),
+    tools: buildToolRegistry(coreTools(config), useCaseTools(config, logger), opts.extraTools ?? []),
     governor,
     notify: createNotifier(logger.child({ component: 'notify' }), config.governance.approvalWebhookUrl),
     killSwitchMode: config.governance.killSwitchMode,
@@ -117,9 +117,9 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     breakerThreshold: config.governance.breakerThreshold,
     breakerCooldownMs: config.governance.breakerCooldownMs,
     rateLimits: config.governance.rateLimits,
-    // The bundled use cases' agents, plus the embedder's (same name replaces).
+    // The enabled use cases' agents, plus the embedder's (same name replaces).
     agents: new AgentRegistry([
-      ...[alertScorer].filter((a) => !(opts.agents ?? []).some((o) => o.name === a.name)),
+      ...useCaseAgents(config).filter((a) => !(opts.agents ?? []).some((o) => o.name === a.name)),
       ...(opts.agents ?? []),
     ]),
     llm: config.llm,

@@ -4,7 +4,7 @@ import type { Logger } from '../telemetry/logger';
 import type { ApprovalPlan, Policy, Risk } from '../governance/policy';
 import { approvalPlan, evaluatePolicy, grantedCapabilities } from '../governance/policy';
 import type { PendingApproval } from '../governance/approvals';
-import { canonicalHash } from '../runtime/policy-file';
+import { canonicalHash } from '../audit/hash';
 import type { ToolRegistry } from '../tools/types';
 
 /** Input of `decideAction`. */

@@ -10,7 +10,7 @@ import { ToolRefusedError } from '../tools/types';
 import type { BreakerState } from '../workflows/definitions';
 import type { GovernorClient } from './governor-client';
 import { actionHash } from './governance';
-import { canonicalHash } from '../runtime/policy-file';
+import { canonicalHash } from '../audit/hash';
 
 /** Input of `executeTool`. */
 export interface ExecuteToolInput {

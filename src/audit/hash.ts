@@ -29,6 +29,6 @@ export function leafHashOf(record: UnsealedRecord): string {
  * A digest for record data (`sha256:<hex>` over canonical JSON): use it for arguments, results, prompts
  * and documents, so the ledger proves what was seen without holding it.
  */
-export function auditDigest(value: unknown): string {
+export function canonicalHash(value: unknown): string {
   return `sha256:${sha256Hex(canonicalJson(value))}`;
 }

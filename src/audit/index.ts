@@ -15,7 +15,7 @@ export {
   parseAppendInput,
 } from './record';
 export type { KnownAuditType, UnsealedRecord } from './record';
-export { auditDigest, canonicalJson, leafHashOf, sha256Hex } from './hash';
+export { canonicalHash, canonicalJson, leafHashOf, sha256Hex } from './hash';
 export { AuditCheckpoint, checkpointPayload, createCheckpointSigner, keyIdOf, publicKeyRing } from './checkpoints';
 export type { CheckpointSigner } from './checkpoints';
 export {

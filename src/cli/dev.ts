@@ -4,7 +4,7 @@ import { loadConfig } from '../config';
 import { startDevStack } from '../runtime/dev-stack';
 import { createLogger } from '../telemetry/logger';
 import { createSecretStore } from '../credentials/from-config';
-import { runTriageDemo } from '../usecases/alert-triage/demo';
+import { enabledUseCases, useCaseContext } from '../usecases/registry';
 import type { CliIO } from './output';
 
 /** `warden dev` (what `npm start` runs): the whole stack on one machine until Ctrl-C / SIGTERM. */
@@ -38,31 +38,24 @@ export function registerDevCommand(program: Command, io: CliIO): void {
           .join('\n'),
       );
       if (config.demo) {
-        if (!stack.agentsReady) {
-          io.out(
-            '\nwarden: demo alerts not sent: agent steps need an LLM — set OPENAI_BASE_URL (and OPENAI_API_KEY) and restart.',
-          );
-        } else {
-          const demo = await runTriageDemo(stack.httpUrl, createSecretStore(config).store);
-          io.out('\nDemo: sample alerts (written by Warden, in vendor formats) sent to POST /v1/webhooks/<source>:');
-          for (const r of demo.runs) {
-            io.out(
-              `  ${r.source.padEnd(12)} ${r.status === 202 || r.status === 200 ? `→ run ${r.workflowId}${r.status === 200 ? ' (already triaged)' : ''}` : `failed (${r.status}): ${r.error ?? ''}`}`,
-            );
+        const secrets = createSecretStore(config).store;
+        for (const uc of enabledUseCases(config)) {
+          if (!uc.demo) continue;
+          io.out('');
+          try {
+            await uc.demo({
+              ...useCaseContext(uc, config, logger),
+              httpUrl: stack.httpUrl,
+              client: stack.client,
+              secrets,
+              agentsReady: stack.agentsReady,
+              say: (line) => io.out(line),
+            });
+          } catch (err) {
+            io.out(`warden: the ${uc.name} demo failed: ${(err as Error).message}`);
           }
-          io.out(
-            [
-              '',
-              'Each run enriches the alert, lets agent:alert-scorer judge it, and contains through policy:',
-              'low confidence or a critical asset waits for a human. Watch them in the Web UI, then:',
-              '  npx warden approvals                                              # what waits for you',
-              '  npx warden approve <workflowId> <approvalId> --as carol           # soc-l2 (alice/bob: soc-l1)',
-              `  ls ${rel(path.join(config.dataDir, 'cases'))}/                                 # the cases (JSON + Markdown)`,
-              '  npx warden audit verify                                           # the tamper-evident trail',
-              '(WARDEN_DEMO=off skips the demo alerts.)',
-            ].join('\n'),
-          );
         }
+        io.out('(WARDEN_DEMO=off skips the demos.)');
       }
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals) => {

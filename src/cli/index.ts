@@ -12,6 +12,7 @@ import { registerServeCommand } from './serve';
 import { registerSecretsCommands } from './secrets';
 import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
+import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
 
 /** Builds the `warden` command tree. */
 export function buildProgram(io: CliIO): Command {
@@ -30,6 +31,8 @@ export function buildProgram(io: CliIO): Command {
   registerSecretsCommands(program, io);
   registerCodecCommands(program, io);
   registerModelCommands(program, io);
+  registerUseCaseCommands(program, io);
+  registerUseCaseCli(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -4,7 +4,7 @@ import { loadConfig } from '../config';
 import { createLogger } from '../telemetry/logger';
 import { createHttpServer } from '../triggers/http-server';
 import { createSecretStore } from '../credentials/from-config';
-import { triageWebhooks } from '../usecases/alert-triage/trigger';
+import { useCaseWebhooks } from '../triggers/webhook-ingress';
 import type { CliIO } from './output';
 
 /** `warden serve`: the HTTP server alone (API, health, webhook ingress) against TEMPORAL_ADDRESS, for fleets. */
@@ -19,14 +19,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
       const app = createHttpServer({
         client,
         logger,
-        webhooks: {
-          ...triageWebhooks({
-            client,
-            secrets: createSecretStore(config).store,
-            confidenceThreshold: config.triage.confidenceThreshold,
-          }),
-          maxBytes: config.triage.webhookMaxBytes,
-        },
+        webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
       });
       await app.listen({ host: config.http.host, port: config.http.port });
       io.out(`warden: HTTP server on http://${config.http.host}:${config.http.port}`);

@@ -58,6 +58,11 @@ const Rule = z
 /** One policy rule. */
 export type PolicyRule = z.infer<typeof Rule>;
 
+/** A use case's policy fragment (its `policy.yaml`): rules only; tiers and groups come from the main policy. */
+export const PolicyFragment = z.object({ rules: z.array(Rule).default([]) }).strict();
+/** A use case's policy fragment. */
+export type PolicyFragment = z.infer<typeof PolicyFragment>;
+
 const Stage = z.object({ groups: z.array(z.string().min(1)).min(1), timeout: duration }).strict();
 const Tier = z
   .object({
@@ -87,6 +92,8 @@ export const PolicyDocument = z
         destructive: { effect: 'require_approval', tier: 2 },
       }),
     rules: z.array(Rule).default([]),
+    /** Merge the enabled use cases' rule fragments (src/usecases/<name>/policy.yaml) into `rules`. */
+    useCaseRules: z.boolean().default(false),
     /** Floors applied once a run has seen untrusted content, whatever the rules say. */
     tainted: z.object({ write: EffectSpec.optional(), destructive: EffectSpec.optional() }).strict().default({}),
     tiers: z.record(z.string().regex(/^[1-9]\d*$/, 'tier keys are positive integers'), Tier),

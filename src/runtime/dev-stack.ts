@@ -18,7 +18,7 @@ import { connectClient } from './connection';
 import { startLocalModel, wantsLocalModel } from './local-model';
 import { resolveTemporalCli } from './temporal-binaries';
 import { createSecretStore } from '../credentials/from-config';
-import { triageWebhooks } from '../usecases/alert-triage/trigger';
+import { useCaseWebhooks } from '../triggers/webhook-ingress';
 
 /** How to move agents off the embedded model; printed by `warden dev`. */
 const SWITCH_HINT =
@@ -37,6 +37,8 @@ export interface DevStack {
   agentsReady: boolean;
   /** The loopback codec server, when a codec key is configured (payloads are encrypted). */
   codecServerUrl: string | undefined;
+  /** A client of the stack's Temporal (closed by `stop`). */
+  client: WardenClient;
   /** Stops everything in order: HTTP, worker (drains), connections, Temporal server. Idempotent. */
   stop(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export async function startDevStack(
   };
 
   let codecServerUrl: string | undefined;
+  let client: WardenClient | undefined;
   try {
     const master = ensureMasterKey(config);
     if (master.created) progress(`generated the vault master key ${master.file} (0600) — back it up`);
@@ -140,21 +143,15 @@ export async function startDevStack(
     });
 
     const temporalClient = await connectClient(config);
-    const client = new WardenClient(temporalClient, config.taskQueue);
-    cleanups.push(() => client.close());
+    const c = new WardenClient(temporalClient, config.taskQueue);
+    client = c;
+    cleanups.push(() => c.close());
 
     http = createHttpServer({
-      client,
+      client: c,
       logger,
       ready: () => worker.getState() === 'RUNNING',
-      webhooks: {
-        ...triageWebhooks({
-          client,
-          secrets: createSecretStore(config).store,
-          confidenceThreshold: config.triage.confidenceThreshold,
-        }),
-        maxBytes: config.triage.webhookMaxBytes,
-      },
+      webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),
     });
     await http.listen({ host: config.http.host, port: config.http.port });
     const h = http;
@@ -165,6 +162,7 @@ export async function startDevStack(
   }
 
   return {
+    client: client!,
     temporalAddress: server?.address ?? temporalAddress(config),
     uiUrl: server?.uiUrl,
     httpUrl: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`,

@@ -1,18 +1,12 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import canonicalize from 'canonicalize';
 import YAML from 'yaml';
+import { canonicalHash } from '../audit/hash';
+import type { WardenConfig } from '../config';
 import { ConfigError } from '../errors';
 import type { Policy } from '../governance/policy';
-import { PolicyDocument } from '../governance/policy';
-
-/** sha256 of a value's RFC 8785 canonical JSON, as `sha256:<hex>`. */
-export function canonicalHash(value: unknown): string {
-  return `sha256:${createHash('sha256')
-    .update(canonicalize(value) ?? 'null')
-    .digest('hex')}`;
-}
+import { PolicyDocument, PolicyFragment } from '../governance/policy';
+import { useCasePolicyFragments } from '../usecases/registry';
 
 /**
  * Parses a policy document (already-decoded YAML/JSON) and stamps its version.
@@ -28,21 +22,44 @@ export function parsePolicy(raw: unknown, source = 'policy'): Policy {
   return { document: parsed.data, version: canonicalHash(parsed.data) };
 }
 
-/** Reads and validates a policy file (YAML or JSON). @throws ConfigError saying what is wrong and where. */
-export function loadPolicyFile(file: string): Policy {
+function readDocument(file: string, what: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([
-      `WARDEN_POLICY_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    ]);
+    throw new ConfigError([`${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
-  let raw: unknown;
   try {
-    raw = path.extname(file) === '.json' ? JSON.parse(text) : YAML.parse(text);
+    return path.extname(file) === '.json' ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new ConfigError([`WARDEN_POLICY_FILE: ${file} does not parse: ${(err as Error).message}`]);
+    throw new ConfigError([`${what}: ${file} does not parse: ${(err as Error).message}`]);
+  }
+}
+
+/**
+ * Reads and validates a policy file (YAML or JSON); when it sets `useCaseRules: true`, the given use-case
+ * fragments' rules are merged in before hashing, so the policy version covers them.
+ * @throws ConfigError saying what is wrong and where.
+ */
+export function loadPolicyFile(file: string, fragments: { usecase: string; file: string }[] = []): Policy {
+  const raw = readDocument(file, 'WARDEN_POLICY_FILE');
+  if (raw && typeof raw === 'object' && (raw as { useCaseRules?: unknown }).useCaseRules === true) {
+    const doc = raw as { rules?: unknown[] };
+    const merged: unknown[] = Array.isArray(doc.rules) ? [...doc.rules] : [];
+    for (const f of fragments) {
+      const parsed = PolicyFragment.safeParse(readDocument(f.file, `use case ${f.usecase} policy`));
+      if (!parsed.success)
+        throw new ConfigError(
+          parsed.error.issues.map((i) => `${f.file}: ${i.path.join('.') || '(document)'}: ${i.message}`),
+        );
+      merged.push(...parsed.data.rules);
+    }
+    return parsePolicy({ ...doc, rules: merged }, path.basename(file));
   }
   return parsePolicy(raw, path.basename(file));
+}
+
+/** The policy a worker enforces: WARDEN_POLICY_FILE (or the default) with the enabled use cases' rules. */
+export function loadPolicy(config: WardenConfig): Policy {
+  return loadPolicyFile(config.policyFile, useCasePolicyFragments(config));
 }

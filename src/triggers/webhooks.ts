@@ -11,6 +11,11 @@ export function signWebhook(secret: string, timestamp: number, rawBody: Buffer |
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`;
 }
 
+/** The secret name holding a webhook source's HMAC key (`warden secrets set webhook.<source>`). */
+export function webhookSecretName(source: string): string {
+  return `webhook.${source}`;
+}
+
 /** What a webhook route hands to the use case once the request is authentic. */
 export interface WebhookDelivery {
   source: string;
@@ -63,7 +68,7 @@ export function registerWebhooks(app: FastifyInstance, opts: WebhookOptions): vo
       const secret = await opts.secretFor(source);
       if (!secret) {
         return reply.code(404).send({
-          error: `unknown webhook source "${source}" — create its secret first: warden secrets set webhook.${source}`,
+          error: `unknown webhook source "${source}" — create its secret first: warden secrets set ${webhookSecretName(source)}`,
         });
       }
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

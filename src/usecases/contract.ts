@@ -73,6 +73,8 @@ export interface DemoContext extends UseCaseContext {
   httpUrl: string;
   client: WardenClient;
   secrets: SecretStore;
+  /** False when agent steps have no LLM (no endpoint configured and the local model could not start). */
+  agentsReady: boolean;
   /** Prints one line on the `warden dev` console. */
   say(line: string): void;
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SecretStore } from '../../credentials';
-import { signWebhook } from '../../triggers/webhooks';
-import { webhookSecretName } from './trigger';
+import { signWebhook, webhookSecretName } from '../../triggers/webhooks';
+import type { DemoContext } from '../contract';
+import { DEMO_DATA_DIR } from './settings';
 
-/** The project's own sample alerts (vendor formats, fictional data), by webhook source. */
-export const DEMO_ALERTS_DIR = path.join(__dirname, 'demo-data', 'alerts');
+/** The use case's own sample alerts (vendor formats, fictional data), by webhook source. */
+export const DEMO_ALERTS_DIR = path.join(DEMO_DATA_DIR, 'alerts');
 const DEMO_SOURCES: Record<string, string> = {
   'crowdstrike-detection.json': 'crowdstrike',
   'suricata-eve.json': 'suricata',
@@ -22,19 +22,19 @@ export interface DemoResult {
  * Seeds a webhook secret per demo source (first `warden dev` only; kept in the vault) and posts the
  * sample alerts to the local webhook endpoint, signed like any sender would.
  */
-export async function runTriageDemo(httpUrl: string, secrets: SecretStore): Promise<DemoResult> {
+export async function sendDemoAlerts(ctx: Pick<DemoContext, 'httpUrl' | 'secrets'>): Promise<DemoResult> {
   const runs: DemoResult['runs'] = [];
   for (const [file, source] of Object.entries(DEMO_SOURCES)) {
     const name = webhookSecretName(source);
-    let secret = await secrets.get(name);
+    let secret = await ctx.secrets.get(name);
     if (!secret) {
       secret = randomBytes(24).toString('base64url');
-      await secrets.set(name, secret);
+      await ctx.secrets.set(name, secret);
     }
     const body = fs.readFileSync(path.join(DEMO_ALERTS_DIR, file), 'utf8');
     const ts = Math.floor(Date.now() / 1000);
     try {
-      const res = await fetch(`${httpUrl}/v1/webhooks/${source}`, {
+      const res = await fetch(`${ctx.httpUrl}/v1/webhooks/${source}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -50,4 +50,30 @@ export async function runTriageDemo(httpUrl: string, secrets: SecretStore): Prom
     }
   }
   return { runs };
+}
+
+/** `warden dev`'s alert-triage demo: sends the sample alerts and says what to do next. */
+export async function runTriageDemo(ctx: DemoContext): Promise<void> {
+  if (!ctx.agentsReady) {
+    ctx.say('Alert triage: demo alerts not sent: agent steps need an LLM — set OPENAI_BASE_URL (and OPENAI_API_KEY).');
+    return;
+  }
+  const demo = await sendDemoAlerts(ctx);
+  ctx.say('Alert triage: sample alerts (written by Warden, in vendor formats) sent to POST /v1/webhooks/<source>:');
+  for (const r of demo.runs) {
+    const ok = r.status === 202 || r.status === 200;
+    ctx.say(
+      `  ${r.source.padEnd(12)} ${ok ? `→ run ${r.workflowId}${r.status === 200 ? ' (already triaged)' : ''}` : `failed (${r.status}): ${r.error ?? ''}`}`,
+    );
+  }
+  const cases = path.relative(process.cwd(), path.join(ctx.config.dataDir, 'cases')) || '.';
+  for (const line of [
+    'Each run enriches the alert, lets agent:alert-scorer judge it, and contains through policy:',
+    'low confidence or a critical asset waits for a human. Watch them in the Web UI, then:',
+    '  npx warden approvals                                              # what waits for you',
+    '  npx warden approve <workflowId> <approvalId> --as carol           # soc-l2 (alice/bob: soc-l1)',
+    `  ls ${cases}/                                                  # the cases (JSON + Markdown)`,
+    '  npx warden audit verify                                           # the tamper-evident trail',
+  ])
+    ctx.say(line);
 }

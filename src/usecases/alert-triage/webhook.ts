@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { WardenClient } from '../../client';
 import { formatIssues } from '../../governance/issues';
 import { Playbook } from '../../governance/steps';
-import type { WebhookDelivery, WebhookOptions } from '../../triggers/webhooks';
+import type { WebhookRoute } from '../contract';
 import { normalizeAlert } from './normalize';
+import { triageSettings } from './settings';
 
 /** The bundled triage playbook. */
 export const TRIAGE_PLAYBOOK_FILE = path.join(__dirname, 'playbooks', 'alert-triage.yaml');
@@ -17,37 +17,30 @@ export function loadTriagePlaybook(file = TRIAGE_PLAYBOOK_FILE): Playbook {
   return parsed.data;
 }
 
-/** The secret name holding a webhook source's HMAC key. */
-export function webhookSecretName(source: string): string {
-  return `webhook.${source}`;
-}
-
 /** A workflow id that is the business key of an alert: a duplicate delivery maps to the same run. */
 export function alertWorkflowId(source: string, alertId: string): string {
   return `alert-${source}-${alertId}`.replace(/[^A-Za-z0-9._:@-]/g, '_').slice(0, 250);
 }
 
 /**
- * The webhook options for alert triage: per-source secrets from the secret store, normalization of the
- * vendor payload, and an idempotent start of `runPlaybook` with the triage playbook.
+ * Alert triage's webhooks: every source no other use case claims is an alert vendor. The vendor payload
+ * is normalized, then `runPlaybook` starts idempotently with the triage playbook under the alert's
+ * business key (a duplicate delivery returns the existing run).
  */
-export function triageWebhooks(opts: {
-  client: WardenClient;
-  secrets: { get(name: string): Promise<string | undefined> };
-  confidenceThreshold: number;
-  playbook?: Playbook;
-}): Pick<WebhookOptions, 'secretFor' | 'deliver'> {
-  const playbook = opts.playbook ?? loadTriagePlaybook();
+export function triageWebhookRoute(playbook: () => Playbook = loadTriagePlaybook): WebhookRoute {
+  let loaded: Playbook | undefined;
   return {
-    secretFor: (source) => opts.secrets.get(webhookSecretName(source)),
-    deliver: async (d: WebhookDelivery) => {
+    sources: '*',
+    deliver: async (d, ctx) => {
+      loaded ??= playbook();
+      const s = triageSettings(ctx.settings, ctx.config.http_request.timeoutMs);
       const alert = normalizeAlert(d.source, d.body);
       const workflowId = alertWorkflowId(d.source, alert.alertId);
-      const started = await opts.client.start(
+      const started = await ctx.client.start(
         'runPlaybook',
         {
-          playbook,
-          input: { alert, settings: { confidenceThreshold: opts.confidenceThreshold } },
+          playbook: loaded,
+          input: { alert, settings: { confidenceThreshold: s.confidenceThreshold } },
           initiator: `webhook:${d.source}`,
           trigger: { type: 'webhook', ref: `${d.source}/${alert.alertId}` },
         },
