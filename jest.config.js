@@ -6,7 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-  testTimeout: 60_000,
+  testTimeout: 180_000,
   // One suite at a time: the local-model suite saturates both cores, and workflow tests depend on
   // heartbeats and timers; running suites side by side on 2 cores made them starve each other.
   maxWorkers: 1,

@@ -20,8 +20,8 @@ const { MockActivityEnvironment } = require('@temporalio/testing');
 const { createLlmActivities } = require('../dist/activities/llm');
 const { AgentRegistry } = require('../dist/agents/types');
 const { ToolRegistry } = require('../dist/tools/types');
-const { createAssetLookupTool } = require('../dist/tools/asset-lookup');
-const { createIntelLookupTool } = require('../dist/tools/intel-lookup');
+const { createAssetLookupTool } = require('../dist/usecases/alert-triage/tools/asset-lookup');
+const { createIntelLookupTool } = require('../dist/usecases/alert-triage/tools/intel-lookup');
 const { alertScorer } = require('../dist/usecases/alert-triage/agent');
 const { untrustedRule, wrapUntrusted } = require('../dist/governance/untrusted');
 const { MODELS_DIR } = require('../dist/model/catalog');
@@ -102,8 +102,10 @@ async function runModel(file, constrain, logger) {
   const app = createModelServer({ engine, modelId, logger, constrain });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const tools = new ToolRegistry([
-    createAssetLookupTool({ inventoryFile: path.join(ROOT, 'demo', 'assets.yaml') }),
-    createIntelLookupTool({ dir: path.join(ROOT, 'demo', 'intel') }),
+    createAssetLookupTool({
+      inventoryFile: path.join(ROOT, 'src', 'usecases', 'alert-triage', 'demo-data', 'assets.yaml'),
+    }),
+    createIntelLookupTool({ dir: path.join(ROOT, 'src', 'usecases', 'alert-triage', 'demo-data', 'intel') }),
   ]);
   const llm = createLlmActivities({
     agents: new AgentRegistry([alertScorer]),

@@ -17,11 +17,13 @@ const { resolveTemporalCli } = require(path.join(dist, 'runtime', 'temporal-bina
 const { createLogger } = require(path.join(dist, 'telemetry', 'logger'));
 const { createWardenWorker, bundleWorkflows } = require(path.join(dist, 'worker'));
 const { WardenClient } = require(path.join(dist, 'client'));
-const { normalizeAlert } = require(path.join(dist, 'usecases', 'alert-triage', 'normalize'));
-const { loadTriagePlaybook } = require(path.join(dist, 'usecases', 'alert-triage', 'trigger'));
-const { createAssetLookupTool } = require(path.join(dist, 'tools', 'asset-lookup'));
-const { createIntelLookupTool } = require(path.join(dist, 'tools', 'intel-lookup'));
-const { createCaseTool } = require(path.join(dist, 'usecases', 'alert-triage', 'case'));
+const triage = path.join(dist, 'usecases', 'alert-triage');
+const { normalizeAlert } = require(path.join(triage, 'normalize'));
+const { loadTriagePlaybook } = require(path.join(triage, 'webhook'));
+const { triageSettings } = require(path.join(triage, 'settings'));
+const { createAssetLookupTool } = require(path.join(triage, 'tools', 'asset-lookup'));
+const { createIntelLookupTool } = require(path.join(triage, 'tools', 'intel-lookup'));
+const { createCaseTool } = require(path.join(triage, 'tools', 'case'));
 
 const RUNS = Number(process.env.BENCH_TRIAGE_RUNS ?? 24);
 const VERDICT = JSON.stringify({
@@ -82,7 +84,7 @@ async function main() {
     WARDEN_LOG_LEVEL: 'warn',
   });
   const alertBody = JSON.parse(
-    fs.readFileSync(path.join(__dirname, '..', 'demo', 'alerts', 'crowdstrike-detection.json'), 'utf8'),
+    fs.readFileSync(path.join(triage, 'demo-data', 'alerts', 'crowdstrike-detection.json'), 'utf8'),
   );
   const playbook = loadTriagePlaybook();
   try {
@@ -91,8 +93,9 @@ async function main() {
     const governedRun = ww.run();
     const client = await WardenClient.connect(config);
     // Plain: the same activities, no governance.
-    const assetTool = createAssetLookupTool(config.assets);
-    const intelTool = createIntelLookupTool(config.intel);
+    const settings = triageSettings(config.usecases.settings['alert-triage'] ?? {}, config.http_request.timeoutMs);
+    const assetTool = createAssetLookupTool(settings.assets);
+    const intelTool = createIntelLookupTool(settings.intel);
     const caseTool = createCaseTool(path.join(dir, 'plain-cases'));
     const openai = new OpenAI({ baseURL, apiKey: 'bench', maxRetries: 0 });
     const noCtx = {

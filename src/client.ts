@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
@@ -10,14 +11,14 @@ import { formatIssues } from './governance/issues';
 import { GovernorClient } from './activities/governor-client';
 import type { ApprovalAttempt, ApprovalSignal, PendingApproval } from './governance/approvals';
 import { connectClient } from './runtime/connection';
-import type { ControlSignal } from './workflows/definitions';
+import type { ControlSignal } from './workflows/contract';
 import {
   approvalAttemptsQuery,
-  approvalSignal,
-  controlSignal,
+  controlUpdate,
+  decideApprovalUpdate,
   pendingApprovalsQuery,
   runStateQuery,
-} from './workflows/definitions';
+} from './workflows/contract';
 import type { ControlRecord, RunState } from './workflows/engine/state';
 import { WORKFLOW_CATALOG } from './workflows/catalog';
 
@@ -151,22 +152,33 @@ export class WardenClient {
     }
   }
 
-  /** Sends a signal. A signal returns nothing: learn its effect by querying the run. */
-  async signal(workflowId: string, signalName: string, payload: unknown): Promise<void> {
+  /**
+   * Sends a signal (one of the definitions in src/workflows/contract.ts). A signal returns nothing: prefer
+   * the matching update, which answers with what the run recorded.
+   */
+  async signal<Args extends unknown[]>(workflowId: string, def: SignalDefinition<Args>, ...args: Args): Promise<void> {
     try {
-      await this.temporal.workflow.getHandle(workflowId).signal(signalName, payload);
+      await this.temporal.workflow.getHandle(workflowId).signal(def, ...args);
     } catch (err) {
       throw this.notFound(err, workflowId);
     }
   }
 
-  /** Runs a query against a (running or closed) run. */
-  async query<T = unknown>(workflowId: string, queryName: string, ...args: unknown[]): Promise<T> {
-    try {
-      return await this.temporal.workflow.getHandle(workflowId).query<T, unknown[]>(queryName, ...args);
-    } catch (err) {
-      throw this.notFound(err, workflowId);
-    }
+  /** A run's status, steps, decisions, agent turns and interrupts (`runState` query). */
+  async runState(workflowId: string): Promise<RunState> {
+    return this.guard(workflowId, () => this.temporal.workflow.getHandle(workflowId).query(runStateQuery));
+  }
+
+  /** What one run waits for (`pendingApprovals` query). */
+  async pendingApprovalsOf(workflowId: string): Promise<PendingApproval[]> {
+    return this.guard(workflowId, () => this.temporal.workflow.getHandle(workflowId).query(pendingApprovalsQuery));
+  }
+
+  /** Every attempt to decide one run's approvals, or the one sent with `requestId` (`approvalAttempts` query). */
+  async approvalAttempts(workflowId: string, requestId?: string): Promise<ApprovalAttempt[]> {
+    return this.guard(workflowId, () =>
+      this.temporal.workflow.getHandle(workflowId).query(approvalAttemptsQuery, requestId),
+    );
   }
 
   /**
@@ -190,16 +202,14 @@ export class WardenClient {
       limit,
     });
     const all = await Promise.all(
-      runs.map((r) =>
-        this.query<PendingApproval[]>(r.workflowId, pendingApprovalsQuery.name).catch(() => [] as PendingApproval[]),
-      ),
+      runs.map((r) => this.pendingApprovalsOf(r.workflowId).catch(() => [] as PendingApproval[])),
     );
     return all.flat().sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }
 
   /**
-   * Approves or rejects a pending approval and reports what the run made of it. A signal returns nothing,
-   * so the decision carries a request id and the outcome is read back through `approvalAttempts`.
+   * Approves or rejects a pending approval and answers with what the run made of it (the
+   * `decideApproval` update: accepted, or refused and why — refusals are recorded too).
    * @throws UserError when the run or the approval does not exist.
    */
   async decide(
@@ -209,7 +219,7 @@ export class WardenClient {
     approver: string,
     reason?: string,
   ): Promise<ApprovalAttempt> {
-    const pending = await this.query<PendingApproval[]>(workflowId, pendingApprovalsQuery.name);
+    const pending = await this.pendingApprovalsOf(workflowId);
     const target = pending.find((p) => p.approvalId === approvalId);
     if (!target) {
       const known = pending.map((p) => p.approvalId).join(', ') || 'none';
@@ -217,33 +227,29 @@ export class WardenClient {
         `run ${workflowId} has no pending approval "${approvalId}" (pending: ${known}) — see \`warden approvals\``,
       );
     }
-    const requestId = randomUUID();
     const payload: ApprovalSignal = {
       approvalId,
       decision,
       approver,
-      requestId,
+      requestId: randomUUID(),
       actionHash: target.actionHash,
       ...(reason ? { reason } : {}),
     };
-    await this.signal(workflowId, approvalSignal.name, payload);
-    return this.waitFor(
-      async () => (await this.query<ApprovalAttempt[]>(workflowId, approvalAttemptsQuery.name, requestId))[0],
+    return this.update(workflowId, () =>
+      this.temporal.workflow.getHandle(workflowId).executeUpdate(decideApprovalUpdate, { args: [payload] }),
     );
   }
 
-  /** Pauses, resumes or cancels a run; resolves with what the run recorded for this request. */
+  /** Pauses, resumes or cancels a run; answers with the request as the run recorded it (accepted or refused). */
   async control(
     workflowId: string,
     action: ControlSignal['action'],
     by: string,
     reason?: string,
   ): Promise<ControlRecord> {
-    const requestId = randomUUID();
-    const payload: ControlSignal = { action, by, requestId, ...(reason ? { reason } : {}) };
-    await this.signal(workflowId, controlSignal.name, payload);
-    return this.waitFor(async () =>
-      (await this.query<RunState>(workflowId, runStateQuery.name)).controls.find((c) => c.requestId === requestId),
+    const payload: ControlSignal = { action, by, requestId: randomUUID(), ...(reason ? { reason } : {}) };
+    return this.update(workflowId, () =>
+      this.temporal.workflow.getHandle(workflowId).executeUpdate(controlUpdate, { args: [payload] }),
     );
   }
 
@@ -252,16 +258,29 @@ export class WardenClient {
     return new GovernorClient(this.temporal, governorId, this.taskQueue, 0);
   }
 
-  private async waitFor<T>(read: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await read();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline)
-        throw new UserError(
-          'the run did not record the request in time — is a worker running? (`warden worker` or `warden dev`)',
-        );
-      await new Promise((r) => setTimeout(r, 150));
+  private async guard<T>(workflowId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.notFound(err, workflowId);
+    }
+  }
+
+  /** Runs an update; a closed run or one that cannot take updates becomes a UserError saying so. */
+  private async update<T>(workflowId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError)
+        throw new UserError(`run ${workflowId} refused the request: ${err.cause?.message ?? err.message}`);
+      const e = this.notFound(err, workflowId);
+      if (e instanceof UserError) throw e;
+      if (
+        (err as { name?: string }).name === 'WorkflowNotFoundError' ||
+        /completed|closed/i.test((err as Error).message)
+      )
+        throw new UserError(`run ${workflowId} has already ended — see \`warden status ${workflowId}\``);
+      throw err;
     }
   }
 

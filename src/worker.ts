@@ -137,6 +137,18 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.shutdownGraceMs,
     ...(opts.identity ? { identity: opts.identity } : {}),
+    // Worker Versioning: every task is tied to this build; runs auto-upgrade to the deployment's current
+    // build on their next task, so runs waiting for approval move to a new release without a restart.
+    // Compatibility across builds is proven by the replay and upgrade tests (docs/operations.md).
+    ...(config.deployment
+      ? {
+          workerDeploymentOptions: {
+            useWorkerVersioning: true as const,
+            version: { deploymentName: config.deployment.name, buildId: config.deployment.buildId },
+            defaultVersioningBehavior: 'AUTO_UPGRADE' as const,
+          },
+        }
+      : {}),
     // Payload encryption when a codec key is configured; codecs run outside the workflow sandbox.
     ...dataConverterOption(config),
   };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SETTINGS, loadConfig, parseHostPort } from '../src/config';
+import { SETTINGS, allSettings, loadConfig, parseHostPort } from '../src/config';
 import { ConfigError } from '../src/errors';
 
 function configError(env: Record<string, string>): ConfigError {
@@ -73,10 +73,19 @@ describe('config', () => {
     expect(configError({ WARDEN_CONFIG_FILE: file }).message).toMatch(/not valid JSON/);
   });
 
-  it('documents every setting in the README', () => {
-    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    const missing = Object.keys(SETTINGS).filter((name) => !readme.includes(`\`${name}\``));
-    expect(missing).toEqual([]);
+  it('documents every setting, core and use cases, in docs/configuration.md', () => {
+    const page = fs.readFileSync(path.join(__dirname, '..', 'docs', 'configuration.md'), 'utf8');
+    const names = allSettings().map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(Object.keys(SETTINGS)));
+    expect(names).toContain('WARDEN_TRIAGE_CONFIDENCE_THRESHOLD');
+    expect(names.filter((name) => !page.includes(`| \`${name}\` |`))).toEqual([]);
+  });
+
+  it('refuses a use case that is not installed, naming the installed ones', () => {
+    expect(() => loadConfig({ WARDEN_USECASES: 'alert-triage,no-such-case' })).toThrow(
+      /WARDEN_USECASES: no use case "no-such-case" is installed \(installed: .*alert-triage/,
+    );
+    expect(loadConfig({ WARDEN_USECASES: 'alert-triage' }).usecases.enabled).toEqual(['alert-triage']);
   });
 
   it.each([

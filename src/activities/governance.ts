@@ -1,7 +1,8 @@
 import { formatIssues } from '../governance/issues';
 import type { ApprovalPendingNotice } from './notify';
 import type { Logger } from '../telemetry/logger';
-import type { ApprovalPlan, Policy, Risk } from '../governance/policy';
+import type { Decision } from '../governance/decision';
+import type { ApprovalPlan, Policy } from '../governance/policy';
 import { approvalPlan, evaluatePolicy, grantedCapabilities } from '../governance/policy';
 import type { PendingApproval } from '../governance/approvals';
 import { canonicalHash } from '../audit/hash';
@@ -23,28 +24,6 @@ export interface DecideInput {
   initiator: string;
   tainted: boolean;
   agent?: string;
-}
-
-/** A policy decision, with everything the workflow needs to enforce it. */
-export interface Decision {
-  effect: 'allow' | 'require_approval' | 'deny';
-  tier?: number;
-  ruleId: string;
-  reason: string;
-  policyVersion: string;
-  /** sha256 over tool + canonical args + run + step + call + policy version. */
-  actionHash: string;
-  /** One line for humans and the Web UI. */
-  action: string;
-  tool?: string;
-  risk?: Risk;
-  /** True when the arguments failed the tool's schema: the step fails with ValidationError. */
-  invalid?: boolean;
-  plan?: ApprovalPlan;
-  /** Task queue for the tool call when the tool's rate-limit class is limited. */
-  taskQueue?: string;
-  /** Credential capabilities the call may lease (none when denied). */
-  granted?: { provider: string; scopes: string[] }[];
 }
 
 /** Dependencies of the governance activities. */

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { GovernorState, KillSwitchSignal, ToolOutcomeSignal } from '../workflows/definitions';
-import { governorStateQuery, reportToolOutcomeSignal, setKillSwitchSignal } from '../workflows/definitions';
+import type { SignalDefinition } from '@temporalio/common';
+import type { GovernorState, KillSwitchSignal, ToolOutcomeSignal } from '../workflows/contract';
+import { governorStateQuery, reportToolOutcomeSignal, setKillSwitchSignal } from '../workflows/contract';
 
 /** The governor's state before anything was ever set. */
 export const INITIAL_GOVERNOR_STATE: GovernorState = { killSwitch: { engaged: false }, breakers: {}, changes: [] };
@@ -35,7 +36,7 @@ export class GovernorClient {
     return state;
   }
 
-  private async signalWithStart(signal: typeof setKillSwitchSignal, payload: unknown): Promise<void> {
+  private async signalWithStart<T>(signal: SignalDefinition<[T]>, payload: T): Promise<void> {
     await this.client.workflow.signalWithStart('governor', {
       workflowId: this.governorId,
       taskQueue: this.taskQueue,

@@ -7,7 +7,7 @@ import type { Capability, ToolRegistry } from '../tools/types';
 import type { CredentialBroker, Lease } from '../credentials';
 import { LeaseError, scrub } from '../credentials';
 import { ToolRefusedError } from '../tools/types';
-import type { BreakerState } from '../workflows/definitions';
+import type { BreakerState } from '../workflows/contract';
 import type { GovernorClient } from './governor-client';
 import { actionHash } from './governance';
 import { canonicalHash } from '../audit/hash';

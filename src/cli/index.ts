@@ -13,6 +13,7 @@ import { registerSecretsCommands } from './secrets';
 import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
 import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
+import { registerDeployCommands } from './deploy';
 
 /** Builds the `warden` command tree. */
 export function buildProgram(io: CliIO): Command {
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIO): Command {
   registerSecretsCommands(program, io);
   registerCodecCommands(program, io);
   registerModelCommands(program, io);
+  registerDeployCommands(program, io);
   registerUseCaseCommands(program, io);
   registerUseCaseCli(program, io);
   for (const cmd of program.commands) cmd.exitOverride();

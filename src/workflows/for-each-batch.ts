@@ -1,5 +1,5 @@
 import type { ForEachBatchInput, ForEachBatchResult } from './engine/types';
-import { StepRunner } from './engine/runner';
+import { Run } from './engine/runner';
 
 /**
  * One batch of a forEach step, as a child workflow: keeps every execution's history small however many
@@ -7,10 +7,10 @@ import { StepRunner } from './engine/runner';
  * same governance as the parent; its approvals and controls are addressed to this child's workflow id.
  */
 export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
-  const runner = new StepRunner({
+  const run = new Run({
     playbook: `${input.playbook}/${input.stepId}`,
     initiator: input.initiator,
     tainted: input.tainted,
   });
-  return runner.runItems(input);
+  return run.runBatch(input);
 }

@@ -1,5 +1,5 @@
 import { condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { GovernorState } from './definitions';
+import type { GovernorState } from './contract';
 import { AuditTrail } from './engine/audit-trail';
 import {
   KillSwitchSignal,
@@ -7,7 +7,7 @@ import {
   governorStateQuery,
   reportToolOutcomeSignal,
   setKillSwitchSignal,
-} from './definitions';
+} from './contract';
 
 const MAX_CHANGES = 100;
 

@@ -6,4 +6,4 @@ export { healthCheck } from './health-check';
 export { runPlaybook } from './run-playbook';
 export { forEachBatch } from './for-each-batch';
 export { governor } from './governor';
-export * from './definitions';
+export * from './contract';

@@ -3,7 +3,7 @@ import { Playbook } from '../governance/steps';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { RunPlaybookInput, RunPlaybookResult } from './catalog';
-import { StepRunner } from './engine/runner';
+import { Run } from './engine/runner';
 
 /**
  * Runs a playbook — action, approval, branch and forEach steps — under one governance layer: every
@@ -14,9 +14,10 @@ import { StepRunner } from './engine/runner';
 export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookResult> {
   // Parse in the workflow too: a run started by another client must not run an unvalidated playbook.
   const parsed = Playbook.safeParse(input.playbook);
-  const runner = new StepRunner({
+  const runner = new Run({
     playbook: parsed.success ? parsed.data.name : '(invalid)',
     initiator: input.initiator,
+    ...(input.trigger ? { trigger: input.trigger } : {}),
   });
   if (!parsed.success) {
     runner.state.status = 'failed';

@@ -1,3 +1,4 @@
+import { approvalSignal } from '../../src/workflows/contract';
 import { AuditLedger } from '../../src/audit';
 import type { AppendInput, AuditRecord } from '../../src/audit';
 import type { PendingApproval } from '../../src/governance/approvals';
@@ -89,7 +90,7 @@ describe('what a run records in the audit ledger (real Temporal server, real SQL
       initiator: 'olivia',
     });
     const [p] = await waitFor(
-      () => stack.client.query<PendingApproval[]>(workflowId, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(workflowId),
       (l) => l.length === 1,
     ).catch(async (e: Error) => {
       const desc = await stack.client.temporal.workflow.getHandle(workflowId).describe();
@@ -97,17 +98,17 @@ describe('what a run records in the audit ledger (real Temporal server, real SQL
       const tail = hist.events!.slice(-6).map((ev) => JSON.stringify(ev).slice(0, 600));
       throw new Error(`${e.message}\n${desc.status.name}\n${tail.join('\n')}`);
     });
-    await stack.client.signal(workflowId, 'approval', {
+    await stack.client.signal(workflowId, approvalSignal, {
       approvalId: p!.approvalId,
       decision: 'approve',
       approver: 'olivia',
     });
-    await stack.client.signal(workflowId, 'approval', {
+    await stack.client.signal(workflowId, approvalSignal, {
       approvalId: p!.approvalId,
       decision: 'approve',
       approver: 'mallory',
     });
-    await stack.client.signal(workflowId, 'approval', {
+    await stack.client.signal(workflowId, approvalSignal, {
       approvalId: p!.approvalId,
       decision: 'approve',
       approver: 'bob',

@@ -107,7 +107,7 @@ describe('secrets never leak (canary through a real run)', () => {
     // The real call carried the secret to the vendor — the only place it should go.
     const sent = vendor.requests.find((r) => r.path === '/vendorx/tickets');
     expect(sent).toBeDefined();
-    const state = await stack.client.query<RunState>(workflowId, 'runState');
+    const state = await stack.client.runState(workflowId);
     const step = (id: string) => state.steps.find((s) => s.stepId === id)!;
     expect(step('ticket').status).toBe('completed');
     expect(step('leaky').error!.message).toContain('[redacted]');

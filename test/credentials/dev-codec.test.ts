@@ -88,7 +88,7 @@ describe('warden dev with payload encryption', () => {
       // without the codec) holds ciphertext.
       const run = await runCli(['run', 'healthCheck', '--id', 'dev-codec-1', '--wait'], env);
       expect(run.code).toBe(0);
-      const raw = await connectClient(loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}` }));
+      const raw = await connectClient(loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}` }), 60_000);
       try {
         const history = await raw.workflow.getHandle('dev-codec-1').fetchHistory();
         const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;

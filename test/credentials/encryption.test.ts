@@ -57,7 +57,7 @@ describe('payload encryption on a real Temporal server', () => {
       { policy: testPolicy() },
     );
     // A client WITHOUT the codec: what anyone reading Temporal's database or API sees.
-    raw = await connectClient(loadConfig({ TEMPORAL_ADDRESS: stack.config.temporal.address! }));
+    raw = await connectClient(loadConfig({ TEMPORAL_ADDRESS: stack.config.temporal.address! }), 60_000);
     codecServer = createCodecServer({
       codec: codecFromConfig(stack.config)!,
       token: TOKEN,
@@ -81,7 +81,7 @@ describe('payload encryption on a real Temporal server', () => {
       initiator: 'olivia',
     });
     const pending = await waitFor(
-      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(id),
       (l) => l.length === 1,
     );
     expect(pending[0]!.eligible).toEqual(['alice', 'bob']); // the codec client reads query results
@@ -138,7 +138,7 @@ describe('payload encryption on a real Temporal server', () => {
     });
     await run(cli, ['workflow', 'signal', '--address', address, '-w', id, '--name', 'approval', '--input', signal]);
     await stack.client.result(id);
-    const attempts = await stack.client.query<ApprovalAttempt[]>(id, 'approvalAttempts');
+    const attempts = await stack.client.approvalAttempts(id);
     expect(attempts[0]).toMatchObject({ approver: 'alice', outcome: 'accepted' });
 
     // 4. The temporal CLI reads the history in plaintext through the codec server (token via env, not argv).

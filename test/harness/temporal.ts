@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import type { Worker } from '@temporalio/worker';
+import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import { WardenClient } from '../../src/client';
 import type { WardenConfig } from '../../src/config';
 import { loadConfig } from '../../src/config';
@@ -70,6 +70,8 @@ export async function startTestStack(
     agents?: AgentDefinition[];
     spanProcessor?: SpanProcessor;
     ledger?: AuditLedger;
+    /** Another build's workflow code (the upgrade test); default: this build's bundle. */
+    workflowBundle?: WorkflowBundleOption;
   } = {},
 ): Promise<TestStack> {
   const config = testConfig(env);
@@ -84,7 +86,7 @@ export async function startTestStack(
   });
   const { worker } = ww;
   const running = ww.run();
-  const client = new WardenClient(await connectClient(config), config.taskQueue);
+  const client = new WardenClient(await connectClient(config, 60_000), config.taskQueue);
   return {
     config,
     client,

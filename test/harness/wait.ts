@@ -1,5 +1,5 @@
-/** Polls `read` until `ok` holds (or throws after `ms`), for state reached through signals and queries. */
-export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+/** Polls `read` until `ok` holds (or throws after `ms`; generous because CI machines are small and shared), for state reached through signals and queries. */
+export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await read();

@@ -146,7 +146,7 @@ describe('warden model serve: the embedded local model (real model, real openai 
       });
       const result = await stack.client.result<{ outputs: { score: unknown } }>(workflowId);
       expect(Verdict.safeParse(result.outputs.score).success).toBe(true);
-      const state = await stack.client.query<RunState>(workflowId, 'runState');
+      const state = await stack.client.runState(workflowId);
       expect(state.agentTurns.length).toBeGreaterThanOrEqual(1);
       for (const turn of state.agentTurns) {
         expect(turn).toMatchObject({ agent: 'agent:local-scorer', model: server.modelId });

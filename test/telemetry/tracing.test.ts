@@ -1,3 +1,4 @@
+import { approvalSignal } from '../../src/workflows/contract';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { PendingApproval } from '../../src/governance/approvals';
@@ -58,10 +59,10 @@ describe('OpenTelemetry traces (in-memory exporter, real Temporal dev server)', 
       initiator: 'olivia',
     });
     const [p] = await waitFor(
-      () => stack.client.query<PendingApproval[]>(workflowId, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(workflowId),
       (l) => l.length === 1,
     );
-    await stack.client.signal(workflowId, 'approval', {
+    await stack.client.signal(workflowId, approvalSignal, {
       approvalId: p!.approvalId,
       decision: 'approve',
       approver: 'alice',

@@ -1,3 +1,4 @@
+import { approvalSignal } from '../../src/workflows/contract';
 import type { PendingApproval } from '../../src/governance/approvals';
 import type { RunState } from '../../src/workflows/engine/state';
 import { parsePolicy } from '../../src/runtime/policy-file';
@@ -83,7 +84,7 @@ describe('agent steps against a hostile model (real Temporal server, real openai
     await stack.client.result(id).catch((e: Error & { cause?: { type?: string; message?: string } }) => {
       error = `${e.cause?.type}: ${e.cause?.message}`;
     });
-    return { error, state: await stack.client.query<RunState>(id, 'runState') };
+    return { error, state: await stack.client.runState(id) };
   };
 
   it('scores an alert: tool call, then a valid verdict; turns, identity, taint and delimiting are recorded', async () => {
@@ -196,7 +197,7 @@ describe('agent steps against a hostile model (real Temporal server, real openai
     ]);
     const id = await run('disguised');
     const [p] = await waitFor(
-      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(id),
       (l) => l.length === 1,
     );
     expect(p).toMatchObject({
@@ -205,7 +206,7 @@ describe('agent steps against a hostile model (real Temporal server, real openai
       action: expect.stringMatching(/^http_request DELETE 127\.0\.0\.1/),
     });
     expect(vendor.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
-    await stack.client.signal(id, 'approval', {
+    await stack.client.signal(id, approvalSignal, {
       approvalId: p!.approvalId,
       decision: 'reject',
       approver: 'carol',
@@ -291,7 +292,7 @@ describe('agent steps against a hostile model (real Temporal server, real openai
     ]);
     const id = await run('obedient', { alert }, { asset: { criticality: 'low' } });
     const [p] = await waitFor(
-      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(id),
       (l) => l.length === 1,
     );
     // The low-criticality rule alone would need tier 1; the tainted floor for destructive tools raises it to tier 2.
@@ -301,7 +302,7 @@ describe('agent steps against a hostile model (real Temporal server, real openai
     await stack.client.control(id, 'cancel', 'oncall', 'injection attempt');
     expect((await stack.client.result<{ status: string }>(id)).status).toBe('cancelled');
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
-    const state = await stack.client.query<RunState>(id, 'runState');
+    const state = await stack.client.runState(id);
     expect(state.decisions[0]).toMatchObject({
       actor: 'agent:obedient',
       effect: 'require_approval',

@@ -1,3 +1,4 @@
+import { approvalSignal } from '../../src/workflows/contract';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ApprovalAttempt, PendingApproval } from '../../src/governance/approvals';
@@ -49,10 +50,10 @@ describe('approval gates (real Temporal dev server)', () => {
 
   const pendingOf = async (id: string) =>
     waitFor(
-      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(id),
       (l) => l.length === 1,
     ).then((l) => l[0]!);
-  const attempts = (id: string) => stack.client.query<ApprovalAttempt[]>(id, 'approvalAttempts');
+  const attempts = (id: string) => stack.client.approvalAttempts(id);
   const isolations = (id: string) =>
     vendor.requests.filter((r) => r.path === '/isolate' && r.idempotencyKey?.startsWith(`${id}/`));
   const start = async (pb: Playbook, initiator = 'olivia') =>
@@ -62,7 +63,7 @@ describe('approval gates (real Temporal dev server)', () => {
     const id = await start(isolate('low'));
     const p = await pendingOf(id);
     expect(p.eligible).toEqual(['alice', 'bob']);
-    const send = (payload: unknown) => stack.client.signal(id, 'approval', payload);
+    const send = (payload: unknown) => stack.client.signal(id, approvalSignal, payload);
     await send({ approvalId: p.approvalId, decision: 'approve', approver: 'olivia', requestId: 'self' });
     await send({ approvalId: p.approvalId, decision: 'approve', approver: 'mallory', requestId: 'stranger' });
     await send({ approvalId: 'contain.99', decision: 'approve', approver: 'alice', requestId: 'unknown' });
@@ -97,7 +98,7 @@ describe('approval gates (real Temporal dev server)', () => {
     });
     // Nothing ran, the run still waits, and it was not wedged by the bad signals.
     expect(isolations(id)).toHaveLength(0);
-    expect(await stack.client.query<PendingApproval[]>(id, 'pendingApprovals')).toHaveLength(1);
+    expect(await stack.client.pendingApprovalsOf(id)).toHaveLength(1);
 
     await send({
       approvalId: p.approvalId,
@@ -116,14 +117,14 @@ describe('approval gates (real Temporal dev server)', () => {
   it('rejection fails the step with ApprovalRejected and nothing executes', async () => {
     const id = await start(isolate('low'));
     const p = await pendingOf(id);
-    await stack.client.signal(id, 'approval', {
+    await stack.client.signal(id, approvalSignal, {
       approvalId: p.approvalId,
       decision: 'reject',
       approver: 'bob',
       reason: 'false positive',
     });
     await expect(stack.client.result(id)).rejects.toThrow();
-    const s = await stack.client.query<RunState>(id, 'runState');
+    const s = await stack.client.runState(id);
     const contain = s.steps.find((x) => x.stepId === 'contain')!;
     expect(contain.status).toBe('failed');
     expect(contain.error).toEqual({ type: 'ApprovalRejected', message: 'rejected by bob: false positive' });
@@ -134,13 +135,13 @@ describe('approval gates (real Temporal dev server)', () => {
     const id = await start(isolate('critical'));
     const p = await pendingOf(id);
     expect(p).toMatchObject({ tier: 2, required: 2 });
-    await stack.client.signal(id, 'approval', {
+    await stack.client.signal(id, approvalSignal, {
       approvalId: p.approvalId,
       decision: 'approve',
       approver: 'carol',
       requestId: 'c1',
     });
-    await stack.client.signal(id, 'approval', {
+    await stack.client.signal(id, approvalSignal, {
       approvalId: p.approvalId,
       decision: 'approve',
       approver: 'carol',
@@ -153,7 +154,7 @@ describe('approval gates (real Temporal dev server)', () => {
     expect(got[0]).toMatchObject({ outcome: 'accepted', reason: expect.stringMatching(/1 of 2/) });
     expect(got[1]).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/carol already approved/) });
     expect(isolations(id)).toHaveLength(0);
-    await stack.client.signal(id, 'approval', { approvalId: p.approvalId, decision: 'approve', approver: 'erin' });
+    await stack.client.signal(id, approvalSignal, { approvalId: p.approvalId, decision: 'approve', approver: 'erin' });
     const result = await stack.client.result<{ steps: { stepId: string; approval?: { approvers: string[] } }[] }>(id);
     expect(result.steps.find((s) => s.stepId === 'contain')!.approval!.approvers).toEqual(['carol', 'erin']);
     expect(isolations(id)).toHaveLength(1);

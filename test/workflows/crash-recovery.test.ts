@@ -15,6 +15,9 @@ import { startFakeVendor } from '../harness/vendor';
 import { startScriptedLlm } from '../harness/scripted-llm';
 import { waitFor } from '../harness/wait';
 
+/** Every worker process a test started; whatever a failing test left running is killed after the suite. */
+const children = new Set<ChildProcess>();
+
 /** A real worker process (dist/), so the test can kill it like a crash would. */
 function startWorkerProcess(
   env: Record<string, string>,
@@ -25,6 +28,8 @@ function startWorkerProcess(
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -42,6 +47,7 @@ describe('crash recovery (real worker process, real Temporal dev server)', () =>
     client = await startTestStack();
   });
   afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
     await client.stop();
     await vendor.close();
   });

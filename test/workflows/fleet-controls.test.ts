@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Playbook } from '../../src/governance/steps';
-import type { GovernorState } from '../../src/workflows/definitions';
+import type { GovernorState } from '../../src/workflows/contract';
 import type { RunState } from '../../src/workflows/engine/state';
 import { runCli } from '../harness/cli';
 import { testPolicy } from '../harness/policies';
@@ -147,7 +147,7 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
         'breaker ticketing closed (trial call succeeded)',
       ]),
     );
-    const s = await stack.client.query<RunState>(id, 'runState');
+    const s = await stack.client.runState(id);
     expect(s.steps[0]!.status).toBe('completed');
   });
 

@@ -1,3 +1,4 @@
+import { controlSignal } from '../../src/workflows/contract';
 import type { PendingApproval } from '../../src/governance/approvals';
 import type { Playbook } from '../../src/governance/steps';
 import type { RunState } from '../../src/workflows/engine/state';
@@ -35,7 +36,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
     await stack.stop();
     await vendor.close();
   });
-  const state = (id: string) => stack.client.query<RunState>(id, 'runState');
+  const state = (id: string) => stack.client.runState(id);
   const ticketsOf = (id: string) =>
     vendor.requests.filter((r) => r.path === '/tickets' && r.idempotencyKey?.startsWith(`${id}/`));
 
@@ -93,7 +94,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
     };
     const { workflowId: id } = await stack.client.start('runPlaybook', { playbook, initiator: 'olivia' });
     await waitFor(
-      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(id),
       (p) => p.length === 1,
     );
     const rec = await stack.client.control(id, 'cancel', 'oncall', 'wrong alert');
@@ -103,7 +104,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
     expect(result.steps.find((s) => s.stepId === 'ask')!.status).toBe('cancelled');
     expect(result.steps.find((s) => s.stepId === 'after')).toBeUndefined();
     expect(ticketsOf(id)).toHaveLength(0);
-    expect(await stack.client.query<PendingApproval[]>(id, 'pendingApprovals')).toEqual([]);
+    expect(await stack.client.pendingApprovalsOf(id)).toEqual([]);
   });
 
   it('cancel reaches forEach batches in flight and stops them', async () => {
@@ -163,10 +164,10 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
       initiator: 'olivia',
     });
     await waitFor(
-      () => stack.client.query<PendingApproval[]>(id, 'pendingApprovals'),
+      () => stack.client.pendingApprovalsOf(id),
       (p) => p.length === 1,
     );
-    await stack.client.signal(id, 'control', { action: 'explode' });
+    await stack.client.signal(id, controlSignal, { action: 'explode' } as never);
     const s = await waitFor(
       () => state(id),
       (x) => x.controls.length === 1,

@@ -33,6 +33,7 @@ const signalNames = (h: RecordedHistory) =>
   h.history.events!.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
 
 describe('workflow determinism: recorded histories replay against the current code', () => {
+  jest.setTimeout(300_000);
   const histories = loadHistories();
   const { logger } = memoryLogger();
   beforeAll(() => installRuntime(logger));

@@ -1,3 +1,4 @@
+import { approvalSignal } from '../../src/workflows/contract';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
 import type { Playbook } from '../../src/governance/steps';
@@ -26,8 +27,8 @@ describe('runPlaybook: action, approval, branch and forEach steps (real Temporal
     await vendor.close();
   });
 
-  const pending = (id: string) => stack.client.query<PendingApproval[]>(id, 'pendingApprovals');
-  const state = (id: string) => stack.client.query<RunState>(id, 'runState');
+  const pending = (id: string) => stack.client.pendingApprovalsOf(id);
+  const state = (id: string) => stack.client.runState(id);
 
   it('runs a mixed playbook: lookup → branch → forEach tickets → approval → isolate', async () => {
     const playbook: Playbook = {
@@ -111,12 +112,12 @@ describe('runPlaybook: action, approval, branch and forEach steps (real Temporal
     expect(p!.reason).toMatch(/critical host needs two approvers/);
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
 
-    await stack.client.signal(workflowId, 'approval', {
+    await stack.client.signal(workflowId, approvalSignal, {
       approvalId: p!.approvalId,
       decision: 'approve',
       approver: 'carol',
     });
-    await stack.client.signal(workflowId, 'approval', {
+    await stack.client.signal(workflowId, approvalSignal, {
       approvalId: p!.approvalId,
       decision: 'approve',
       approver: 'dave',

@@ -1,14 +1,16 @@
-import { isCancellation, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
+import canonicalize from 'canonicalize';
 import type { Activities } from '../../activities';
 import type { ChatMessage } from '../../activities/llm';
 import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
 import { render } from '../../governance/expressions';
+import { refusalDecision } from '../../governance/decision';
 import type { AgentStep } from '../../governance/steps';
 import { untrustedRule, wrapUntrusted } from '../../governance/untrusted';
 import { StepFailure, describeError, now } from './failures';
 import { inSpan } from './tracing';
-import type { StepRunner } from './runner';
+import type { StepContext } from './step-context';
 import type { AgentTurnRecord, StepRecord } from './state';
 
 const { describeAgent } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
@@ -31,19 +33,10 @@ const modelProxy = (summary: string) =>
 /** Refusals the model is told about and that count against its violation budget. */
 const VIOLATIONS = new Set<string>([FailureType.PolicyDenied, FailureType.ValidationError]);
 
+/** The identity of a call for the loop breaker: tool name and canonical arguments. */
 function stableKey(name: string, rawArgs: string): string {
   try {
-    const sort = (v: unknown): unknown =>
-      Array.isArray(v)
-        ? v.map(sort)
-        : v && typeof v === 'object'
-          ? Object.fromEntries(
-              Object.entries(v)
-                .sort(([a], [b]) => a.localeCompare(b))
-                .map(([k, x]) => [k, sort(x)]),
-            )
-          : v;
-    return `${name} ${JSON.stringify(sort(JSON.parse(rawArgs)))}`;
+    return `${name} ${canonicalize(JSON.parse(rawArgs)) ?? ''}`;
   } catch {
     return `${name} ${rawArgs.trim()}`;
   }
@@ -58,7 +51,7 @@ function stableKey(name: string, rawArgs: string): string {
  * LlmOutputInvalid.
  */
 export async function runAgentLoop(
-  runner: StepRunner,
+  ctx: StepContext,
   step: AgentStep,
   scope: ExpressionScope,
   record: StepRecord,
@@ -76,8 +69,12 @@ export async function runAgentLoop(
     },
   ];
   // From here on the model has seen untrusted content: policy's tainted floors apply to the whole run.
-  runner.tainted = true;
+  ctx.taint.mark();
   const started = Date.now();
+  // Time spent waiting for humans is not the agent's: it does not count against its wall-time budget.
+  const waitedBefore = ctx.gate.waitedMs;
+  const excludeWaits = patched('warden-agent-wall-excludes-approvals');
+  const elapsed = () => Date.now() - started - (excludeWaits ? ctx.gate.waitedMs - waitedBefore : 0);
   const seen = new Map<string, number>();
   let turns = 0;
   let toolCalls = 0;
@@ -89,11 +86,11 @@ export async function runAgentLoop(
   };
 
   for (;;) {
-    await runner.checkpoint();
+    await ctx.checkpoint();
     if (turns >= b.maxTurns)
       stop(FailureType.BudgetExceeded, `used all ${b.maxTurns} turns without a valid final answer`);
     if (tokens >= b.maxTokens) stop(FailureType.BudgetExceeded, `used ${tokens} tokens (budget ${b.maxTokens})`);
-    if (Date.now() - started > b.wallTimeMs) stop(FailureType.BudgetExceeded, `ran longer than ${b.wallTimeMs} ms`);
+    if (elapsed() > b.wallTimeMs) stop(FailureType.BudgetExceeded, `ran longer than ${b.wallTimeMs} ms`);
     turns++;
     const turnNo = turns;
     const done = await inSpan(
@@ -106,7 +103,7 @@ export async function runAgentLoop(
       },
       async (): Promise<{ output: unknown } | undefined> => {
         const reply = await modelProxy(`agent ${agent.name}: LLM call, turn ${turns} (${agent.model})`).callModel({
-          workflowId: runner.state.workflowId,
+          workflowId: ctx.workflowId,
           stepId: step.id,
           agent: agent.name,
           turn: turns,
@@ -127,22 +124,7 @@ export async function runAgentLoop(
           usage: reply.usage,
           at: now(),
         };
-        runner.state.agentTurns.push(turn);
-        runner.audit.add(
-          'agent.turn',
-          { kind: 'agent', id: agent.identity },
-          {
-            stepId: step.id,
-            turn: turn.turn,
-            model: turn.model,
-            promptDigest: turn.promptDigest,
-            contextSources: turn.contextSources,
-            reply: turn.reply,
-            toolsChosen: reply.kind === 'tool_calls' ? reply.calls.map((c) => c.name) : [],
-            rationale: turn.rationale ?? null,
-            usage: turn.usage,
-          },
-        );
+        ctx.journal.agentTurn(turn, reply.kind === 'tool_calls' ? reply.calls.map((c) => c.name) : []);
 
         if (reply.kind === 'final') {
           if (reply.valid) return { output: reply.output };
@@ -185,6 +167,14 @@ export async function runAgentLoop(
           let answer: string;
           let outcome: string;
           let argsDigest: string | undefined;
+          const refuse = (ruleId: string, reason: string) =>
+            ctx.journal.decision(refusalDecision(call.name, ruleId, reason), {
+              stepId: step.id,
+              callId,
+              kind: 'action',
+              actor: agent.identity,
+              tainted: ctx.taint.tainted,
+            });
           const violation = (why: string) => {
             violations++;
             if (violations > b.maxViolations)
@@ -194,14 +184,7 @@ export async function runAgentLoop(
               );
           };
           if (!agent.allowedTools.includes(call.name)) {
-            runner.recordRefusal({
-              stepId: step.id,
-              callId,
-              tool: call.name,
-              actor: agent.identity,
-              ruleId: 'agent-allowlist',
-              reason: `tool "${call.name}" is not in ${agent.name}'s allowlist`,
-            });
+            refuse('agent-allowlist', `tool "${call.name}" is not in ${agent.name}'s allowlist`);
             outcome = 'refused: not in allowlist';
             answer = `refused: tool "${call.name}" is not available to you. Available tools: ${agent.allowedTools.join(', ') || 'none'}.`;
             violation(outcome);
@@ -213,21 +196,14 @@ export async function runAgentLoop(
               args = undefined;
             }
             if (args === undefined || typeof args !== 'object' || args === null || Array.isArray(args)) {
-              runner.recordRefusal({
-                stepId: step.id,
-                callId,
-                tool: call.name,
-                actor: agent.identity,
-                ruleId: 'malformed-arguments',
-                reason: 'the arguments are not a JSON object',
-              });
+              refuse('malformed-arguments', 'the arguments are not a JSON object');
               outcome = 'refused: malformed arguments';
               answer =
                 'refused: the arguments are not a valid JSON object. Call the tool again with arguments matching its schema.';
               violation(outcome);
             } else {
               try {
-                const res = await runner.governedCall({
+                const res = await ctx.call({
                   stepId: step.id,
                   callId,
                   tool: call.name,

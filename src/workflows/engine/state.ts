@@ -1,28 +1,13 @@
 import type { ApprovalOutcome } from '../../governance/approvals';
+import type { DecisionRecord } from '../../governance/decision';
+
+export type { DecisionRecord };
 
 /** Lifecycle of a run. */
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 
 /** Lifecycle of one step (or one call inside a forEach item). */
 export type StepStatus = 'running' | 'waiting_approval' | 'completed' | 'failed' | 'skipped' | 'cancelled';
-
-/** A policy decision as the run records it (moved into the audit ledger when that lands). */
-export interface DecisionRecord {
-  stepId: string;
-  callId: string;
-  kind: 'action' | 'approval';
-  tool?: string;
-  /** Who asked: `system` (a playbook step) or the agent's identity (`agent:alert-scorer`). */
-  actor: string;
-  action: string;
-  effect: 'allow' | 'require_approval' | 'deny';
-  tier?: number;
-  ruleId: string;
-  reason: string;
-  policyVersion: string;
-  actionHash: string;
-  at: string;
-}
 
 /** A failure as recorded: its type (src/errors.ts FailureType) and message. */
 export interface StepError {

@@ -32,4 +32,6 @@ export interface ForEachBatchResult {
   cancelled?: boolean;
   /** The batch's policy decisions, so the parent's runState (and its case) shows every decision. */
   decisions?: DecisionRecord[];
+  /** True when the batch showed untrusted content to a model: the parent run is tainted too. */
+  tainted?: boolean;
 }

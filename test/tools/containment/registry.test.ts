@@ -1,8 +1,11 @@
 import { loadConfig } from '../../../src/config';
 import { ConfigError } from '../../../src/errors';
-import { createDefaultTools } from '../../../src/tools';
+import { buildToolRegistry, coreTools } from '../../../src/tools';
+import type { WardenConfig } from '../../../src/config';
 
-describe('containment tools in the default registry', () => {
+const createDefaultTools = (config: WardenConfig) => buildToolRegistry(coreTools(config));
+
+describe('containment tools among the core tools', () => {
   it('ships every containment tool, pointed at the configured vendors', () => {
     const config = loadConfig({ WARDEN_OKTA_BASE_URL: 'https://acme.okta.com' });
     expect(config.containment).toEqual({

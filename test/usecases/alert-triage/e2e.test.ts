@@ -8,7 +8,7 @@ import { loadPolicyFile } from '../../../src/runtime/policy-file';
 import { createLogger } from '../../../src/telemetry/logger';
 import { createHttpServer } from '../../../src/triggers/http-server';
 import { signWebhook } from '../../../src/triggers/webhooks';
-import { triageWebhooks } from '../../../src/usecases/alert-triage/trigger';
+import { useCaseWebhooks } from '../../../src/triggers/webhook-ingress';
 import type { RunState } from '../../../src/workflows/engine/state';
 import { ROOT, runCli } from '../../harness/cli';
 import type { FakeCrowdStrike } from '../../harness/fake-crowdstrike';
@@ -63,16 +63,21 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
         WARDEN_LLM_MODEL: 'triage-model',
         WARDEN_CROWDSTRIKE_BASE_URL: falcon.url,
       },
-      { policy: loadPolicyFile(path.join(ROOT, 'policy', 'default.yaml')) },
+      {
+        policy: loadPolicyFile(path.join(ROOT, 'policy', 'default.yaml'), [
+          { usecase: 'alert-triage', file: path.join(ROOT, 'src', 'usecases', 'alert-triage', 'policy.yaml') },
+        ]),
+      },
     );
     http = createHttpServer({
       client: stack.client,
       logger: createLogger({ level: 'silent' }),
       webhooks: {
-        ...triageWebhooks({
+        ...useCaseWebhooks({
+          config: stack.config,
           client: stack.client,
+          logger: createLogger({ level: 'silent' }),
           secrets: createSecretStore(stack.config).store,
-          confidenceThreshold: 0.7,
         }),
         maxBytes: 64 * 1024,
       },
@@ -209,18 +214,18 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
     const { workflowId } = (await res.json()) as { workflowId: string };
     // web-01 (high) waits for two approvers; dc-01 and the CEO's laptop are not in the alert: denied.
     await waitFor(
-      () => stack.client.query<PendingApproval[]>(`${workflowId}--isolate--b0`, 'pendingApprovals').catch(() => []),
+      () => stack.client.pendingApprovalsOf(`${workflowId}--isolate--b0`).catch(() => []),
       (l) => l.length >= 1,
       30_000,
     ).catch(async (e: Error) => {
-      const s = await stack.client.query<RunState>(workflowId, 'runState');
+      const s = await stack.client.runState(workflowId);
       throw new Error(
         `${e.message}\n${JSON.stringify({ status: s.status, steps: s.steps, turns: s.agentTurns.length })}`,
       );
     });
     await new Promise((r) => setTimeout(r, 1_000));
     for (const id of [dc, web, ceo]) expect(falcon.actionsFor(id)).toHaveLength(0);
-    const child = await stack.client.query<RunState>(`${workflowId}--isolate--b0`, 'runState');
+    const child = await stack.client.runState(`${workflowId}--isolate--b0`);
     const denied = child.decisions.filter((d) => d.ruleId === 'isolate-outside-alert').map((d) => d.action);
     expect(denied.sort()).toEqual([expect.stringMatching(/ceo-laptop/), expect.stringMatching(/dc-01/)]);
     await stack.client.control(workflowId, 'cancel', 'oncall', 'injection');

@@ -8,7 +8,9 @@ import {
   findAsset,
   loadAssetInventory,
 } from '../../../../src/usecases/alert-triage/tools/asset-lookup';
-import { createDefaultTools } from '../../../../src/tools';
+import { useCase } from '../../../../src/usecases/alert-triage';
+import { triageSettings } from '../../../../src/usecases/alert-triage/settings';
+import { createLogger } from '../../../../src/telemetry/logger';
 import { testToolContext } from '../../../harness/tool-context';
 
 const DEMO_INVENTORY = path.join(
@@ -117,33 +119,50 @@ describe('asset inventory files', () => {
 });
 
 describe('enrichment settings', () => {
+  const DEMO_INTEL = path.resolve(
+    __dirname,
+    '..',
+    '..',
+    '..',
+    '..',
+    'src',
+    'usecases',
+    'alert-triage',
+    'demo-data',
+    'intel',
+  );
+  const triage = (env: Record<string, string>) => {
+    const config = loadConfig(env);
+    return { config, s: triageSettings(config.usecases.settings['alert-triage'] ?? {}, config.http_request.timeoutMs) };
+  };
+  const toolNames = (config: ReturnType<typeof loadConfig>) =>
+    (
+      useCase.tools?.({
+        config,
+        settings: config.usecases.settings['alert-triage'] ?? {},
+        logger: createLogger({ level: 'silent' }),
+      }) ?? []
+    ).map((t) => t.name);
+
   it('defaults to the demo samples, so a fresh clone has working lookups', () => {
-    const config = loadConfig({});
-    expect(config.intel.dir).toBe(
-      path.resolve(__dirname, '..', '..', '..', '..', 'src', 'usecases', 'alert-triage', 'demo-data', 'intel'),
-    );
-    expect(config.intel.feeds).toEqual([]);
-    expect(config.assets).toEqual({ inventoryFile: DEMO_INVENTORY, unknownCriticality: 'high' });
-    const names = createDefaultTools(config)
-      .list()
-      .map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['intel_lookup', 'asset_lookup']));
+    const { config, s } = triage({});
+    expect(s.intel.dir).toBe(DEMO_INTEL);
+    expect(s.intel.feeds).toEqual([]);
+    expect(s.assets).toEqual({ inventoryFile: DEMO_INVENTORY, unknownCriticality: 'high' });
+    const names = toolNames(config);
+    expect(names).toEqual(expect.arrayContaining(['intel_lookup', 'asset_lookup', 'case_write']));
     expect(names).not.toContain('intel_http_lookup');
   });
 
   it('takes explicit feeds instead of the demo directory, and registers the HTTP provider when configured', () => {
-    const config = loadConfig({
-      WARDEN_INTEL_FEEDS: `ipsum=${path.join(__dirname, '..', '..', '..', '..', 'src', 'usecases', 'alert-triage', 'demo-data', 'intel', 'ipsum_demo.tsv')}`,
+    const { config, s } = triage({
+      WARDEN_INTEL_FEEDS: `ipsum=${path.join(DEMO_INTEL, 'ipsum_demo.tsv')}`,
       WARDEN_INTEL_HTTP_URL: 'https://intel.example.com/v1/lookup',
     });
-    expect(config.intel.dir).toBeUndefined();
-    expect(config.intel.feeds).toEqual([{ kind: 'ipsum', file: expect.stringContaining('ipsum_demo.tsv') as string }]);
-    expect(config.intel.http).toMatchObject({ url: 'https://intel.example.com/v1/lookup', authHeader: 'x-api-key' });
-    expect(
-      createDefaultTools(config)
-        .list()
-        .map((t) => t.name),
-    ).toContain('intel_http_lookup');
+    expect(s.intel.dir).toBeUndefined();
+    expect(s.intel.feeds).toEqual([{ kind: 'ipsum', file: expect.stringContaining('ipsum_demo.tsv') as string }]);
+    expect(s.intel.http).toMatchObject({ url: 'https://intel.example.com/v1/lookup', authHeader: 'x-api-key' });
+    expect(toolNames(config)).toContain('intel_http_lookup');
   });
 
   it('rejects an unknown feed kind and a low default criticality', () => {

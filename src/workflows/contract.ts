@@ -1,15 +1,27 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { ApprovalAttempt, PendingApproval } from '../governance/approvals';
-import type { RunState } from './engine/state';
+import type { ApprovalAttempt, ApprovalSignal, PendingApproval } from '../governance/approvals';
+import type { ControlRecord, RunState } from './engine/state';
 
 /*
- * Signals and queries of Warden's workflows: the contract the `warden` CLI, the HTTP server and the
- * official `temporal` CLI share. Payloads are documented zod schemas.
+ * The messages of Warden's workflows — every signal, query and update with its type: the contract the
+ * `warden` CLI, the HTTP server and the official `temporal` CLI share. Callers use these definitions,
+ * never bare names. Payloads are documented zod schemas; handlers still parse them (a sender may be any
+ * client), and never throw on bad input: they record the refusal.
  */
 
-/** `approval` — decide a pending approval. Payload: ApprovalSignal (src/governance/approvals.ts). */
-export const approvalSignal = defineSignal<[unknown]>('approval');
+/**
+ * `approval` (signal) — decide a pending approval; for the official `temporal` CLI. Payload:
+ * ApprovalSignal (src/governance/approvals.ts). Learn the outcome with the `approvalAttempts` query.
+ */
+export const approvalSignal = defineSignal<[ApprovalSignal]>('approval');
+
+/**
+ * `decideApproval` (update) — the same decision as the `approval` signal, answered synchronously with
+ * the attempt as recorded: accepted or refused, and why. Refusals are recorded too (the handler never
+ * rejects), so the audit trail holds every attempt.
+ */
+export const decideApprovalUpdate = defineUpdate<ApprovalAttempt, [ApprovalSignal]>('decideApproval');
 
 /** Payload of the `control` signal. */
 export const ControlSignal = z.object({
@@ -25,7 +37,10 @@ export type ControlSignal = z.infer<typeof ControlSignal>;
  * `control` — interrupt a run: `pause` stops before the next step, `resume` continues, `cancel` stops at
  * the next safe point and cancels in-flight activities.
  */
-export const controlSignal = defineSignal<[unknown]>('control');
+export const controlSignal = defineSignal<[ControlSignal]>('control');
+
+/** `requestControl` (update) — the `control` signal, answered with the request as the run recorded it. */
+export const controlUpdate = defineUpdate<ControlRecord, [ControlSignal]>('requestControl');
 
 /** `pendingApprovals` — what the run waits for. */
 export const pendingApprovalsQuery = defineQuery<PendingApproval[]>('pendingApprovals');
@@ -56,9 +71,9 @@ export const ToolOutcomeSignal = z.object({
 export type ToolOutcomeSignal = z.infer<typeof ToolOutcomeSignal>;
 
 /** `setKillSwitch` — engage or release the global kill switch (governor workflow). */
-export const setKillSwitchSignal = defineSignal<[unknown]>('setKillSwitch');
+export const setKillSwitchSignal = defineSignal<[KillSwitchSignal]>('setKillSwitch');
 /** `reportToolOutcome` — feeds the circuit breakers (governor workflow). */
-export const reportToolOutcomeSignal = defineSignal<[unknown]>('reportToolOutcome');
+export const reportToolOutcomeSignal = defineSignal<[ToolOutcomeSignal]>('reportToolOutcome');
 
 /** A circuit breaker's state. */
 export interface BreakerState {

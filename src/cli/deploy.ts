@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { WardenClient } from '../client';
+import { loadConfig } from '../config';
+import { UserError } from '../errors';
+import { describeDeployment, setCurrentBuild } from '../runtime/deployments';
+import type { CliIO } from './output';
+import { json, keyValues, table } from './output';
+
+function deploymentName(given: string | undefined): string {
+  const name = given ?? loadConfig().deployment?.name;
+  if (!name) throw new UserError('no deployment: pass --deployment <name> or set WARDEN_WORKER_DEPLOYMENT');
+  return name;
+}
+
+/** `warden deploy status|promote`: Worker Versioning for fleet upgrades (docs/operations.md "Upgrades"). */
+export function registerDeployCommands(program: Command, io: CliIO): void {
+  const deploy = program.command('deploy').description('worker deployments: which build runs the fleet (upgrades)');
+  deploy
+    .command('status')
+    .description("show the deployment's current build and every build it has seen")
+    .option('--deployment <name>', 'deployment name (default: WARDEN_WORKER_DEPLOYMENT)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { deployment?: string; json?: boolean }) => {
+      const client = await WardenClient.connect(loadConfig());
+      try {
+        const s = await describeDeployment(client.temporal, deploymentName(opts.deployment));
+        if (opts.json) return io.out(json(s));
+        io.out(keyValues({ deployment: s.name, current: s.currentBuildId ?? '(none)', ramping: s.rampingBuildId }));
+        io.out(table(s.builds, ['buildId', 'status']));
+      } finally {
+        await client.close();
+      }
+    });
+  deploy
+    .command('promote <buildId>')
+    .description('make a build current: new runs start on it and waiting runs move to it on their next task')
+    .option('--deployment <name>', 'deployment name (default: WARDEN_WORKER_DEPLOYMENT)')
+    .action(async (buildId: string, opts: { deployment?: string }) => {
+      const client = await WardenClient.connect(loadConfig());
+      try {
+        const name = deploymentName(opts.deployment);
+        await setCurrentBuild(client.temporal, name, buildId);
+        io.out(`warden: ${buildId} is now the current build of ${name}`);
+      } finally {
+        await client.close();
+      }
+    });
+}

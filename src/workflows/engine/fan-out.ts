@@ -1,0 +1,168 @@
+import { CancellationScope, executeChild, isCancellation } from '@temporalio/workflow';
+import { FailureType } from '../../errors';
+import type { ExpressionScope } from '../../governance/expressions';
+import { evaluate } from '../../governance/expressions';
+import type { ForEachStep, Step } from '../../governance/steps';
+import { StepFailure, describeError, now } from './failures';
+import type { StepContext } from './step-context';
+import type { StepRecord } from './state';
+import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
+
+/** Runs one step of a run (the runner's dispatch), handed to fan-out so it never depends on the runner. */
+export type ExecuteStep = (step: Step, scope: ExpressionScope, record: StepRecord) => Promise<unknown>;
+
+/** What fan-out needs beyond the step context: to register its children for the run's controls. */
+export interface FanOutContext extends StepContext {
+  /** The run's controls reach this child while it runs; call the result when it ends. */
+  trackChild(workflowId: string): () => void;
+  /** The run's cancellation state (a cancel accepted by this run). */
+  readonly cancelRequested: boolean;
+  /** The run's cancellation scope. */
+  readonly scope: CancellationScope;
+}
+
+/**
+ * A forEach step, parent side: evaluates the items, then runs them in `forEachBatch` child workflows of
+ * `batchSize` items each (keeping every history small however many items there are), one batch at a
+ * time, `concurrency` items at a time inside each. Mirrors each batch's decisions into this run's state,
+ * and its taint into this run's taint.
+ */
+export async function runForEach(
+  ctx: FanOutContext,
+  step: ForEachStep,
+  scope: ExpressionScope,
+  record: StepRecord,
+): Promise<unknown> {
+  const items = evaluate(step.items, scope);
+  if (!Array.isArray(items)) {
+    throw new StepFailure(
+      FailureType.ValidationError,
+      `forEach items "${step.items}" must yield an array, got ${items === null ? 'null' : typeof items}`,
+    );
+  }
+  record.items = { total: items.length, succeeded: 0, failed: 0 };
+  const results: ItemResult[] = [];
+  for (let offset = 0, batch = 0; offset < items.length; offset += step.batchSize, batch++) {
+    await ctx.checkpoint();
+    const childId = `${ctx.workflowId}--${step.id}--b${batch}`;
+    const input: ForEachBatchInput = {
+      playbook: ctx.playbook,
+      initiator: ctx.initiator,
+      tainted: ctx.taint.tainted,
+      stepId: step.id,
+      steps: step.steps,
+      items: items.slice(offset, offset + step.batchSize),
+      offset,
+      concurrency: step.concurrency,
+      onItemFailure: step.onItemFailure,
+      scope: { input: scope.input, steps: scope.steps, run: scope.run },
+    };
+    const untrack = ctx.trackChild(childId);
+    let res: ForEachBatchResult;
+    try {
+      res = await executeChild<(i: ForEachBatchInput) => Promise<ForEachBatchResult>>('forEachBatch', {
+        workflowId: childId,
+        args: [input],
+      });
+    } finally {
+      untrack();
+    }
+    results.push(...(step.collect !== 'failures' ? res.items : res.items.filter((r) => r.status === 'failed')));
+    // The child audited its own decisions; mirror them here so one runState shows the whole run.
+    ctx.journal.mirrorDecisions(res.decisions ?? []);
+    if (res.tainted) ctx.taint.mark();
+    if (res.cancelled) throw new StepFailure(FailureType.RunCancelled, `forEach batch ${batch} was cancelled`);
+    record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
+    record.items.failed += res.items.filter((r) => r.status === 'failed').length;
+    if (step.onItemFailure === 'failFast' && record.items.failed > 0) break;
+  }
+  const failed = results.filter((r) => r.status === 'failed');
+  const processed = record.items.succeeded + record.items.failed;
+  if (step.onItemFailure === 'failFast' && failed.length) {
+    const f = failed[0]!;
+    throw new StepFailure(
+      f.error?.type ?? FailureType.ToolFailed,
+      `item ${f.index} failed: ${f.error?.message ?? 'unknown error'}`,
+    );
+  }
+  return { total: items.length, succeeded: processed - failed.length, failed: failed.length, results };
+}
+
+/** Runs one item's steps (in a batch child). Returns the item's outputs by step id. */
+async function runItem(
+  ctx: FanOutContext,
+  execute: ExecuteStep,
+  steps: Step[],
+  scope: ExpressionScope,
+): Promise<Record<string, unknown>> {
+  const itemScope: ExpressionScope = { ...scope, steps: { ...scope.steps } };
+  const own: Record<string, unknown> = {};
+  for (const step of steps) {
+    await ctx.checkpoint();
+    const record: StepRecord = {
+      stepId: `${step.id}[${scope.index}]`,
+      kind: step.kind,
+      status: 'running',
+      startedAt: now(),
+    };
+    ctx.journal.step(record);
+    try {
+      const out = await execute(step, itemScope, record);
+      itemScope.steps[step.id] = out;
+      own[step.id] = out;
+      record.status = 'completed';
+    } catch (err) {
+      record.status = isCancellation(err) || ctx.cancelRequested ? 'cancelled' : 'failed';
+      record.error = describeError(err);
+      if (record.status === 'cancelled' || step.onError === 'fail') throw err;
+      itemScope.steps[step.id] = { error: record.error };
+    } finally {
+      record.endedAt = now();
+    }
+  }
+  return own;
+}
+
+/** A batch of forEach items, child side: runs them with a concurrency cap inside the run's cancellation scope. */
+export async function runItems(
+  ctx: FanOutContext,
+  execute: ExecuteStep,
+  input: ForEachBatchInput,
+): Promise<ForEachBatchResult> {
+  const results: ItemResult[] = new Array<ItemResult>(input.items.length);
+  let next = 0;
+  let stop = false;
+  const lane = async () => {
+    while (!stop && next < input.items.length) {
+      const i = next++;
+      const index = input.offset + i;
+      try {
+        const output = await runItem(ctx, execute, input.steps, { ...input.scope, item: input.items[i], index });
+        results[i] = { index, status: 'completed', output };
+      } catch (err) {
+        if (isCancellation(err) || ctx.cancelRequested) throw err;
+        results[i] = { index, status: 'failed', error: describeError(err) };
+        if (input.onItemFailure === 'failFast') stop = true;
+      }
+      await ctx.journal.flush();
+    }
+  };
+  let cancelled = false;
+  try {
+    await ctx.scope.run(() =>
+      Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane)),
+    );
+    cancelled = ctx.cancelRequested;
+  } catch (err) {
+    if (!ctx.cancelRequested) throw err;
+    cancelled = true;
+  }
+  ctx.journal.state.status = cancelled ? 'cancelled' : 'completed';
+  await CancellationScope.nonCancellable(() => ctx.journal.flush());
+  return {
+    items: results.filter((r): r is ItemResult => r !== undefined),
+    cancelled,
+    decisions: ctx.journal.state.decisions,
+    tainted: ctx.taint.tainted,
+  };
+}

@@ -1,0 +1,125 @@
+import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { DecideInput } from '../../activities/governance';
+import { FailureType } from '../../errors';
+import type { ApprovalOutcome } from '../../governance/approvals';
+import type { Decision } from '../../governance/decision';
+import { StepFailure, describeError } from './failures';
+import type { GovernanceContext, GovernedCall } from './step-context';
+import type { StepRecord } from './state';
+
+/** Policy decisions run as local activities: pure, fast, and their result is recorded in history. */
+const decideProxy = (summary: string) =>
+  proxyLocalActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+
+/** Failures that retrying cannot fix. A plain ToolFailed (network error, 5xx) is retried with backoff. */
+const NON_RETRYABLE = [FailureType.ValidationError, FailureType.PolicyDenied, FailureType.KillSwitchEngaged];
+
+/** Tool-call proxies; `summary` is the line the Web UI shows for the activity. */
+function toolActivities(taskQueue: string | undefined, summary: string) {
+  return proxyActivities<Activities>({
+    ...(taskQueue ? { taskQueue } : {}),
+    summary,
+    // Long enough for a kill-switch hold; a crashed worker is noticed through the heartbeat timeout.
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '10 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '30 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+}
+
+/** Asks policy (a recorded local activity) and journals the decision. */
+export async function decide(
+  ctx: GovernanceContext,
+  summary: string,
+  input: Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted'>,
+): Promise<Decision> {
+  const decision = await decideProxy(summary.slice(0, 200)).decideAction({
+    ...input,
+    workflowId: ctx.workflowId,
+    initiator: ctx.initiator,
+    tainted: ctx.taint.tainted,
+  });
+  ctx.journal.decision(decision, {
+    stepId: input.stepId,
+    callId: input.callId,
+    kind: input.kind,
+    actor: input.agent ?? 'system',
+    tainted: ctx.taint.tainted,
+  });
+  return decision;
+}
+
+/** Applies a decision: deny fails the step; require_approval waits for humans; allow passes. */
+export async function enforce(
+  ctx: GovernanceContext,
+  d: Decision,
+  stepId: string,
+  callId: string,
+  record: StepRecord,
+): Promise<ApprovalOutcome | undefined> {
+  switch (d.effect) {
+    case 'allow':
+      return undefined;
+    case 'deny':
+      throw new StepFailure(FailureType.PolicyDenied, `denied by policy (${d.ruleId}): ${d.reason}`);
+    case 'require_approval':
+      return ctx.gate.enforce(d, stepId, callId, record);
+  }
+}
+
+/**
+ * The one path by which anything — a playbook step or an agent — acts: policy decision (recorded) →
+ * deny, or an approval gate that waits durably → the tool activity. Throws StepFailure with the
+ * failure type when policy denies, the arguments are invalid or a human rejects or times out.
+ */
+export async function governedCall(
+  ctx: GovernanceContext,
+  call: GovernedCall,
+): Promise<{ output: unknown; decision: Decision }> {
+  const decision = await decide(ctx, `policy: ${call.tool} (step ${call.stepId})`, {
+    stepId: call.stepId,
+    callId: call.callId,
+    kind: 'action',
+    tool: call.tool,
+    args: call.args,
+    context: call.context,
+    ...(call.agent ? { agent: call.agent } : {}),
+  });
+  if (decision.invalid) throw new StepFailure(FailureType.ValidationError, decision.reason);
+  await enforce(ctx, decision, call.stepId, call.callId, call.record);
+  const actor = call.agent ?? 'system';
+  const who = call.agent ? call.agent.replace(/^agent:/, 'agent ') : `step ${call.stepId}`;
+  const where = { stepId: call.stepId, callId: call.callId, tool: call.tool, actionHash: decision.actionHash };
+  const { executeTool } = toolActivities(decision.taskQueue, `${who} → ${decision.action}`.slice(0, 200));
+  const result = await executeTool({
+    workflowId: ctx.workflowId,
+    stepId: call.stepId,
+    callId: call.callId,
+    tool: call.tool,
+    args: call.args,
+    actionHash: decision.actionHash,
+    policyVersion: decision.policyVersion,
+    granted: decision.granted ?? [],
+    actor,
+    onBehalfOf: ctx.initiator,
+  }).catch((err: unknown) => {
+    if (!isCancellation(err)) {
+      const e = describeError(err);
+      ctx.journal.toolFailed(actor, { ...where, errorType: e.type, error: e.message.slice(0, 2000) });
+    }
+    throw err;
+  });
+  ctx.journal.toolExecuted(actor, {
+    ...where,
+    outputDigest: result.outputDigest,
+    capabilities: result.capabilitiesUsed,
+    durationMs: result.durationMs,
+    onBehalfOf: ctx.initiator,
+  });
+  return { output: result.output, decision };
+}

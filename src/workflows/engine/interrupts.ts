@@ -1,0 +1,110 @@
+import { CancellationScope, condition, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { FailureType } from '../../errors';
+import { formatIssues } from '../../governance/issues';
+import type { ControlSignal } from '../contract';
+import { ControlSignal as ControlSignalSchema, controlSignal } from '../contract';
+import { StepFailure, now } from './failures';
+import type { Journal } from './journal';
+import type { ControlRecord } from './state';
+
+/**
+ * Pause, resume and cancel for one run: the requests (signal or update), the safe points where they take
+ * effect (between steps, items and agent turns), the cancellation scope every step runs in, and the
+ * forwarding of each request to the run's live forEach children.
+ */
+export class Interrupts {
+  private paused = false;
+  private requested = false;
+  /** The scope steps run in; a cancel request cancels it, which cancels in-flight activities. */
+  readonly scope = new CancellationScope();
+  private readonly children = new Set<string>();
+
+  constructor(private readonly journal: Journal) {}
+
+  /** True once a cancel was accepted. */
+  get cancelRequested(): boolean {
+    return this.requested;
+  }
+
+  /** Pause and cancel take effect here: between steps, items and agent turns. */
+  async checkpoint(): Promise<void> {
+    if (this.paused) await condition(() => !this.paused || this.requested);
+    if (this.requested) throw new StepFailure(FailureType.RunCancelled, 'run cancelled');
+  }
+
+  /** Tracks a child workflow that must receive the run's controls while it runs; call the result to stop. */
+  trackChild(workflowId: string): () => void {
+    this.children.add(workflowId);
+    return () => this.children.delete(workflowId);
+  }
+
+  /**
+   * Applies one control request and returns it as recorded. Never throws (a throw in a handler would fail
+   * the workflow task and wedge the run): a malformed payload is recorded as refused.
+   */
+  apply(raw: unknown): ControlRecord {
+    const state = this.journal.state;
+    const parsed = ControlSignalSchema.safeParse(raw);
+    if (!parsed.success) {
+      const r = (raw ?? {}) as Record<string, unknown>;
+      const refused: ControlRecord = {
+        action: typeof r.action === 'string' ? r.action : '(missing)',
+        by: typeof r.by === 'string' ? r.by : '(missing)',
+        ...(typeof r.requestId === 'string' ? { requestId: r.requestId } : {}),
+        outcome: 'refused',
+        note: `malformed control payload: ${formatIssues(parsed.error, '(payload)')}`,
+        at: now(),
+      };
+      this.journal.control(refused, false);
+      return refused;
+    }
+    const c: ControlSignal = parsed.data;
+    const record = (outcome: 'accepted' | 'refused', note: string): ControlRecord => {
+      const rec: ControlRecord = {
+        action: c.action,
+        by: c.by,
+        reason: c.reason,
+        requestId: c.requestId,
+        outcome,
+        note,
+        at: now(),
+      };
+      this.journal.control(rec);
+      return rec;
+    };
+    if (state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled')
+      return record('refused', `run already ${state.status}`);
+    let rec: ControlRecord;
+    switch (c.action) {
+      case 'pause':
+        if (this.paused) return record('refused', 'already paused');
+        this.paused = true;
+        state.status = 'paused';
+        rec = record('accepted', 'pauses before the next step');
+        break;
+      case 'resume':
+        if (!this.paused) return record('refused', 'not paused');
+        this.paused = false;
+        state.status = 'running';
+        rec = record('accepted', 'resumed');
+        break;
+      case 'cancel':
+        if (this.requested) return record('refused', 'cancel already requested');
+        this.requested = true;
+        rec = record('accepted', 'cancelling at the next safe point; in-flight activities are cancelled');
+        this.scope.cancel();
+        break;
+    }
+    this.forward(c);
+    return rec;
+  }
+
+  private forward(c: ControlSignal): void {
+    for (const id of this.children) {
+      // A failed forward (the child already closed) is harmless; it must not fail the workflow task.
+      getExternalWorkflowHandle(id)
+        .signal(controlSignal, c)
+        .catch(() => undefined);
+    }
+  }
+}

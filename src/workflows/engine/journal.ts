@@ -1,0 +1,140 @@
+import type { ApprovalAttempt, ApprovalOutcome } from '../../governance/approvals';
+import type { Decision, DecisionRecord, DecisionSite } from '../../governance/decision';
+import { decisionRecord } from '../../governance/decision';
+import { AuditTrail, actorOf } from './audit-trail';
+import { now } from './failures';
+import type { AgentTurnRecord, ControlRecord, RunState, StepRecord } from './state';
+
+/**
+ * The run's journal: each event is recorded once, here, and projected into both the audit ledger (buffered
+ * with exactly-once keys, flushed at safe points) and the queryable `runState`. Nothing else in the engine
+ * writes to either, so the ledger and `runState` cannot disagree.
+ */
+export class Journal {
+  private readonly ledger: AuditTrail;
+
+  constructor(readonly state: RunState) {
+    this.ledger = new AuditTrail(state.workflowId);
+  }
+
+  /** True when ledger records wait to be flushed. */
+  get pending(): boolean {
+    return this.ledger.pending;
+  }
+
+  /** Appends the buffered ledger records (one activity); a no-op when nothing waits. */
+  flush(): Promise<void> {
+    return this.ledger.flush();
+  }
+
+  runStarted(data: { playbook: string; initiator: string; trigger: { type: string; ref?: string } }): void {
+    this.ledger.add('run.started', { kind: 'human', id: data.initiator }, data);
+  }
+
+  runEnded(): void {
+    const s = this.state;
+    const status = s.status === 'running' || s.status === 'paused' ? 'failed' : s.status;
+    this.ledger.add(
+      `run.${status}`,
+      { kind: 'system', id: 'warden' },
+      { status: s.status, steps: s.steps.length, decisions: s.decisions.length },
+    );
+  }
+
+  /** A policy decision (or a refusal decided before policy): one record in the ledger and in `runState`. */
+  decision(d: Decision, site: DecisionSite): void {
+    const record = decisionRecord(d, site, now());
+    this.state.decisions.push(record);
+    const { at: _at, actor: _actor, ...data } = record;
+    this.ledger.add('policy.decision', actorOf(site.actor), data);
+  }
+
+  /** Decisions a forEach batch already recorded in the ledger, shown in this run's `runState` too. */
+  mirrorDecisions(records: DecisionRecord[]): void {
+    this.state.decisions.push(...records);
+  }
+
+  /** A step (or forEach item step) starts: its record is updated in place as it runs (`runState` only). */
+  step(record: StepRecord): void {
+    this.state.steps.push(record);
+  }
+
+  /** A tool call that ran (digest of its output, capabilities it leased). */
+  toolExecuted(actor: string, data: Record<string, unknown>): void {
+    this.ledger.add('tool.executed', actorOf(actor), data);
+  }
+
+  /** A tool call that failed, with its failure type. */
+  toolFailed(actor: string, data: Record<string, unknown>): void {
+    this.ledger.add('tool.failed', actorOf(actor), data);
+  }
+
+  /** One LLM call of an agent step; `turn.toolCalls` fills in as its calls are handled. */
+  agentTurn(turn: AgentTurnRecord, toolsChosen: string[]): void {
+    this.state.agentTurns.push(turn);
+    this.ledger.add(
+      'agent.turn',
+      { kind: 'agent', id: turn.agent },
+      {
+        stepId: turn.stepId,
+        turn: turn.turn,
+        model: turn.model,
+        promptDigest: turn.promptDigest,
+        contextSources: turn.contextSources,
+        reply: turn.reply,
+        toolsChosen,
+        rationale: turn.rationale ?? null,
+        usage: turn.usage,
+      },
+    );
+  }
+
+  /** A pause/resume/cancel request, accepted or refused; malformed ones are kept in `runState` only. */
+  control(record: ControlRecord, audited = true): void {
+    this.state.controls.push(record);
+    if (!audited) return;
+    this.ledger.add(
+      'interrupt',
+      { kind: 'human', id: record.by },
+      { action: record.action, outcome: record.outcome, note: record.note, reason: record.reason ?? null },
+    );
+  }
+
+  /** An attempt to decide an approval and, when it decided it, the outcome. */
+  approvalAttempt(a: ApprovalAttempt, outcome: ApprovalOutcome | undefined): void {
+    const type =
+      a.outcome === 'refused'
+        ? 'approval.refused'
+        : outcome?.status === 'approved'
+          ? 'approval.granted'
+          : outcome?.status === 'rejected'
+            ? 'approval.rejected'
+            : 'approval.vote';
+    this.ledger.add(
+      type,
+      { kind: 'human', id: a.approver.slice(0, 256) || '(missing)' },
+      {
+        approvalId: a.approvalId,
+        decision: a.decision,
+        reason: a.reason,
+        requestId: a.requestId ?? null,
+        signed: a.signed,
+        ...(outcome?.status === 'approved' ? { approvers: outcome.approvers } : {}),
+      },
+    );
+  }
+
+  approvalRequested(data: Record<string, unknown>): void {
+    this.ledger.add('approval.requested', { kind: 'system', id: 'warden' }, data);
+  }
+
+  approvalEscalated(approvalId: string, stage: number, groups: string[]): void {
+    this.state.events.push({ at: now(), what: `approval ${approvalId} escalated to ${groups.join(', ')}` });
+    this.ledger.add('approval.escalated', { kind: 'system', id: 'warden' }, { approvalId, stage, groups });
+  }
+
+  approvalTimedOut(approvalId: string, stages: number): void {
+    this.state.events.push({ at: now(), what: `approval ${approvalId} timed out: denied` });
+    this.ledger.add('approval.timed_out', { kind: 'system', id: 'warden' }, { approvalId, stages });
+  }
+}

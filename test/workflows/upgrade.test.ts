@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { Playbook } from '../../src/governance/steps';
+import { setCurrentBuild } from '../../src/runtime/deployments';
+import { WARDEN_VERSION } from '../../src/version';
+import { testPolicy } from '../harness/policies';
+import type { TestStack } from '../harness/temporal';
+import { startTestStack } from '../harness/temporal';
+import { vendorTools } from '../harness/tools';
+import type { FakeVendor } from '../harness/vendor';
+import { startFakeVendor } from '../harness/vendor';
+import { waitFor } from '../harness/wait';
+
+/** The workflow bundle of Warden 0.1.0 (scripts/record-release-bundle.js), the build a fleet upgrades from. */
+const OLD_BUNDLE = path.join(__dirname, '..', 'fixtures', 'releases', '0.1.0-workflows.js.gz');
+
+/** Waits for approval, then acts; then a forEach whose items each wait for approval too. */
+const playbook: Playbook = {
+  name: 'upgrade-in-flight',
+  steps: [
+    { id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: 'ws01' }, context: {}, onError: 'fail' },
+    {
+      id: 'review',
+      kind: 'approval',
+      title: 'Contain {{ steps.lookup.host }}?',
+      tier: 1,
+      details: { host: '{{ steps.lookup.host }}' },
+      onError: 'fail',
+    },
+    {
+      id: 'contain',
+      kind: 'action',
+      tool: 'host_isolate',
+      args: { host: '{{ steps.lookup.host }}' },
+      context: { asset: '{{ steps.lookup }}' },
+      onError: 'fail',
+    },
+  ],
+};
+
+describe('safe fleet upgrades (Worker Versioning on a real Temporal server)', () => {
+  jest.setTimeout(180_000);
+  let vendor: FakeVendor;
+  let old: TestStack | undefined;
+  let next: TestStack | undefined;
+  beforeAll(async () => {
+    vendor = await startFakeVendor();
+  });
+  afterAll(async () => {
+    await old?.stop().catch(() => undefined);
+    await next?.stop();
+    await vendor.close();
+  });
+
+  it('moves runs waiting for approval from the 0.1.0 build to this build, where they complete', async () => {
+    const deployment = `warden-upgrade-${randomUUID().slice(0, 8)}`;
+    const taskQueue = `upgrade-${randomUUID()}`;
+    const env = { WARDEN_TASK_QUEUE: taskQueue, WARDEN_WORKER_DEPLOYMENT: deployment };
+    const tools = vendorTools(vendor.url);
+
+    // The fleet runs 0.1.0: its workflow code, today's activities (activities stay backward compatible).
+    const code = zlib.gunzipSync(fs.readFileSync(OLD_BUNDLE)).toString('utf8');
+    old = await startTestStack(
+      { ...env, WARDEN_BUILD_ID: '0.1.0' },
+      { extraTools: tools, policy: testPolicy(), workflowBundle: { code } },
+    );
+    await setCurrentBuild(old.client.temporal, deployment, '0.1.0');
+    const ids = await Promise.all(
+      [0, 1, 2].map(async () => (await old!.client.start('runPlaybook', { playbook, initiator: 'olivia' })).workflowId),
+    );
+    for (const id of ids)
+      await waitFor(
+        () => old!.client.pendingApprovalsOf(id),
+        (p) => p.length === 1,
+      );
+
+    // Deploy: the old workers stop, the new build starts and becomes current.
+    await old.stop();
+    old = undefined;
+    next = await startTestStack(
+      { ...env, WARDEN_BUILD_ID: WARDEN_VERSION },
+      { extraTools: tools, policy: testPolicy() },
+    );
+    await setCurrentBuild(next.client.temporal, deployment, WARDEN_VERSION);
+
+    // Each waiting run is decided on the new build, through its new synchronous decision path.
+    for (const id of ids) {
+      const [review] = await next.client.pendingApprovalsOf(id);
+      const attempt = await next.client.decide(id, review!.approvalId, 'approve', 'alice', 'upgrade test');
+      expect(attempt).toMatchObject({ outcome: 'accepted', approver: 'alice' });
+      const contain = await waitFor(
+        () => next!.client.pendingApprovalsOf(id),
+        (p) => p.length === 1 && p[0]!.approvalId !== review!.approvalId,
+      );
+      expect(contain[0]).toMatchObject({ stepId: 'contain', tier: 1 });
+      await next.client.decide(id, contain[0]!.approvalId, 'approve', 'bob');
+    }
+    for (const id of ids) {
+      const result = await next.client.result<{ status: string; decisions: { stepId: string; effect: string }[] }>(id);
+      expect(result.status).toBe('completed');
+      expect(result.decisions.map((d) => `${d.stepId}:${d.effect}`)).toEqual([
+        'lookup:allow',
+        'review:require_approval',
+        'contain:require_approval',
+      ]);
+      // The containment ran exactly once, after the upgrade, with the run's idempotency key.
+      expect(
+        vendor.requests.filter((r) => r.path === '/isolate' && r.idempotencyKey?.startsWith(`${id}/`)),
+      ).toHaveLength(1);
+      // The last workflow task was completed by the new build.
+      const history = await next.client.temporal.workflow.getHandle(id).fetchHistory();
+      const builds = (history.events ?? [])
+        .map((e) => e.workflowTaskCompletedEventAttributes?.deploymentVersion?.buildId)
+        .filter((b): b is string => Boolean(b));
+      expect(builds[0]).toBe('0.1.0');
+      expect(builds[builds.length - 1]).toBe(WARDEN_VERSION);
+    }
+  });
+});
