@@ -140,6 +140,8 @@ function parseGuardDuty(raw: JsonRecord): ParsedAlert {
       { field: `${base}service.evidence`, value: at(f, 'service', 'evidence'), trusted: true },
     ],
     detectionHints: texts(findingType, at(f, 'service', 'featureName')),
+    // The AWS service an API call went to (iam.amazonaws.com) is AWS's own endpoint, never an indicator.
+    skipKey: (key) => key === 'serviceName' || key === 'affectedResources',
   };
 }
 
@@ -218,7 +220,7 @@ function parseSecurityHub(raw: JsonRecord): ParsedAlert {
       filePath: firstText(at(f, 'Process', 'Path')),
     },
     detectionHints: [...types, ...texts(productName, f.GeneratorId)],
-    skipKey: (key) => key === 'Tags',
+    skipKey: (key) => key === 'Tags' || key === 'ServiceName' || key === 'GeneratorId',
   };
 }
 

@@ -75,6 +75,8 @@ function parseAlertEntity(raw: JsonRecord): ParsedAlert {
       filePath: firstText(raw.filepath, behaviors[0]?.filepath),
     },
     detectionHints: texts(raw.type, raw.attack_types, raw.objective, behaviors[0]?.objective),
+    // A cloud IOA's event_source is the AWS/Azure service the API call went to, never an indicator.
+    skipKey: (key) => key === 'event_source' || key === 'service_provider',
   };
 }
 

@@ -76,6 +76,47 @@ function first(raw: unknown, keys: string[]): string | undefined {
   return undefined;
 }
 
+const DEEP_USER_KEYS = new Set(['user_name', 'username', 'userName', 'user', 'account_name_user', 'login']);
+const DEEP_HOST_KEYS = new Set([
+  'hostname',
+  'host_name',
+  'hostName',
+  'computer_name',
+  'computerName',
+  'device_name',
+  'deviceName',
+]);
+const HOSTLIKE_RESOURCE = /\b(?:pod|instance|virtual.?machine|vm|host|container|server|workstation|endpoint)\b/i;
+
+/**
+ * Names deeper in the payload (breadth-first, bounded): `user_name` inside trigger events, a resource
+ * object whose `type` says it is a machine. Used only when the top-level keys name nobody.
+ */
+function deepNames(raw: unknown): { users: Array<[string, string]>; hosts: Array<[string, string]> } {
+  const users: Array<[string, string]> = [];
+  const hosts: Array<[string, string]> = [];
+  const queue: Array<[unknown, string, number]> = [[raw, '', 0]];
+  for (let visited = 0; queue.length > 0 && visited < 2_000; visited++) {
+    const [value, path, depth] = queue.shift()!;
+    if (depth > 5 || typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => queue.push([v, `${path}[${i}]`, depth + 1]));
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    if (depth > 0 && HOSTLIKE_RESOURCE.test(text(record.type) ?? '') && text(record.name))
+      hosts.push([`${path}.name`, text(record.name)!]);
+    for (const [key, child] of Object.entries(record)) {
+      const childPath = path ? `${path}.${key}` : key;
+      if (typeof child === 'string' && text(child)) {
+        if (DEEP_USER_KEYS.has(key)) users.push([childPath, child]);
+        if (DEEP_HOST_KEYS.has(key)) hosts.push([childPath, child]);
+      } else queue.push([child, childPath, depth + 1]);
+    }
+  }
+  return { users, hosts };
+}
+
 /** A one-line description short enough to serve as a title. */
 function shortDescription(raw: unknown): string | undefined {
   const line = first(raw, DESCRIPTION_KEYS)?.split('\n')[0]?.trim();
@@ -111,6 +152,8 @@ export function parseGeneric(raw: unknown, vendorHint: string | undefined): Pars
   const severity = severityFromWord(word) ?? (n === undefined ? UNGRADED_SEVERITY : severityFromScore(n, 'auto'));
   const hostKey = HOST_KEYS.find((k) => text(read(raw, k)) !== undefined);
   const deviceKey = DEVICE_ID_KEYS.find((k) => text(read(raw, k)) !== undefined);
+  const topUsers = uniqueUsers(USER_KEYS.map((k) => userOf(untrusted(k), text(read(raw, k)))));
+  const deep = deepNames(raw);
   return {
     vendor: first(raw, VENDOR_KEYS) ?? vendorHint ?? 'unknown',
     product: first(raw, PRODUCT_KEYS) ?? 'unknown',
@@ -131,8 +174,10 @@ export function parseGeneric(raw: unknown, vendorHint: string | undefined): Pars
           })
         : undefined,
       ...HOST_KEYS.map((k) => hostOf(untrusted(k), text(read(raw, k)))),
+      ...(hostKey || deviceKey ? [] : deep.hosts.map(([field, name]) => hostOf(untrusted(field), name))),
     ]),
-    users: uniqueUsers(USER_KEYS.map((k) => userOf(untrusted(k), text(read(raw, k))))),
+    users:
+      topUsers.length > 0 ? topUsers : uniqueUsers(deep.users.map(([field, name]) => userOf(untrusted(field), name))),
     evidence: [{ field: '', value: raw, trusted: false }],
     detectionHints: texts(read(raw, 'type'), read(raw, 'category'), read(raw, 'tags'), read(raw, 'action')),
   };

@@ -128,6 +128,7 @@ function parseEndpointAlert(raw: JsonRecord): ParsedAlert {
       { field: 'evidence', value: evidence, trusted: true },
     ],
     detectionHints: texts(raw.category, raw.detectionSource, raw.threatFamilyName),
+    skipKey: (key) => key === 'domainName',
   };
 }
 
@@ -208,7 +209,8 @@ export const graphParser: AlertParser = {
       ],
       detectionHints: texts(raw.category, raw.detectorId, raw.detectionSource),
       // alertWebUrl / incidentWebUrl point at the Defender portal, not at the attacker.
-      skipKey: (key) => /WebUrl$/.test(key),
+      // alertWebUrl / incidentWebUrl point at the Defender portal; an account's domainName is our directory.
+      skipKey: (key) => /WebUrl$/.test(key) || key === 'domainName',
     };
   },
 };

@@ -2,7 +2,7 @@ import { UNGRADED_SEVERITY, severityFromScore } from '../alert';
 import type { JsonRecord } from '../raw-fields';
 import { firstText, firstTime, isRecord, list, num, text, texts } from '../raw-fields';
 import type { AlertParser, Evidence } from './parser';
-import { trusted, uniqueUsers, untrusted, userOf } from './parser';
+import { trusted, uniqueUsers, userOf } from './parser';
 
 /*
  * Proofpoint TAP SIEM API events (https://help.proofpoint.com/Threat_Insight_Dashboard/API_Documentation/SIEM_API):
@@ -70,7 +70,6 @@ export const proofpointParser: AlertParser = {
             },
           ),
         ),
-        userOf(untrusted('sender'), firstText(raw.sender, list(raw.fromAddress)[0]), undefined, { kind: 'user' }),
       ]),
       evidence: [
         { field: 'senderIP', value: raw.senderIP, trusted: true },
