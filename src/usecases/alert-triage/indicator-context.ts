@@ -51,32 +51,45 @@ export function normalizeIpText(value: string): string | undefined {
   return undefined;
 }
 
-function occurrences(text: string, needle: string): number[] {
+/** A text to search, with its lower-cased copy made once (the text may be every string of an alert). */
+export interface Haystack {
+  text: string;
+  lower: string;
+}
+
+/** A haystack over `text`. */
+export function haystack(text: string): Haystack {
+  return { text, lower: text.toLowerCase() };
+}
+
+function occurrences(hay: Haystack, needle: string): number[] {
   const found: number[] = [];
-  const hay = text.toLowerCase();
   const lower = needle.toLowerCase();
-  for (let i = hay.indexOf(lower); i !== -1 && found.length < 50; i = hay.indexOf(lower, i + 1)) found.push(i);
+  for (let i = hay.lower.indexOf(lower); i !== -1 && found.length < 50; i = hay.lower.indexOf(lower, i + 1))
+    found.push(i);
   return found;
 }
 
 /**
- * An IPv4 standing alone: not a run of a longer dotted number or version (`Chrome/124.0.0.0`,
+ * The canonical address and the position where it stands alone, or undefined. An IPv4 must stand alone: not a run of a longer dotted number or version (`Chrome/124.0.0.0`,
  * `1.2.3.4.5`, `v10.0.1.2`, `version 4.1.2.3`). IPv6 matches only need to be real addresses.
  */
-export function acceptIp(candidate: string, text: string): string | undefined {
+export function acceptIp(candidate: string, hay: Haystack): { ip: string; at: number } | undefined {
   const ip = normalizeIpText(candidate);
   if (ip === undefined) return undefined;
-  if (net.isIPv6(ip)) return ip;
-  const standalone = occurrences(text, ip).some((at) => {
-    const before = text.slice(Math.max(0, at - 12), at);
-    const after = text.slice(at + ip.length, at + ip.length + 2);
+  const all = occurrences(hay, ip);
+  if (net.isIPv6(ip)) return { ip, at: all[0] ?? 0 };
+  const text = hay.text;
+  const at = all.find((pos) => {
+    const before = text.slice(Math.max(0, pos - 12), pos);
+    const after = text.slice(pos + ip.length, pos + ip.length + 2);
     return (
       !/[A-Za-z0-9_./\\-]$/.test(before) &&
       !/(?:version|ver|build|rev|release)\s*[:=]?\s*$/i.test(before) &&
       !/^(?:\d|\.\d|-\d)/.test(after)
     );
   });
-  return standalone ? ip : undefined;
+  return at === undefined ? undefined : { ip, at };
 }
 
 /**
@@ -96,19 +109,22 @@ export interface DomainContext {
 }
 
 /**
- * Whether a domain candidate is a domain: it must end in an ICANN public suffix with a registrable label
+ * Where a domain candidate stands as a domain (its position in the haystack), or undefined when it is
+ * none: it must end in an ICANN public suffix with a registrable label
  * before it (tldts, Public Suffix List); outside a URL it must not stand in a file field, equal a file name
  * the alert names, sit inside a path (`\` or `/` before it), or be a file-extension-like two-label name.
  */
-export function acceptDomain(candidate: string, text: string, context: DomainContext): boolean {
+export function acceptDomain(candidate: string, hay: Haystack, context: DomainContext): number | undefined {
   const domain = candidate.toLowerCase().replace(/\.$/, '');
   const parsed = parseDomain(domain, { allowPrivateDomains: false });
-  if (parsed.isIcann !== true || parsed.domain === null || parsed.isIp === true) return false;
-  if (context.inUrl) return true;
-  if (context.fileKey || context.fileNames.has(domain)) return false;
+  if (parsed.isIcann !== true || parsed.domain === null || parsed.isIp === true) return undefined;
+  const all = occurrences(hay, domain);
+  if (context.inUrl) return all[0] ?? 0;
+  if (context.fileKey || context.fileNames.has(domain)) return undefined;
   const labels = domain.split('.');
-  if (labels.length === 2 && FILE_EXTENSION_TLDS.has(labels[1]!)) return false;
-  return occurrences(text, domain).some((at) => {
+  if (labels.length === 2 && FILE_EXTENSION_TLDS.has(labels[1]!)) return undefined;
+  const text = hay.text;
+  return all.find((at) => {
     const before = text.charAt(at - 1);
     const after = text.charAt(at + domain.length);
     const next = text.slice(at + domain.length, at + domain.length + 2);

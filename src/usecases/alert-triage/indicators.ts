@@ -5,6 +5,7 @@ import {
   acceptDomain,
   acceptIp,
   hashesInText,
+  haystack,
   isFileKey,
   isHashKey,
   isVersionKey,
@@ -77,23 +78,45 @@ export function collectStrings(
   let truncated = false;
   let total = 0;
   let nodes = 0;
-  type Frame = { value: unknown; depth: number; field: string; key: string; trusted: boolean };
+  // A frame's path and trust are settled lazily (`pending`): most children of a huge object are never
+  // emitted once a limit is hit, and building paths for them all would dominate the cost.
+  type Frame = {
+    value: unknown;
+    depth: number;
+    field: string;
+    key: string;
+    trusted: boolean;
+    pending?: string | number;
+  };
+  const settle = (frame: Frame): Frame => {
+    if (frame.pending === undefined) return frame;
+    const key = frame.pending;
+    const ownKey = typeof key === 'number' ? frame.key : key;
+    return {
+      value: frame.value,
+      depth: frame.depth,
+      field: childPath(frame.field, key),
+      key: ownKey,
+      trusted: frame.trusted && !FREE_TEXT_KEY.test(ownKey),
+    };
+  };
   const stack: Frame[] = evidence
     .map((e) => ({ value: e.value, depth: 0, field: e.field, key: e.field.split('.').pop() ?? '', trusted: e.trusted }))
     .reverse();
   while (stack.length > 0) {
-    const frame = stack.pop()!;
-    const { value, depth } = frame;
+    const popped = stack.pop()!;
+    const { value, depth } = popped;
     if (++nodes > limits.maxNodes) {
       truncated = true;
       break;
     }
     if (typeof value === 'string') {
       if (value.length === 0) continue;
+      const frame = settle(popped);
       const room = Math.min(limits.maxStringChars, limits.maxTotalChars - total);
       if (value.length > room) truncated = true;
       const kept = value.length > room ? value.slice(0, room) : value;
-      strings.push({ field: frame.field, key: frame.key, text: kept, trusted: frame.trusted });
+      strings.push({ field: frame.field || '$', key: frame.key, text: kept, trusted: frame.trusted });
       total += kept.length + 1;
       if (total >= limits.maxTotalChars) {
         truncated = truncated || stack.length > 0;
@@ -104,18 +127,26 @@ export function collectStrings(
         truncated = true;
         continue;
       }
+      const frame = settle(popped);
+      // No more children than the node budget can still visit.
+      const room = limits.maxNodes - nodes;
+      const all = Array.isArray(value) ? (value as unknown[]) : Object.keys(value as Record<string, unknown>);
+      if (all.length > room) truncated = true;
       const children: Array<[string | number, unknown]> = Array.isArray(value)
-        ? (value as unknown[]).map((v, i) => [i, v])
-        : Object.entries(value as Record<string, unknown>).filter(([key]) => !skipKey(key));
+        ? (value as unknown[]).slice(0, room).map((v, i) => [i, v])
+        : (all as string[])
+            .slice(0, room)
+            .filter((key) => !skipKey(key))
+            .map((key) => [key, (value as Record<string, unknown>)[key]]);
       for (let i = children.length - 1; i >= 0; i--) {
         const [key, child] = children[i]!;
-        const ownKey = typeof key === 'number' ? frame.key : key;
         stack.push({
           value: child,
           depth: depth + 1,
-          field: childPath(frame.field, key),
-          key: ownKey,
-          trusted: frame.trusted && !FREE_TEXT_KEY.test(ownKey),
+          field: frame.field,
+          key: frame.key,
+          trusted: frame.trusted,
+          pending: key,
         });
       }
     }
@@ -169,46 +200,119 @@ function hostOfUrl(url: string): string | undefined {
  * Extracts observables from collected strings, each with the field it came from and its trust. Uses
  * ioc-extractor for the patterns (refanging `hxxp`, `[.]`, `(dot)` first; IANA TLDs) and then judges each
  * candidate in its context (see `indicator-context.ts`): no address out of a version string, no file name
- * as a domain, hashes only from hash-named fields or text that names them a hash.
+ * as a domain, hashes only from hash-named fields or text that names them a hash. `truncated` is true when
+ * more than MAX_CANDIDATES_PER_TYPE candidates of one kind stood in one context class and the rest were cut.
  */
-export function extractObservables(strings: CollectedString[]): Observable[] {
+export function extractObservables(strings: CollectedString[]): { observables: Observable[]; truncated: boolean } {
   const out = new ObservableSet();
   // File names seen in file fields: the same token elsewhere (a title, a message) is that file, not a domain.
   const fileNames = new Set<string>();
   for (const s of strings) {
     if (isFileKey(s.key)) for (const part of s.text.split(/[\\/\s"']+/)) if (part) fileNames.add(part.toLowerCase());
   }
+  // Strings of one context class (trust, file field, version field) are scanned as one newline-joined text:
+  // no pattern spans a line break, one pass is far cheaper than thousands, and offsets map hits to fields.
+  const groups = new Map<string, Group>();
   for (const s of strings) {
-    const plain = refang(s.text);
+    const plain = DEFANGED.test(s.text) ? refang(s.text) : s.text;
     const hashKey = isHashKey(s.key);
     for (const [type, value] of hashesInText(plain, hashKey)) out.add(type, value, s.field, s.trusted);
     if (hashKey || !MAY_HOLD_NETWORK_IOC.test(plain)) continue;
-    const found = partialExtractIOC(plain, EXTRACTED, { strict: true, refang: false, punycode: false, sort: false });
     const fileKey = isFileKey(s.key);
     const versionKey = isVersionKey(s.key);
-    for (const email of found.emails ?? []) out.add('email', email.toLowerCase(), s.field, s.trusted);
-    const urls = fileKey ? [] : (found.urls ?? []);
-    for (const url of urls) {
-      out.add('url', url, s.field, s.trusted);
-      const host = hostOfUrl(url);
-      if (host === undefined) continue;
-      const ip = normalizeIpText(host);
-      if (ip !== undefined) out.add('ip', ip, s.field, s.trusted);
-      else if (acceptDomain(host, plain, { fileKey: false, fileNames: new Set(), inUrl: true }))
-        out.add('domain', host.toLowerCase(), s.field, s.trusted);
-    }
-    if (!versionKey && !fileKey) {
-      for (const ip of [...(found.ipv4s ?? []), ...(found.ipv6s ?? [])]) {
-        const accepted = acceptIp(ip, plain);
-        if (accepted !== undefined) out.add('ip', accepted, s.field, s.trusted);
-      }
-    }
-    for (const domain of found.domains ?? []) {
-      if (acceptDomain(domain, plain, { fileKey, fileNames, inUrl: false }))
-        out.add('domain', domain.toLowerCase(), s.field, s.trusted);
+    const id = `${s.trusted}|${fileKey}|${versionKey}`;
+    let group = groups.get(id);
+    if (!group)
+      groups.set(
+        id,
+        (group = { trusted: s.trusted, fileKey, versionKey, starts: [], fields: [], parts: [], length: 0 }),
+      );
+    group.starts.push(group.length);
+    group.fields.push(s.field);
+    group.parts.push(plain);
+    group.length += plain.length + 1;
+  }
+  const flag = { truncated: false };
+  for (const group of groups.values()) scanGroup(group, fileNames, out, flag);
+  return { observables: out.list(), truncated: flag.truncated };
+}
+
+interface Group {
+  trusted: boolean;
+  fileKey: boolean;
+  versionKey: boolean;
+  starts: number[];
+  fields: string[];
+  parts: string[];
+  length: number;
+}
+
+/** Defanging marks (`hxxp`, `[.]`, `(dot)`, `{.}`); strings without any skip the refang pass. */
+const DEFANGED = /hxxp|fxp|\[|\(|\{|\\\./i;
+
+function fieldAt(group: Group, position: number): string {
+  let lo = 0;
+  let hi = group.starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (group.starts[mid]! <= position) lo = mid;
+    else hi = mid - 1;
+  }
+  return group.fields[lo] ?? group.fields[0]!;
+}
+
+/**
+ * Distinct candidates judged per type and context class. Real alerts hold a handful; a payload with
+ * thousands is adversarial or a data dump, and judging each (a search of the whole text) would stall.
+ */
+export const MAX_CANDIDATES_PER_TYPE = 500;
+
+function capped<T>(values: T[] | undefined, flag: { truncated: boolean }): T[] {
+  const list = values ?? [];
+  if (list.length <= MAX_CANDIDATES_PER_TYPE) return list;
+  flag.truncated = true;
+  return list.slice(0, MAX_CANDIDATES_PER_TYPE);
+}
+
+function scanGroup(
+  group: Group,
+  fileNames: ReadonlySet<string>,
+  out: ObservableSet,
+  flag: { truncated: boolean },
+): void {
+  const hay = haystack(group.parts.join('\n'));
+  const raw = partialExtractIOC(hay.text, EXTRACTED, { strict: true, refang: false, punycode: false, sort: false });
+  const found = {
+    emails: capped(raw.emails, flag),
+    urls: capped(raw.urls, flag),
+    ipv4s: capped(raw.ipv4s, flag),
+    ipv6s: capped(raw.ipv6s, flag),
+    domains: capped(raw.domains, flag),
+  };
+  const at = (value: string) => Math.max(0, hay.lower.indexOf(value.toLowerCase()));
+  const add = (type: ObservableType, value: string, position: number) =>
+    out.add(type, value, fieldAt(group, position), group.trusted);
+  for (const email of found.emails ?? []) add('email', email.toLowerCase(), at(email));
+  for (const url of group.fileKey ? [] : (found.urls ?? [])) {
+    const position = at(url);
+    add('url', url, position);
+    const host = hostOfUrl(url);
+    if (host === undefined) continue;
+    const ip = normalizeIpText(host);
+    if (ip !== undefined) add('ip', ip, position);
+    else if (acceptDomain(host, hay, { fileKey: false, fileNames: new Set(), inUrl: true }) !== undefined)
+      add('domain', host.toLowerCase(), position);
+  }
+  if (!group.versionKey && !group.fileKey) {
+    for (const candidate of [...(found.ipv4s ?? []), ...(found.ipv6s ?? [])]) {
+      const accepted = acceptIp(candidate, hay);
+      if (accepted !== undefined) add('ip', accepted.ip, accepted.at);
     }
   }
-  return out.list();
+  for (const domain of found.domains ?? []) {
+    const position = acceptDomain(domain, hay, { fileKey: group.fileKey, fileNames, inUrl: false });
+    if (position !== undefined) add('domain', domain.toLowerCase(), position);
+  }
 }
 
 /** The observables grouped by type, as the playbook reads them (`indicators.ips`, `indicators.hashes.sha256`...). */
@@ -229,6 +333,6 @@ export function indicatorsOf(observables: Observable[]): AlertIndicators {
  */
 export function extractIndicators(strings: string[]): AlertIndicators {
   return indicatorsOf(
-    extractObservables(strings.map((text) => ({ field: 'text', key: 'text', text, trusted: false }))),
+    extractObservables(strings.map((text) => ({ field: 'text', key: 'text', text, trusted: false }))).observables,
   );
 }

@@ -186,7 +186,10 @@ export function normalizeAlert(source: string, raw: unknown, options: NormalizeO
   const { strings, truncated } = collectStrings(parsed.evidence, skipKey, options.limits ?? DEFAULT_EXTRACTION_LIMITS);
   const techniques =
     parsed.techniques.length > 0 || format !== 'generic' ? parsed.techniques : techniqueIds(strings.map((s) => s.text));
-  const observables = extractObservables(strings);
+  // The alert's own hosts are assets, not indicators: a host's FQDN is not a domain to look up or block.
+  const hostNames = new Set(parsed.hosts.map((h) => h.hostname.toLowerCase()));
+  const extracted = extractObservables(strings);
+  const observables = extracted.observables.filter((o) => o.type !== 'domain' || !hostNames.has(o.value));
 
   let alertId = parsed.alertId ?? `sha256-${digest.sha256.slice(0, 32)}`;
   if (alertId.length > MAX_ID_CHARS) alertId = `sha256-${sha256(alertId).slice(0, 32)}`;
@@ -226,7 +229,7 @@ export function normalizeAlert(source: string, raw: unknown, options: NormalizeO
     indicators: indicatorsOf(observables),
     observables,
     untrusted: clipUntrusted(parsed.untrusted),
-    indicatorsTruncated: truncated,
+    indicatorsTruncated: truncated || extracted.truncated,
     raw: digest,
   };
 }

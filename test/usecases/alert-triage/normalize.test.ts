@@ -1,4 +1,5 @@
 import { NormalizedAlert, detectAlertFormat, normalizeAlert } from '../../../src/usecases/alert-triage';
+import { MAX_CANDIDATES_PER_TYPE } from '../../../src/usecases/alert-triage/indicators';
 import { isoTime } from '../../../src/usecases/alert-triage/raw-fields';
 import { sharedDataPath } from '../../harness/shared-data';
 
@@ -68,16 +69,18 @@ describe('generic fallback', () => {
     expect(normalized('generic', deep).indicatorsTruncated).toBe(true);
   });
 
-  it('bounds the time spent on huge and adversarial strings', () => {
-    const started = Date.now();
+  it('bounds the work on huge and adversarial payloads: cut strings, capped candidates, flagged as truncated', () => {
+    // Timing belongs in bench/; here the bounds themselves are checked.
     for (const huge of ['a.'.repeat(2_500_000), 'x'.repeat(5_000_000), '1.'.repeat(2_500_000)]) {
       const alert = normalized('generic', { title: 'huge', body: huge, more: [huge, huge] });
       expect(alert.indicatorsTruncated).toBe(true);
       expect(alert.raw.bytes).toBeGreaterThan(5_000_000);
     }
     const wide = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, `v${i}.example.com`]));
-    expect(normalized('generic', wide).indicatorsTruncated).toBe(true);
-    expect(Date.now() - started).toBeLessThan(20_000);
+    const alert = normalized('generic', wide);
+    expect(alert.indicatorsTruncated).toBe(true);
+    expect(alert.indicators.domains.length).toBeLessThanOrEqual(MAX_CANDIDATES_PER_TYPE);
+    expect(alert.indicators.domains).toContain('v0.example.com');
   });
 
   it('derives the id from the payload, not from key order or whitespace', () => {
@@ -164,7 +167,7 @@ describe('format detection', () => {
         hostname: 'i-0abc',
         ip: '10.1.2.3',
         deviceId: 'i-0abc',
-        field: 'detail.resource.instanceDetails.networkInterfaces[0].privateDnsName',
+        field: 'detail.resource.instanceDetails.instanceId',
         trusted: true,
       },
     ]);

@@ -44,7 +44,6 @@ const INDICATOR_PATHS: Partial<Record<AlertFormat, string[][]>> = {
     ['event', 'MD5String'],
     ['event', 'LocalIP'],
     ['source_ip_address'],
-    ['event_source'],
   ],
   defender: [
     ['properties', 'RemoteIP'],
@@ -54,7 +53,6 @@ const INDICATOR_PATHS: Partial<Record<AlertFormat, string[][]>> = {
   guardduty: [
     ['Action', 'AwsApiCallAction', 'RemoteIpDetails', 'IpAddressV4'],
     ['service', 'action', 'awsApiCallAction', 'domainDetails', 'domain'],
-    ['service', 'action', 'awsApiCallAction', 'serviceName'],
   ],
   sentinelone: [
     ['data', 'filecontenthash'],

@@ -95,7 +95,11 @@ function parseGuardDuty(raw: JsonRecord): ParsedAlert {
     hosts: uniqueHosts([
       ...nics.map((n, i) =>
         hostOf(
-          trusted(`${r}.instanceDetails.networkInterfaces[${i}].privateDnsName`),
+          trusted(
+            text(n.privateDnsName)
+              ? `${r}.instanceDetails.networkInterfaces[${i}].privateDnsName`
+              : `${r}.instanceDetails.instanceId`,
+          ),
           firstText(n.privateDnsName, instance.instanceId),
           {
             ip: n.privateIpAddress,

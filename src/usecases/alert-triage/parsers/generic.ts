@@ -96,8 +96,8 @@ function deepNames(raw: unknown): { users: Array<[string, string]>; hosts: Array
   const users: Array<[string, string]> = [];
   const hosts: Array<[string, string]> = [];
   const queue: Array<[unknown, string, number]> = [[raw, '', 0]];
-  for (let visited = 0; queue.length > 0 && visited < 2_000; visited++) {
-    const [value, path, depth] = queue.shift()!;
+  for (let next = 0; next < queue.length && next < 2_000; next++) {
+    const [value, path, depth] = queue[next]!;
     if (depth > 5 || typeof value !== 'object' || value === null) continue;
     if (Array.isArray(value)) {
       value.forEach((v, i) => queue.push([v, `${path}[${i}]`, depth + 1]));
@@ -106,7 +106,7 @@ function deepNames(raw: unknown): { users: Array<[string, string]>; hosts: Array
     const record = value as Record<string, unknown>;
     if (depth > 0 && HOSTLIKE_RESOURCE.test(text(record.type) ?? '') && text(record.name))
       hosts.push([`${path}.name`, text(record.name)!]);
-    for (const [key, child] of Object.entries(record)) {
+    for (const [key, child] of Object.entries(record).slice(0, 200)) {
       const childPath = path ? `${path}.${key}` : key;
       if (typeof child === 'string' && text(child)) {
         if (DEEP_USER_KEYS.has(key)) users.push([childPath, child]);
