@@ -4,25 +4,42 @@ import { z } from 'zod';
  * The alert formats Warden parses, by the source name a webhook route gives (`POST /v1/webhooks/:source`).
  *
  * - `crowdstrike`: Falcon alerts v2 / detects API entities (incl. Falcon Cloud Security IOA), Event Streams
- *   `DetectionSummaryEvent`, Falcon Data Replicator events.
+ *   `DetectionSummaryEvent` (nested and flattened), Falcon Data Replicator events.
  * - `defender`: Microsoft Defender XDR Advanced Hunting `AlertInfo` and Defender for Endpoint API alerts.
  * - `graph`: Microsoft Graph security `alert_v2` (and legacy `alert`).
+ * - `entra`: Microsoft Entra ID (Azure AD) sign-in logs: user and service-principal sign-ins, from Graph
+ *   (`/auditLogs/signIns`) or Azure Monitor diagnostic export (`properties.*`).
  * - `guardduty`: AWS GuardDuty findings, bare or in an EventBridge envelope, and Security Hub ASFF findings.
+ * - `cloudtrail`: AWS CloudTrail records (root, IAM users, assumed roles, federated and AWS services).
+ * - `okta`: Okta System Log events.
+ * - `gsuite`: Google Workspace Alert Center alerts and Admin SDK Reports activities.
+ * - `carbonblack`: VMware Carbon Black Cloud alerts (v7 and v6 alert APIs, data forwarder).
  * - `sentinelone`: SentinelOne threats (management API) and threat activities.
  * - `wazuh`: Wazuh alerts (alerts.json lines).
  * - `suricata`: Suricata EVE `alert` events.
  * - `splunk`: Splunk Enterprise Security notable events.
+ * - `wiz`: Wiz issues and Wiz Defend detections/threats.
+ * - `proofpoint`: Proofpoint TAP SIEM API message and click events.
+ * - `ecs`: Elastic Common Schema documents, as AppOmni, Elastic Security and ECS pipelines emit them.
  * - `generic`: anything else; the payload shape still selects one of the parsers above when it matches.
  */
 export const AlertFormat = z.enum([
   'crowdstrike',
   'defender',
   'graph',
+  'entra',
   'guardduty',
+  'cloudtrail',
+  'okta',
+  'gsuite',
+  'carbonblack',
   'sentinelone',
   'wazuh',
   'suricata',
   'splunk',
+  'wiz',
+  'proofpoint',
+  'ecs',
   'generic',
 ]);
 /** A format Warden parses; see {@link AlertFormat} for what each covers. */
@@ -39,27 +56,65 @@ export type Severity = z.infer<typeof Severity>;
  */
 export const UNGRADED_SEVERITY: Severity = 'medium';
 
-/** A host the alert is about. When the vendor names only an address, `hostname` is that address. */
+/**
+ * Where an entity came from: `field` is the JSON path it was read from (`device.hostname`,
+ * `event.CommandLine`); `trusted` says whether the vendor reports that field as its own observation of
+ * its own inventory or telemetry (an EDR's device record, a cloud provider's resource or principal, a
+ * sensor's packet addresses, a file hash the agent computed) rather than text an attacker can write (log
+ * messages, command lines, URLs and addresses inside free text, e-mail headers and bodies, user names a
+ * log line claims). Only trusted entities may be acted on without a human; see `inScopeTargets`.
+ * Declared per vendor field in each parser; anything from a format Warden does not know is untrusted.
+ */
+export const Provenance = z.object({ field: z.string().min(1), trusted: z.boolean() });
+/** Where an entity came from. */
+export type Provenance = z.infer<typeof Provenance>;
+
+/**
+ * A host or device the alert is about. When the vendor names only an address or a device id, `hostname`
+ * is that address or id. `deviceId` is the vendor's own id for the device (CrowdStrike `device_id`/`aid`,
+ * Defender `machineId`/`mdeDeviceId`, SentinelOne agent id, Carbon Black `device_id`, an EC2 instance id).
+ */
 export const AlertHost = z.object({
   hostname: z.string().min(1),
   ip: z.string().optional(),
   os: z.string().optional(),
+  deviceId: z.string().optional(),
+  ...Provenance.shape,
 });
 /** A host the alert is about. */
 export type AlertHost = z.infer<typeof AlertHost>;
 
-/** A user account the alert is about. */
-export const AlertUser = z.object({ name: z.string().min(1), domain: z.string().optional() });
+/**
+ * What kind of principal a user entry is: a person's account, the AWS root user, an assumed IAM role
+ * session, a service principal / app, or a service (machine) account.
+ */
+export const PrincipalKind = z.enum(['user', 'root', 'role', 'service_principal', 'service_account']);
+/** What kind of principal a user entry is. */
+export type PrincipalKind = z.infer<typeof PrincipalKind>;
+
+/**
+ * A user account (or other principal) the alert is about. `id` is the vendor's id for it (AWS principal
+ * id or ARN, Entra object id, Okta user id) when given.
+ */
+export const AlertUser = z.object({
+  name: z.string().min(1),
+  domain: z.string().optional(),
+  kind: PrincipalKind.optional(),
+  id: z.string().optional(),
+  ...Provenance.shape,
+});
 /** A user account the alert is about. */
 export type AlertUser = z.infer<typeof AlertUser>;
 
 /**
  * Observables found in the alert, deduplicated, refanged (`hxxp`, `[.]`) and lower-cased where case does
- * not matter (domains, hashes). Dropped, because they can never be an indicator: all-zero hashes (vendors'
- * "not computed" placeholder); the unspecified, broadcast and loopback addresses (they never identify an
- * external party or an inventory asset); IPv6 in `::/96` (deprecated, and what ARNs like `iam::1234...`
- * look like). Private and documentation-range addresses are kept (they can name internal assets), and so
- * are well-known public ones such as 1.1.1.1.
+ * not matter (domains, hashes). Never invented: no address out of a version or user-agent string, no file
+ * name as a domain (a domain must end in a public suffix and not stand in a file or path field or a path),
+ * no identifier as a hash (a hash comes from a hash-named field or from text that names it a hash). Dropped,
+ * because they can never be an indicator: all-zero hashes; the unspecified, broadcast and loopback
+ * addresses; network addresses `N.0.0.0`; IPv6 in `::/96`. Private and documentation-range addresses are
+ * kept (they can name internal assets). Which field each came from, and whether it is trusted, is in
+ * `NormalizedAlert.observables`.
  */
 export const AlertIndicators = z.object({
   ips: z.array(z.string()),
@@ -70,6 +125,60 @@ export const AlertIndicators = z.object({
 });
 /** Observables found in the alert. */
 export type AlertIndicators = z.infer<typeof AlertIndicators>;
+
+/** The kinds of observable. */
+export const ObservableType = z.enum(['ip', 'domain', 'url', 'md5', 'sha1', 'sha256', 'email']);
+/** The kinds of observable. */
+export type ObservableType = z.infer<typeof ObservableType>;
+
+/**
+ * One indicator with its provenance: the first field it was found in (a trusted one when any is) and
+ * whether any field that holds it is trusted.
+ */
+export const Observable = z.object({ type: ObservableType, value: z.string().min(1), ...Provenance.shape });
+/** One indicator with its provenance. */
+export type Observable = z.infer<typeof Observable>;
+
+/**
+ * Text from the alert that an attacker may have written (log lines, command lines, e-mail subjects, file
+ * paths, titles filled in from log fields). It reaches humans and models only through this object, so
+ * prompts and case pages can fence it as untrusted data; it never feeds `title`/`description`.
+ */
+export const UntrustedText = z.object({
+  /** The raw log or message text the detection fired on. */
+  description: z.string().optional(),
+  /** A vendor title with placeholders filled from log fields (Splunk `$user$`). */
+  title: z.string().optional(),
+  commandLine: z.string().optional(),
+  subject: z.string().optional(),
+  filePath: z.string().optional(),
+});
+/** Text from the alert that an attacker may have written. */
+export type UntrustedText = z.infer<typeof UntrustedText>;
+
+/**
+ * What kind of detection this is, from the vendor's own category/type/tactic/product fields. Risk scoring
+ * reads it (a canary or decoy touch is high-signal by construction).
+ */
+export const DetectionType = z.enum([
+  'canary',
+  'malware',
+  'phishing',
+  'credential_theft',
+  'exfiltration',
+  'privilege_escalation',
+  'defense_evasion',
+  'intrusion',
+  'execution',
+  'reconnaissance',
+  'suspicious_login',
+  'file_change',
+  'misconfiguration',
+  'audit_event',
+  'unknown',
+]);
+/** What kind of detection this is. */
+export type DetectionType = z.infer<typeof DetectionType>;
 
 /**
  * A reference to the raw alert instead of its body, so large payloads stay out of Temporal history.
@@ -96,7 +205,9 @@ export const NormalizedAlert = z.object({
   vendor: z.string().min(1),
   product: z.string().min(1),
   alertId: z.string().min(1).max(200),
+  /** The vendor's title for the detection (rule or finding name); never empty. */
   title: z.string().min(1),
+  /** The vendor's own description of the detection; log text goes to `untrusted.description`. */
   description: z.string(),
   severity: Severity,
   /** The vendor's own severity value, as given (`null` when it gives none). */
@@ -107,8 +218,16 @@ export const NormalizedAlert = z.object({
   tactics: z.array(z.string()),
   /** ATT&CK technique ids (T1234, T1234.001) when the vendor gives them, else technique names. */
   techniques: z.array(z.string()),
+  /** What kind of detection this is (see {@link DetectionType}). */
+  detectionType: DetectionType,
+  /** Hosts/devices and users, each with its provenance. */
   assets: z.object({ hosts: z.array(AlertHost), users: z.array(AlertUser) }),
+  /** Every indicator by type (trusted and untrusted alike: for lookups, never for containment scope). */
   indicators: AlertIndicators,
+  /** The same indicators with provenance; `inScopeTargets` draws only the trusted ones. */
+  observables: z.array(Observable),
+  /** Attacker-writable text, kept apart from the vendor's own title and description. */
+  untrusted: UntrustedText,
   indicatorsTruncated: z.boolean(),
   raw: RawAlertRef,
 });
@@ -125,17 +244,44 @@ const SEVERITY_WORDS: Record<string, Severity> = {
   medium: 'medium',
   moderate: 'medium',
   med: 'medium',
+  warning: 'medium',
+  hazardous: 'medium',
+  elevated: 'medium',
   high: 'high',
   major: 'high',
   severe: 'high',
+  important: 'high',
   critical: 'critical',
   crit: 'critical',
   fatal: 'critical',
   emergency: 'critical',
+  'very high': 'critical',
+  very_high: 'critical',
 };
 
-/** Maps a vendor's severity word (`High`, `CRITICAL`, `moderate`...) to a {@link Severity}; undefined when unknown. */
+/**
+ * Maps a vendor's severity word (`High`, `CRITICAL`, `moderate`, `SEVERITY_HIGH`...) to a {@link Severity};
+ * undefined when unknown. A vendor prefix such as `SEVERITY_` or `THREAT_LEVEL_` is ignored.
+ */
 export function severityFromWord(word: unknown): Severity | undefined {
   if (typeof word !== 'string') return undefined;
-  return SEVERITY_WORDS[word.trim().toLowerCase()];
+  const key = word
+    .trim()
+    .toLowerCase()
+    .replace(/^(?:severity|threat_level|risk|level)[_ -]/, '');
+  return SEVERITY_WORDS[key];
+}
+
+/**
+ * Maps a numeric score to a {@link Severity} on the vendor's stated scale: `10` (0-10: 9+ critical, 7+
+ * high, 4+ medium, 1+ low, as CVSS and GuardDuty band it), `100` (0-100, the same bands times ten), or
+ * `auto` (0-10 up to 10, 0-100 above).
+ */
+export function severityFromScore(score: number, scale: 10 | 100 | 'auto' = 'auto'): Severity {
+  const s = scale === 100 || (scale === 'auto' && score > 10) ? score / 10 : score;
+  if (s >= 9) return 'critical';
+  if (s >= 7) return 'high';
+  if (s >= 4) return 'medium';
+  if (s >= 1) return 'low';
+  return 'informational';
 }

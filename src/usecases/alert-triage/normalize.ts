@@ -1,30 +1,54 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { AlertFormat, NormalizedAlert, RawAlertRef } from './alert';
+import type { AlertFormat, NormalizedAlert, RawAlertRef, UntrustedText } from './alert';
 import { UNGRADED_SEVERITY } from './alert';
+import { classifyDetection } from './detection-type';
 import type { ExtractionLimits } from './indicators';
-import { DEFAULT_EXTRACTION_LIMITS, collectStrings, extractIndicators, isNonEvidenceKey } from './indicators';
+import {
+  DEFAULT_EXTRACTION_LIMITS,
+  collectStrings,
+  extractObservables,
+  indicatorsOf,
+  isNonEvidenceKey,
+} from './indicators';
+import { cloudTrailParser } from './parsers/cloudtrail';
+import { carbonBlackParser } from './parsers/carbon-black';
 import { crowdstrikeParser } from './parsers/crowdstrike';
+import { ecsParser } from './parsers/ecs';
+import { entraParser } from './parsers/entra';
 import { parseGeneric } from './parsers/generic';
+import { googleWorkspaceParser } from './parsers/google-workspace';
 import { defenderParser, graphParser } from './parsers/microsoft';
 import { guardDutyParser } from './parsers/aws';
+import { oktaParser } from './parsers/okta';
 import type { AlertParser, ParsedAlert } from './parsers/parser';
+import { emptyParse } from './parsers/parser';
+import { proofpointParser } from './parsers/proofpoint';
 import { sentinelOneParser } from './parsers/sentinelone';
 import { splunkParser } from './parsers/splunk';
 import { suricataParser } from './parsers/suricata';
 import { wazuhParser } from './parsers/wazuh';
+import { wizParser } from './parsers/wiz';
 import { techniqueIds } from './raw-fields';
 
-/** Shape detection order: the most distinctive shapes first. */
+/** Shape detection order: the most distinctive shapes first; ECS (the loosest) last. */
 const PARSERS: readonly AlertParser[] = [
   crowdstrikeParser,
   graphParser,
   defenderParser,
+  entraParser,
   guardDutyParser,
+  cloudTrailParser,
+  oktaParser,
+  googleWorkspaceParser,
+  carbonBlackParser,
   sentinelOneParser,
   suricataParser,
   wazuhParser,
   splunkParser,
+  wizParser,
+  proofpointParser,
+  ecsParser,
 ];
 
 /** The vendor each source name stands for, used when a payload does not name its vendor. */
@@ -32,11 +56,19 @@ const SOURCE_VENDORS: Readonly<Record<string, string>> = {
   crowdstrike: 'CrowdStrike',
   defender: 'Microsoft',
   graph: 'Microsoft',
+  entra: 'Microsoft',
   guardduty: 'AWS',
+  cloudtrail: 'AWS',
+  okta: 'Okta',
+  gsuite: 'Google',
+  carbonblack: 'VMware Carbon Black',
   sentinelone: 'SentinelOne',
   wazuh: 'Wazuh',
   suricata: 'OISF',
   splunk: 'Splunk',
+  wiz: 'Wiz',
+  proofpoint: 'Proofpoint',
+  ecs: 'Elastic',
 };
 
 const MAX_TITLE_CHARS = 300;
@@ -113,15 +145,24 @@ function clip(value: string | undefined, max: number): string | undefined {
   return value !== undefined && value.length > max ? `${value.slice(0, max - 1)}…` : value;
 }
 
+function clipUntrusted(text: UntrustedText | undefined): UntrustedText {
+  const out: UntrustedText = {};
+  for (const [key, value] of Object.entries(text ?? {}) as Array<[keyof UntrustedText, string | undefined]>) {
+    const clipped = clip(value?.trim() || undefined, MAX_DESCRIPTION_CHARS);
+    if (clipped !== undefined) out[key] = clipped;
+  }
+  return out;
+}
+
 /**
  * Normalizes one vendor alert into a {@link NormalizedAlert}. Never throws: a payload that no parser
- * recognizes, or that its parser cannot read, is read by the generic parser, which accepts any value.
+ * recognizes, or that its parser cannot read, is read by the generic parser, which accepts any value
+ * (and trusts none of its fields).
  *
- * `source` is the webhook route's source name (`crowdstrike`, `defender`, `graph`, `guardduty`,
- * `sentinelone`, `wazuh`, `suricata`, `splunk`, `generic`, or any other name, which then also stands for
- * the vendor when the payload names none). The result is a pure function of (source, raw) except for
- * `createdAt` of payloads without a time, which is `options.receivedAt`. The raw body is not included,
- * only its digest (`raw`).
+ * `source` is the webhook route's source name (one of {@link AlertFormat}, or any other name, which then
+ * also stands for the vendor when the payload names none). The result is a pure function of (source, raw)
+ * except for `createdAt` of payloads without a time, which is `options.receivedAt`. The raw body is not
+ * included, only its digest (`raw`).
  */
 export function normalizeAlert(source: string, raw: unknown, options: NormalizeOptions = {}): NormalizedAlert {
   const sourceName = source.trim().toLowerCase() || 'generic';
@@ -141,21 +182,34 @@ export function normalizeAlert(source: string, raw: unknown, options: NormalizeO
   parsed ??= safeGeneric(raw, vendorHint);
 
   const extraSkip = parsed.skipKey;
-  const skipKey =
-    format === 'generic' ? () => false : (key: string) => isNonEvidenceKey(key) || (extraSkip?.(key) ?? false);
+  const skipKey = (key: string) => isNonEvidenceKey(key) || (extraSkip?.(key) ?? false);
   const { strings, truncated } = collectStrings(parsed.evidence, skipKey, options.limits ?? DEFAULT_EXTRACTION_LIMITS);
-  const techniques = parsed.techniques.length > 0 || format !== 'generic' ? parsed.techniques : techniqueIds(strings);
+  const techniques =
+    parsed.techniques.length > 0 || format !== 'generic' ? parsed.techniques : techniqueIds(strings.map((s) => s.text));
+  // The alert's own hosts are assets, not indicators: a host's FQDN is not a domain to look up or block.
+  const hostNames = new Set(parsed.hosts.map((h) => h.hostname.toLowerCase()));
+  const extracted = extractObservables(strings);
+  const observables = extracted.observables.filter((o) => o.type !== 'domain' || !hostNames.has(o.value));
 
   let alertId = parsed.alertId ?? `sha256-${digest.sha256.slice(0, 32)}`;
   if (alertId.length > MAX_ID_CHARS) alertId = `sha256-${sha256(alertId).slice(0, 32)}`;
   const vendor = parsed.vendor || 'unknown';
+  const product = parsed.product || 'unknown';
+  const title =
+    clip(parsed.title, MAX_TITLE_CHARS) ??
+    clip(
+      [vendor === 'unknown' ? sourceName : vendor, product === 'unknown' ? undefined : product, parsed.category]
+        .filter(Boolean)
+        .join(' ') + ' alert',
+      MAX_TITLE_CHARS,
+    )!;
   return {
     source: sourceName,
     format,
     vendor,
-    product: parsed.product || 'unknown',
+    product,
     alertId,
-    title: clip(parsed.title, MAX_TITLE_CHARS) ?? `Untitled ${vendor === 'unknown' ? sourceName : vendor} alert`,
+    title,
     description: clip(parsed.description, MAX_DESCRIPTION_CHARS) ?? '',
     severity: parsed.severity,
     vendorSeverity: parsed.vendorSeverity,
@@ -163,9 +217,19 @@ export function normalizeAlert(source: string, raw: unknown, options: NormalizeO
     ...(parsed.category === undefined ? {} : { category: clip(parsed.category, MAX_TITLE_CHARS) }),
     tactics: parsed.tactics,
     techniques,
+    detectionType: classifyDetection({
+      title: parsed.title,
+      category: parsed.category,
+      product,
+      vendor,
+      tactics: parsed.tactics,
+      hints: parsed.detectionHints ?? [],
+    }),
     assets: { hosts: parsed.hosts, users: parsed.users },
-    indicators: extractIndicators(strings),
-    indicatorsTruncated: truncated,
+    indicators: indicatorsOf(observables),
+    observables,
+    untrusted: clipUntrusted(parsed.untrusted),
+    indicatorsTruncated: truncated || extracted.truncated,
     raw: digest,
   };
 }
@@ -175,21 +239,6 @@ function safeGeneric(raw: unknown, vendorHint: string | undefined): ParsedAlert 
   try {
     return parseGeneric(raw, vendorHint);
   } catch {
-    return {
-      vendor: vendorHint ?? 'unknown',
-      product: 'unknown',
-      alertId: undefined,
-      title: undefined,
-      description: undefined,
-      severity: UNGRADED_SEVERITY,
-      vendorSeverity: null,
-      createdAt: undefined,
-      category: undefined,
-      tactics: [],
-      techniques: [],
-      hosts: [],
-      users: [],
-      evidence: [],
-    };
+    return { ...emptyParse(vendorHint ?? 'unknown'), severity: UNGRADED_SEVERITY };
   }
 }

@@ -26,6 +26,18 @@ export function at(value: unknown, ...path: Array<string | number>): unknown {
   return current;
 }
 
+// Each object's keys by lower case, built once: parsers probe many keys of one (possibly huge) payload.
+const LOWER_KEYS = new WeakMap<JsonRecord, Map<string, string>>();
+function lowerKeys(record: JsonRecord): Map<string, string> {
+  let map = LOWER_KEYS.get(record);
+  if (!map) {
+    map = new Map();
+    for (const k of Object.keys(record)) if (!map.has(k.toLowerCase())) map.set(k.toLowerCase(), k);
+    LOWER_KEYS.set(record, map);
+  }
+  return map;
+}
+
 /**
  * Like {@link at}, but each key matches case-insensitively (an exact match wins): some pipelines lower-case
  * vendor keys (Panther's SentinelOne activities have `computername`, the API `computerName`).
@@ -38,8 +50,7 @@ export function atCi(value: unknown, ...path: string[]): unknown {
       current = current[step];
       continue;
     }
-    const lower = step.toLowerCase();
-    const key = Object.keys(current).find((k) => k.toLowerCase() === lower);
+    const key = lowerKeys(current).get(step.toLowerCase());
     if (key === undefined) return undefined;
     current = current[key];
   }

@@ -1,4 +1,5 @@
 import { NormalizedAlert, detectAlertFormat, normalizeAlert } from '../../../src/usecases/alert-triage';
+import { MAX_CANDIDATES_PER_TYPE } from '../../../src/usecases/alert-triage/indicators';
 import { isoTime } from '../../../src/usecases/alert-triage/raw-fields';
 import { sharedDataPath } from '../../harness/shared-data';
 
@@ -27,10 +28,17 @@ describe('generic fallback', () => {
     expect(alert.alertId).toMatch(/\S/);
   });
 
-  it('extracts indicators from every string value, refanging defanged ones', () => {
+  it('extracts indicators from every string value, refanging defanged ones, all untrusted', () => {
     const alert = normalized('generic', {
       note: 'beacon to hxxps://evil-cdn[.]example[.]net/gate.php from 203.0.113.9',
       nested: [{ deeper: { hash: 'D41D8CD98F00B204E9800998ECF8427E', mail: 'ops[@]example.org' } }],
+    });
+    expect(alert.observables.every((o) => !o.trusted)).toBe(true);
+    expect(alert.observables).toContainEqual({
+      type: 'md5',
+      value: 'd41d8cd98f00b204e9800998ecf8427e',
+      field: 'nested[0].deeper.hash',
+      trusted: false,
     });
     expect(alert.indicators.urls).toContain('https://evil-cdn.example.net/gate.php');
     expect(alert.indicators.domains).toEqual(expect.arrayContaining(['evil-cdn.example.net']));
@@ -61,16 +69,18 @@ describe('generic fallback', () => {
     expect(normalized('generic', deep).indicatorsTruncated).toBe(true);
   });
 
-  it('bounds the time spent on huge and adversarial strings', () => {
-    const started = Date.now();
+  it('bounds the work on huge and adversarial payloads: cut strings, capped candidates, flagged as truncated', () => {
+    // Timing belongs in bench/; here the bounds themselves are checked.
     for (const huge of ['a.'.repeat(2_500_000), 'x'.repeat(5_000_000), '1.'.repeat(2_500_000)]) {
       const alert = normalized('generic', { title: 'huge', body: huge, more: [huge, huge] });
       expect(alert.indicatorsTruncated).toBe(true);
       expect(alert.raw.bytes).toBeGreaterThan(5_000_000);
     }
     const wide = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, `v${i}.example.com`]));
-    expect(normalized('generic', wide).indicatorsTruncated).toBe(true);
-    expect(Date.now() - started).toBeLessThan(20_000);
+    const alert = normalized('generic', wide);
+    expect(alert.indicatorsTruncated).toBe(true);
+    expect(alert.indicators.domains.length).toBeLessThanOrEqual(MAX_CANDIDATES_PER_TYPE);
+    expect(alert.indicators.domains).toContain('v0.example.com');
   });
 
   it('derives the id from the payload, not from key order or whitespace', () => {
@@ -96,7 +106,10 @@ describe('generic fallback', () => {
       severity: 'critical',
       vendorSeverity: 'CRITICAL',
       createdAt: '2025-03-01T10:00:00.000Z',
-      assets: { hosts: [{ hostname: 'laptop-1' }], users: [{ name: 'jdoe', domain: 'CORP' }] },
+      assets: {
+        hosts: [{ hostname: 'laptop-1', field: 'host.name', trusted: false }],
+        users: [{ name: 'jdoe', domain: 'CORP', field: 'user', trusted: false }],
+      },
     });
   });
 
@@ -149,13 +162,21 @@ describe('format detection', () => {
       category: 'UnauthorizedAccess',
     });
     expect(alert.indicators.ips).toEqual(['10.1.2.3', '198.51.100.66']);
-    expect(alert.assets.hosts).toEqual([{ hostname: 'i-0abc', ip: '10.1.2.3' }]);
+    expect(alert.assets.hosts).toEqual([
+      {
+        hostname: 'i-0abc',
+        ip: '10.1.2.3',
+        deviceId: 'i-0abc',
+        field: 'detail.resource.instanceDetails.instanceId',
+        trusted: true,
+      },
+    ]);
   });
 
   it('maps Suricata priority 1 to high and names the internal side as the host', () => {
     const alert = normalized('suricata', eve);
     expect(alert.severity).toBe('high');
-    expect(alert.assets.hosts).toEqual([{ hostname: '10.0.0.5', ip: '10.0.0.5' }]);
+    expect(alert.assets.hosts).toEqual([{ hostname: '10.0.0.5', ip: '10.0.0.5', field: 'src_ip', trusted: true }]);
   });
 });
 

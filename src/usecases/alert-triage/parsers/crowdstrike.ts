@@ -1,33 +1,27 @@
 import type { Severity } from '../alert';
-import { UNGRADED_SEVERITY, severityFromWord } from '../alert';
+import { UNGRADED_SEVERITY, severityFromScore, severityFromWord } from '../alert';
 import type { JsonRecord } from '../raw-fields';
 import { at, firstText, firstTime, isRecord, list, num, text, texts, techniqueIds } from '../raw-fields';
 import type { AlertParser, ParsedAlert } from './parser';
-import { baseName, hostOf, uniqueHosts, uniqueUsers, userOf } from './parser';
+import { baseName, hostOf, trusted, uniqueHosts, uniqueUsers, userOf } from './parser';
 
-/** CrowdStrike's 0-100 severity bands: 1-19 informational, 20 low, 40 medium, 60 high, 80-100 critical. */
-function severityFromScore(score: number): Severity {
-  if (score >= 80) return 'critical';
-  if (score >= 60) return 'high';
-  if (score >= 40) return 'medium';
-  if (score >= 20) return 'low';
-  return 'informational';
-}
+/*
+ * Trust: everything the Falcon sensor or cloud reports about its own device and the process it watched
+ * (device record, ComputerName/Hostname, AgentId/SensorId/aid, LocalIP/aip, the user the process ran as,
+ * the hashes it computed) is trusted; command lines, request parameters and file paths are text the
+ * attacker chose, so they go to `untrusted` and their indicators are untrusted.
+ */
 
 const FIVE_LEVELS: readonly Severity[] = ['informational', 'low', 'medium', 'high', 'critical'];
 
 /** A severity word wins; else the score, on a 1-5 scale (older Event Streams) or 0-100 (everything else). */
-function severityOf(
-  name: unknown,
-  score: unknown,
-  scale: 5 | 100,
-): { severity: Severity; vendorSeverity: string | number | null } {
+function severityOf(name: unknown, score: unknown): { severity: Severity; vendorSeverity: string | number | null } {
   const word = severityFromWord(name);
   if (word) return { severity: word, vendorSeverity: text(name) ?? null };
   const n = num(score);
   if (n === undefined) return { severity: UNGRADED_SEVERITY, vendorSeverity: null };
-  if (scale === 5) return { severity: FIVE_LEVELS[Math.min(4, Math.max(0, Math.round(n) - 1))]!, vendorSeverity: n };
-  return { severity: severityFromScore(n), vendorSeverity: n };
+  if (n <= 5) return { severity: FIVE_LEVELS[Math.min(4, Math.max(0, Math.round(n) - 1))]!, vendorSeverity: n };
+  return { severity: severityFromScore(n, 100), vendorSeverity: n };
 }
 
 /** Falcon alerts v2 / detects API entities: endpoint detections and Falcon Cloud Security IOAs. */
@@ -41,9 +35,9 @@ function parseAlertEntity(raw: JsonRecord): ParsedAlert {
       firstText(list(raw.source_products)[0], raw.product === 'fcs' ? 'Falcon Cloud Security' : undefined) ??
       `Falcon${text(raw.product) ? ` (${text(raw.product)})` : ''}`,
     alertId: firstText(raw.composite_id, raw.detection_id, raw.id),
-    title: firstText(raw.display_name, raw.name, behaviors[0]?.display_name, behaviors[0]?.scenario, raw.description),
+    title: firstText(raw.display_name, raw.name, behaviors[0]?.display_name, behaviors[0]?.scenario),
     description: firstText(raw.description, behaviors[0]?.description),
-    ...severityOf(firstText(raw.severity_name, raw.max_severity_displayname), raw.severity ?? raw.max_severity, 100),
+    ...severityOf(firstText(raw.severity_name, raw.max_severity_displayname), raw.severity ?? raw.max_severity),
     createdAt: firstTime(raw.created_timestamp, raw.timestamp, raw.first_behavior, raw.crawled_timestamp),
     category: firstText(raw.type, list(raw.attack_types)[0]),
     tactics: texts(
@@ -62,65 +56,122 @@ function parseAlertEntity(raw: JsonRecord): ParsedAlert {
       ]),
     ],
     hosts: uniqueHosts([
-      hostOf(device.hostname, device.local_ip, firstText(device.os_version, device.platform_name)),
-      hostOf(raw.hostname, raw.local_ip),
+      hostOf(trusted('device.hostname'), device.hostname, {
+        ip: device.local_ip,
+        os: firstText(device.os_version, device.platform_name),
+        deviceId: firstText(device.device_id, raw.agent_id, raw.aid),
+      }),
+      hostOf(trusted('hostname'), raw.hostname, { ip: raw.local_ip, deviceId: firstText(raw.agent_id, raw.aid) }),
     ]),
     users: uniqueUsers([
-      ...texts(
-        raw.user_name,
-        raw.user_names,
-        behaviors.map((b) => b.user_name),
-      ).map((u) => userOf(u)),
+      ...texts(raw.user_name, raw.user_names).map((u) =>
+        userOf(trusted('user_name'), u, undefined, { id: firstText(raw.user_principal_id, raw.user_id) }),
+      ),
+      ...behaviors.map((b, i) => userOf(trusted(`behaviors[${i}].user_name`), b.user_name, b.logon_domain)),
     ]),
-    evidence: [raw],
+    evidence: [{ field: '', value: raw, trusted: true }],
+    untrusted: {
+      commandLine: firstText(raw.cmdline, behaviors[0]?.cmdline),
+      filePath: firstText(raw.filepath, behaviors[0]?.filepath),
+    },
+    detectionHints: texts(raw.type, raw.attack_types, raw.objective, behaviors[0]?.objective),
+    // A cloud IOA's event_source is the AWS/Azure service the API call went to, never an indicator.
+    skipKey: (key) => key === 'event_source' || key === 'service_provider',
   };
 }
 
-/** Event Streams events (`DetectionSummaryEvent`, `EppDetectionSummaryEvent`, ...). */
-function parseStreamingEvent(raw: JsonRecord): ParsedAlert {
-  const event = isRecord(raw.event) ? raw.event : {};
-  const eventType = text(at(raw, 'metadata', 'eventType'));
+/**
+ * Event Streams detection summaries (`DetectionSummaryEvent`, `EppDetectionSummaryEvent`), nested under
+ * `event` with `metadata` beside it, or flattened into one record as SIEM pipelines store them.
+ */
+function parseDetectionSummary(raw: JsonRecord): ParsedAlert {
+  const nested = isRecord(raw.event);
+  const event = nested ? (raw.event as JsonRecord) : raw;
+  const p = nested ? 'event.' : '';
+  const meta = isRecord(raw.metadata) ? raw.metadata : {};
+  const eventType = firstText(meta.eventType, raw.eventType, event.EventType);
+  const host = firstText(event.Hostname, event.ComputerName);
   return {
     vendor: 'CrowdStrike',
     product: 'Falcon Event Streams',
-    alertId: firstText(event.CompositeId, event.DetectId, event.IncidentId),
+    alertId: firstText(event.CompositeId, event.DetectId, event.IncidentId, event.AggregateId),
     title: firstText(event.DetectName, event.Name, event.Description, eventType),
-    description: firstText(event.Description, event.DetectDescription, event.CommandLine),
-    ...severityOf(
-      event.SeverityName,
-      event.Severity,
-      num(event.Severity) !== undefined && num(event.Severity)! <= 5 ? 5 : 100,
-    ),
-    createdAt: firstTime(at(raw, 'metadata', 'eventCreationTime'), event.ProcessStartTime, event.Timestamp),
+    description: firstText(event.Description, event.DetectDescription),
+    ...severityOf(event.SeverityName, event.Severity),
+    createdAt: firstTime(meta.eventCreationTime, event.ProcessStartTime, event.Timestamp, event.timestamp),
     category: eventType,
     tactics: texts(event.Tactic),
     techniques: techniqueIds(event.TechniqueId).length > 0 ? techniqueIds(event.TechniqueId) : texts(event.Technique),
-    hosts: uniqueHosts([hostOf(event.ComputerName, event.LocalIP)]),
-    users: uniqueUsers([userOf(event.UserName, event.DomainName)]),
-    evidence: [event],
+    hosts: uniqueHosts([
+      hostOf(trusted(`${p}${text(event.Hostname) ? 'Hostname' : 'ComputerName'}`), host, {
+        ip: firstText(event.LocalIP, event.LocalIPv4),
+        ipField: `${p}${text(event.LocalIP) ? 'LocalIP' : 'LocalIPv4'}`,
+        os: firstText(event.PlatformName, event.OSVersion),
+        deviceId: firstText(event.AgentId, event.SensorId, event.AgentIdString),
+        deviceIdField: `${p}${text(event.AgentId) ? 'AgentId' : 'SensorId'}`,
+      }),
+    ]),
+    users: uniqueUsers([
+      userOf(
+        trusted(`${p}UserName`),
+        event.UserName,
+        firstText(event.LogonDomain, event.MachineDomain, event.DomainName),
+      ),
+    ]),
+    evidence: [{ field: nested ? 'event' : '', value: event, trusted: true }],
+    untrusted: {
+      commandLine: firstText(event.CommandLine),
+      filePath: firstText(event.FilePath, event.FileName),
+    },
+    detectionHints: texts(event.Objective, event.PatternDispositionDescription, eventType),
   };
 }
 
 /** Falcon Data Replicator telemetry (`ProcessRollup2`, `DnsRequest`, ...), as shipped by FDR and Panther. */
 function parseFdrEvent(raw: JsonRecord): ParsedAlert {
-  const event = isRecord(raw.event) ? raw.event : raw;
+  const nested = isRecord(raw.event);
+  const event = nested ? (raw.event as JsonRecord) : raw;
   const simpleName = firstText(raw.event_simpleName, raw.event_simplename, event.event_simpleName, raw.fdr_event_type);
   const image = baseName(firstText(event.ImageFileName, raw.ImageFileName));
+  const p = nested ? 'event.' : '';
   return {
     vendor: 'CrowdStrike',
     product: 'Falcon Data Replicator',
     alertId: firstText(raw.id, event.id),
     title: [simpleName, image].filter(Boolean).join(': ') || undefined,
-    description: firstText(event.CommandLine, event.DomainName),
+    description: undefined,
     severity: UNGRADED_SEVERITY,
     vendorSeverity: null,
     createdAt: firstTime(raw.timestamp, event.timestamp, event.ProcessStartTime),
     category: simpleName,
     tactics: [],
     techniques: [],
-    hosts: uniqueHosts([hostOf(firstText(event.ComputerName, raw.ComputerName), event.LocalAddressIP4)]),
-    users: uniqueUsers([userOf(firstText(event.UserName, raw.UserName), event.UserDomain)]),
-    evidence: [event === raw ? raw : { event, aip: raw.aip }],
+    hosts: uniqueHosts([
+      hostOf(trusted(`${p}ComputerName`), firstText(event.ComputerName, raw.ComputerName), {
+        ip: firstText(event.LocalAddressIP4, event.LocalIP),
+        ipField: `${p}LocalAddressIP4`,
+        deviceIdField: 'aid',
+        deviceId: firstText(raw.aid, event.aid),
+        os: firstText(raw.event_platform, event.event_platform),
+      }),
+    ]),
+    users: uniqueUsers([
+      userOf(
+        trusted(`${p}UserName`),
+        firstText(event.UserName, raw.UserName),
+        firstText(event.UserDomain, event.LogonDomain),
+      ),
+    ]),
+    evidence: [
+      { field: nested ? 'event' : '', value: event, trusted: true },
+      ...(nested ? [{ field: 'aip', value: raw.aip, trusted: true }] : []),
+    ],
+    untrusted: {
+      commandLine: firstText(event.CommandLine),
+      filePath: firstText(event.ImageFileName, event.TargetFileName),
+      description: firstText(event.DomainName) ? `DNS request for ${text(event.DomainName)}` : undefined,
+    },
+    detectionHints: texts(simpleName),
   };
 }
 
@@ -132,13 +183,20 @@ function isFdr(raw: JsonRecord): boolean {
   );
 }
 
-function isStreamingEvent(raw: JsonRecord): boolean {
+function isNestedSummary(raw: JsonRecord): boolean {
   // Every Event Streams event carries the customer id in its metadata; the pair is CrowdStrike's alone.
   return (
     isRecord(raw.event) &&
     text(at(raw, 'metadata', 'eventType')) !== undefined &&
     text(at(raw, 'metadata', 'customerIDString')) !== undefined
   );
+}
+
+function isFlatSummary(raw: JsonRecord): boolean {
+  const id = text(raw.DetectId) ?? text(raw.CompositeId) ?? text(raw.DetectName);
+  const device = text(raw.SensorId) ?? text(raw.AgentId) ?? text(raw.ComputerName) ?? text(raw.Hostname);
+  const graded = text(raw.SeverityName) ?? text(raw.Severity);
+  return id !== undefined && device !== undefined && (graded !== undefined || text(raw.FalconHostLink) !== undefined);
 }
 
 function isAlertEntity(raw: JsonRecord): boolean {
@@ -149,13 +207,17 @@ function isAlertEntity(raw: JsonRecord): boolean {
   );
 }
 
-/** CrowdStrike Falcon: alerts v2 / detects entities (incl. Cloud IOA), Event Streams events, FDR events. */
+/**
+ * CrowdStrike Falcon: alerts v2 / detects entities (incl. Cloud IOA), Event Streams detection summaries
+ * (nested and flat), FDR events.
+ */
 export const crowdstrikeParser: AlertParser = {
   format: 'crowdstrike',
-  matches: (raw): raw is JsonRecord => isRecord(raw) && (isAlertEntity(raw) || isStreamingEvent(raw) || isFdr(raw)),
+  matches: (raw): raw is JsonRecord =>
+    isRecord(raw) && (isAlertEntity(raw) || isNestedSummary(raw) || isFlatSummary(raw) || isFdr(raw)),
   parse(raw) {
     if (isAlertEntity(raw)) return parseAlertEntity(raw);
-    if (isStreamingEvent(raw)) return parseStreamingEvent(raw);
+    if (isNestedSummary(raw) || isFlatSummary(raw)) return parseDetectionSummary(raw);
     return parseFdrEvent(raw);
   },
 };

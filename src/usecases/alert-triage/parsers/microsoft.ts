@@ -3,7 +3,13 @@ import { UNGRADED_SEVERITY, severityFromWord } from '../alert';
 import type { JsonRecord } from '../raw-fields';
 import { at, firstText, firstTime, isRecord, jsonList, list, text, texts, techniqueIds } from '../raw-fields';
 import type { AlertParser, ParsedAlert } from './parser';
-import { hostOf, uniqueHosts, uniqueUsers, userOf } from './parser';
+import { hostOf, trusted, uniqueHosts, uniqueUsers, userOf } from './parser';
+
+/*
+ * Trust: Defender and Graph evidence entities (devices with their MDE/Entra ids, user accounts, files with
+ * the hashes Defender computed, addresses and URLs it observed) are Microsoft's own records: trusted.
+ * Command lines, e-mail subjects and other free text inside them are untrusted by key (see indicators.ts).
+ */
 
 function severity(value: unknown): Pick<ParsedAlert, 'severity' | 'vendorSeverity'> {
   const word = severityFromWord(value);
@@ -11,22 +17,49 @@ function severity(value: unknown): Pick<ParsedAlert, 'severity' | 'vendorSeverit
 }
 
 /** Users and devices named anywhere in Graph / Defender evidence (userAccount, deviceDnsName, ...). */
-function fromEvidence(evidence: unknown[]): {
+function fromEvidence(
+  evidence: unknown[],
+  base: string,
+): {
   hosts: Array<AlertHost | undefined>;
   users: Array<AlertUser | undefined>;
 } {
   const hosts: Array<AlertHost | undefined> = [];
   const users: Array<AlertUser | undefined> = [];
-  for (const item of evidence.filter(isRecord)) {
+  evidence.forEach((item, i) => {
+    if (!isRecord(item)) return;
+    const field = `${base}[${i}]`;
     const account = isRecord(item.userAccount) ? item.userAccount : undefined;
     if (account)
-      users.push(userOf(firstText(account.userPrincipalName, account.accountName), firstText(account.domainName)));
+      users.push(
+        userOf(
+          trusted(`${field}.userAccount`),
+          firstText(account.userPrincipalName, account.accountName),
+          firstText(account.domainName),
+          { kind: 'user', id: firstText(account.azureAdUserId, account.userSid) },
+        ),
+      );
     // Defender for Endpoint API evidence is flat.
     if (text(item.entityType)?.toLowerCase() === 'user' || text(item.accountName))
-      users.push(userOf(firstText(item.userPrincipalName, item.accountName), item.domainName));
+      users.push(
+        userOf(trusted(`${field}.accountName`), firstText(item.userPrincipalName, item.accountName), item.domainName, {
+          kind: 'user',
+          id: firstText(item.aadUserId, item.userSid),
+        }),
+      );
     const ips = list(item.ipInterfaces).map(text).filter(Boolean);
-    hosts.push(hostOf(firstText(item.deviceDnsName, item.hostName), ips[0], firstText(item.osPlatform)));
-  }
+    hosts.push(
+      hostOf(
+        trusted(`${field}.${text(item.deviceDnsName) ? 'deviceDnsName' : 'hostName'}`),
+        firstText(item.deviceDnsName, item.hostName),
+        {
+          ip: ips[0],
+          os: firstText(item.osPlatform),
+          deviceId: firstText(item.mdeDeviceId, item.azureAdDeviceId, item.machineId, item.deviceId),
+        },
+      ),
+    );
+  });
   return { hosts, users };
 }
 
@@ -45,16 +78,30 @@ function parseAdvancedHunting(raw: JsonRecord): ParsedAlert {
     category: firstText(p.Category),
     tactics: texts(p.Category),
     techniques: techniqueIds(...attack).length > 0 ? techniqueIds(...attack) : texts(attack),
-    hosts: uniqueHosts([hostOf(p.DeviceName, p.LocalIP)]),
-    users: uniqueUsers([userOf(firstText(p.AccountUpn, p.AccountName), p.AccountDomain)]),
-    evidence: [p],
+    hosts: uniqueHosts([
+      hostOf(trusted('properties.DeviceName'), p.DeviceName, { ip: p.LocalIP, deviceId: p.DeviceId }),
+    ]),
+    users: uniqueUsers([
+      userOf(
+        trusted(`properties.${text(p.AccountUpn) ? 'AccountUpn' : 'AccountName'}`),
+        firstText(p.AccountUpn, p.AccountName),
+        p.AccountDomain,
+        {
+          kind: 'user',
+          id: firstText(p.AccountObjectId, p.AccountSid),
+        },
+      ),
+    ]),
+    evidence: [{ field: 'properties', value: p, trusted: true }],
+    untrusted: { commandLine: firstText(p.ProcessCommandLine), filePath: firstText(p.FolderPath) },
+    detectionHints: texts(p.Category, p.DetectionSource, p.EntityType),
   };
 }
 
 /** Defender for Endpoint API alerts (`/api/alerts`). */
 function parseEndpointAlert(raw: JsonRecord): ParsedAlert {
   const evidence = list(raw.evidence);
-  const found = fromEvidence(evidence);
+  const found = fromEvidence(evidence, 'evidence');
   const related = isRecord(raw.relatedUser) ? raw.relatedUser : {};
   return {
     vendor: 'Microsoft',
@@ -67,9 +114,21 @@ function parseEndpointAlert(raw: JsonRecord): ParsedAlert {
     category: firstText(raw.category),
     tactics: texts(raw.category),
     techniques: texts(raw.mitreTechniques),
-    hosts: uniqueHosts([hostOf(raw.computerDnsName), ...found.hosts]),
-    users: uniqueUsers([userOf(related.userName, related.domainName), ...found.users]),
-    evidence: [raw.title, raw.description, evidence],
+    hosts: uniqueHosts([
+      hostOf(trusted('computerDnsName'), raw.computerDnsName, { deviceId: raw.machineId }),
+      ...found.hosts,
+    ]),
+    users: uniqueUsers([
+      userOf(trusted('relatedUser'), related.userName, related.domainName, { kind: 'user' }),
+      ...found.users,
+    ]),
+    evidence: [
+      { field: 'title', value: raw.title, trusted: false },
+      { field: 'description', value: raw.description, trusted: false },
+      { field: 'evidence', value: evidence, trusted: true },
+    ],
+    detectionHints: texts(raw.category, raw.detectionSource, raw.threatFamilyName),
+    skipKey: (key) => key === 'domainName',
   };
 }
 
@@ -102,13 +161,28 @@ export const graphParser: AlertParser = {
       (isRecord(raw.vendorInformation) && text(raw.id) !== undefined)),
   parse(raw) {
     const evidence = list(raw.evidence);
-    const found = fromEvidence(evidence);
-    const legacyHosts = list(raw.hostStates)
-      .filter(isRecord)
-      .map((h) => hostOf(firstText(h.fqdn, h.netBiosName), firstText(h.privateIpAddress, h.publicIpAddress), h.os));
-    const legacyUsers = list(raw.userStates)
-      .filter(isRecord)
-      .map((u) => userOf(firstText(u.userPrincipalName, u.accountName), u.domainName));
+    const found = fromEvidence(evidence, 'evidence');
+    const legacyHosts = list(raw.hostStates).map((h, i) =>
+      isRecord(h)
+        ? hostOf(trusted(`hostStates[${i}].fqdn`), firstText(h.fqdn, h.netBiosName), {
+            ip: firstText(h.privateIpAddress, h.publicIpAddress),
+            os: h.os,
+          })
+        : undefined,
+    );
+    const legacyUsers = list(raw.userStates).map((u, i) =>
+      isRecord(u)
+        ? userOf(
+            trusted(`userStates[${i}].userPrincipalName`),
+            firstText(u.userPrincipalName, u.accountName),
+            u.domainName,
+            {
+              kind: 'user',
+              id: u.aadUserId,
+            },
+          )
+        : undefined,
+    );
     const provider = firstText(raw.serviceSource, at(raw, 'vendorInformation', 'provider'), raw.detectionSource);
     return {
       vendor: 'Microsoft',
@@ -124,17 +198,19 @@ export const graphParser: AlertParser = {
       hosts: uniqueHosts([...found.hosts, ...legacyHosts]),
       users: uniqueUsers([...found.users, ...legacyUsers]),
       evidence: [
-        raw.title,
-        raw.description,
-        evidence,
-        raw.hostStates,
-        raw.userStates,
-        raw.networkConnections,
-        raw.fileStates,
-        raw.processes,
+        { field: 'title', value: raw.title, trusted: false },
+        { field: 'description', value: raw.description, trusted: false },
+        { field: 'evidence', value: evidence, trusted: true },
+        { field: 'hostStates', value: raw.hostStates, trusted: true },
+        { field: 'userStates', value: raw.userStates, trusted: true },
+        { field: 'networkConnections', value: raw.networkConnections, trusted: true },
+        { field: 'fileStates', value: raw.fileStates, trusted: true },
+        { field: 'processes', value: raw.processes, trusted: true },
       ],
+      detectionHints: texts(raw.category, raw.detectorId, raw.detectionSource),
       // alertWebUrl / incidentWebUrl point at the Defender portal, not at the attacker.
-      skipKey: (key) => /WebUrl$/.test(key),
+      // alertWebUrl / incidentWebUrl point at the Defender portal; an account's domainName is our directory.
+      skipKey: (key) => /WebUrl$/.test(key) || key === 'domainName',
     };
   },
 };

@@ -3,7 +3,13 @@ import { UNGRADED_SEVERITY } from '../alert';
 import type { JsonRecord } from '../raw-fields';
 import { atCi, firstText, firstTime, isRecord, list, text, texts } from '../raw-fields';
 import type { AlertParser, ParsedAlert } from './parser';
-import { hostOf, uniqueHosts, uniqueUsers, userOf } from './parser';
+import { hostOf, trusted, uniqueHosts, uniqueUsers, userOf } from './parser';
+
+/*
+ * Trust: the agent's own record of its endpoint (computer name, agent id, addresses, logged-in user, the
+ * process user, the hashes it computed) is trusted. File names and paths, process arguments and the
+ * activity descriptions built from them are the attacker's text: untrusted.
+ */
 
 /**
  * SentinelOne grades threats by confidence, not severity: `malicious` (the engine is sure) maps to high,
@@ -30,8 +36,8 @@ function parseThreat(raw: JsonRecord): ParsedAlert {
     vendor: 'SentinelOne',
     product: 'Singularity',
     alertId: firstText(atCi(raw, 'id'), atCi(info, 'threatId')),
-    title: threatName ? `${classification ?? 'Threat'}: ${threatName}` : classification,
-    description: firstText(atCi(info, 'storyline'), atCi(info, 'filePath')),
+    title: `SentinelOne ${classification ?? 'threat'}${confidence ? ` (${confidence})` : ''}`,
+    description: undefined,
     severity: severityOf(confidence),
     vendorSeverity: confidence ?? null,
     createdAt: firstTime(atCi(info, 'createdAt'), atCi(info, 'identifiedAt'), atCi(raw, 'createdAt')),
@@ -40,13 +46,31 @@ function parseThreat(raw: JsonRecord): ParsedAlert {
     techniques: texts(tactics.flatMap((t) => list(atCi(t, 'techniques')).map((x) => atCi(x, 'title')))),
     hosts: uniqueHosts([
       hostOf(
+        trusted('agentRealtimeInfo.agentComputerName'),
         firstText(atCi(realtime, 'agentComputerName'), atCi(detection, 'agentComputerName')),
-        text(atCi(detection, 'agentIpV4'))?.split(',')[0],
-        firstText(atCi(realtime, 'agentOsName'), atCi(detection, 'agentOsName'), atCi(realtime, 'agentOsType')),
+        {
+          ip: text(atCi(detection, 'agentIpV4'))?.split(',')[0],
+          os: firstText(atCi(realtime, 'agentOsName'), atCi(detection, 'agentOsName'), atCi(realtime, 'agentOsType')),
+          deviceId: firstText(atCi(realtime, 'agentId'), atCi(detection, 'agentUuid'), atCi(raw, 'agentId')),
+        },
       ),
     ]),
-    users: uniqueUsers([userOf(firstText(atCi(detection, 'agentLastLoggedInUserName'), atCi(info, 'processUser')))]),
-    evidence: [info, detection, indicators],
+    users: uniqueUsers([
+      userOf(trusted('agentDetectionInfo.agentLastLoggedInUserName'), atCi(detection, 'agentLastLoggedInUserName')),
+      userOf(trusted('threatInfo.processUser'), atCi(info, 'processUser')),
+    ]),
+    evidence: [
+      { field: 'threatInfo', value: info, trusted: true },
+      { field: 'agentDetectionInfo', value: detection, trusted: true },
+      { field: 'indicators', value: indicators, trusted: false },
+    ],
+    untrusted: {
+      title: threatName ? `${classification ?? 'Threat'}: ${threatName}` : undefined,
+      filePath: firstText(atCi(info, 'filePath')),
+      commandLine: firstText(atCi(info, 'maliciousProcessArguments')),
+      description: firstText(atCi(info, 'storyline')),
+    },
+    detectionHints: texts(classification, atCi(info, 'detectionType'), atCi(info, 'mitigationStatus')),
   };
 }
 
@@ -58,17 +82,32 @@ function parseActivity(raw: JsonRecord): ParsedAlert {
     vendor: 'SentinelOne',
     product: 'Singularity',
     alertId: firstText(atCi(raw, 'id'), atCi(raw, 'activityUuid'), atCi(raw, 'threatId')),
-    title: firstText(atCi(raw, 'primaryDescription'), atCi(data, 'threatClassification')),
-    description: firstText(atCi(raw, 'secondaryDescription'), atCi(data, 'filePath')),
+    title: `SentinelOne ${text(atCi(data, 'threatClassification')) ?? 'threat'} activity${confidence ? ` (${confidence})` : ''}`,
+    description: undefined,
     severity: severityOf(confidence),
     vendorSeverity: confidence ?? null,
     createdAt: firstTime(atCi(raw, 'createdAt'), atCi(raw, 'updatedAt')),
     category: firstText(atCi(data, 'threatClassification')),
     tactics: [],
     techniques: [],
-    hosts: uniqueHosts([hostOf(atCi(data, 'computerName'))]),
-    users: uniqueUsers([userOf(firstText(atCi(data, 'userName'), atCi(data, 'username')))]),
-    evidence: [atCi(raw, 'primaryDescription'), atCi(raw, 'secondaryDescription'), data],
+    hosts: uniqueHosts([
+      hostOf(trusted('data.computerName'), atCi(data, 'computerName'), { deviceId: firstText(atCi(raw, 'agentId')) }),
+    ]),
+    users: uniqueUsers([userOf(trusted('data.userName'), firstText(atCi(data, 'userName'), atCi(data, 'username')))]),
+    evidence: [
+      { field: 'primaryDescription', value: atCi(raw, 'primaryDescription'), trusted: false },
+      { field: 'secondaryDescription', value: atCi(raw, 'secondaryDescription'), trusted: false },
+      { field: 'data', value: data, trusted: true },
+    ],
+    untrusted: {
+      title: firstText(atCi(raw, 'primaryDescription')),
+      description: firstText(atCi(raw, 'secondaryDescription')),
+      filePath: firstText(atCi(data, 'filePath')),
+    },
+    detectionHints: texts(
+      atCi(data, 'threatClassification'),
+      atCi(raw, 'activityType') === '19' ? 'threat' : undefined,
+    ),
   };
 }
 

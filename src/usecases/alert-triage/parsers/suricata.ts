@@ -3,7 +3,13 @@ import { UNGRADED_SEVERITY } from '../alert';
 import type { JsonRecord } from '../raw-fields';
 import { at, firstText, firstTime, isRecord, num, text, texts } from '../raw-fields';
 import type { AlertParser } from './parser';
-import { hostOf, isInternalAddress, uniqueHosts } from './parser';
+import { hostOf, isInternalAddress, trusted, uniqueHosts } from './parser';
+
+/*
+ * Trust: the flow's addresses are what the sensor saw on the wire, and file hashes it computed itself:
+ * trusted. HTTP host and URL, DNS query names, TLS SNI and e-mail headers are bytes the client sent:
+ * untrusted.
+ */
 
 /** Suricata's classification priority: 1 high, 2 medium, 3 low, 4 and beyond informational. */
 function severityOf(priority: number): Severity {
@@ -49,11 +55,25 @@ export const suricataParser: AlertParser = {
       tactics: texts(at(alert, 'metadata', 'mitre_tactic_name')),
       techniques: texts(at(alert, 'metadata', 'mitre_technique_id')),
       // Only the internal side of the flow is a candidate asset; the other side is a remote party.
-      hosts: uniqueHosts(
-        [src, dest].filter((ip) => ip !== undefined && isInternalAddress(ip)).map((ip) => hostOf(ip, ip)),
-      ),
+      hosts: uniqueHosts([
+        src !== undefined && isInternalAddress(src) ? hostOf(trusted('src_ip'), src, { ip: src }) : undefined,
+        dest !== undefined && isInternalAddress(dest) ? hostOf(trusted('dest_ip'), dest, { ip: dest }) : undefined,
+      ]),
       users: [],
-      evidence: [src, dest, url, raw.http, raw.dns, raw.tls, raw.smtp, raw.email, raw.fileinfo, raw.files],
+      evidence: [
+        { field: 'src_ip', value: src, trusted: true },
+        { field: 'dest_ip', value: dest, trusted: true },
+        { field: 'http', value: url, trusted: false },
+        { field: 'http', value: raw.http, trusted: false },
+        { field: 'dns', value: raw.dns, trusted: false },
+        { field: 'tls', value: raw.tls, trusted: false },
+        { field: 'smtp', value: raw.smtp, trusted: false },
+        { field: 'email', value: raw.email, trusted: false },
+        { field: 'fileinfo', value: raw.fileinfo, trusted: true },
+        { field: 'files', value: raw.files, trusted: true },
+      ],
+      untrusted: { description: url },
+      detectionHints: texts(alert.category),
     };
   },
 };
