@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors';
 import { SETTINGS, parseHostPort } from './settings';
 import { WARDEN_VERSION } from './version';
-import type { SettingSpec } from './usecases/contract';
+import type { SettingSpec } from './settings';
 import { installedSettingTables } from './usecases/discovery';
 
 export { SETTINGS, parseHostPort };
@@ -110,7 +110,7 @@ export interface WardenConfig {
 
 /** Every setting this installation knows: the core's, then each installed use case's, with its owner. */
 export function allSettings(): { name: string; owner: string; spec: SettingSpec }[] {
-  const out = Object.entries(SETTINGS).map(([name, spec]) => ({ name, owner: 'core', spec: spec as SettingSpec }));
+  const out = Object.entries(SETTINGS).map(([name, spec]) => ({ name, owner: 'core', spec: spec }));
   for (const [owner, table] of Object.entries(installedSettingTables())) {
     for (const [name, spec] of Object.entries(table)) {
       const clash = out.find((o) => o.name === name);

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { keyListProblem } from './credentials/keys';
-import type { SettingSpec } from './usecases/contract';
+
+/** One setting: its zod schema (parsing the raw environment string) and a one-line doc for the reference. */
+export interface SettingSpec {
+  schema: z.ZodType;
+  doc: string;
+  /** A secret value: never echoed, not even in a configuration error. */
+  secret?: boolean;
+}
+
+/** Settings by environment-variable name (`WARDEN_<USECASE>_...`, or the core's). */
+export type SettingsTable = Record<string, SettingSpec>;
 
 /**
  * Every Warden setting, by its environment-variable name.

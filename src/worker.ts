@@ -99,7 +99,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   installRuntime(logger);
   const policy = opts.policy ?? loadPolicy(config);
   const connection = opts.connection ?? (await connectWorker(config));
-  const client = await connectClient(config);
+  const client = await connectClient(config, 60_000); // a worker waits for its cluster longer than a CLI call
   const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue);
   const ledger = opts.ledger ?? (await AuditLedger.open(config, logger.child({ component: 'audit' })));
   const activities = createActivities({

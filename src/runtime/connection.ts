@@ -44,7 +44,7 @@ export function unreachableMessage(config: WardenConfig): string {
  * Connects a Temporal client; with a codec key configured, its payloads are encrypted (WARDEN_CODEC_KEYS).
  * @throws UserError saying what to do when the server cannot be reached within `connectTimeoutMs`.
  */
-export async function connectClient(config: WardenConfig, connectTimeoutMs = 5_000): Promise<Client> {
+export async function connectClient(config: WardenConfig, connectTimeoutMs = 15_000): Promise<Client> {
   const codec = dataConverterOption(config);
   let connection: Connection;
   try {

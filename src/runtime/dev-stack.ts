@@ -142,7 +142,7 @@ export async function startDevStack(
       await ww.close();
     });
 
-    const temporalClient = await connectClient(config);
+    const temporalClient = await connectClient(config, 60_000);
     const c = new WardenClient(temporalClient, config.taskQueue);
     client = c;
     cleanups.push(() => c.close());
@@ -162,7 +162,7 @@ export async function startDevStack(
   }
 
   return {
-    client: client!,
+    client: client,
     temporalAddress: server?.address ?? temporalAddress(config),
     uiUrl: server?.uiUrl,
     httpUrl: `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`,

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { z } from 'zod';
 import type { AgentDefinition } from '../agents/types';
 import type { CliIO } from '../cli/output';
 import type { WardenClient } from '../client';
 import type { WardenConfig } from '../config';
 import type { SecretStore } from '../credentials';
+import type { SettingsTable } from '../settings';
 import type { Logger } from '../telemetry/logger';
 import type { AnyTool } from '../tools/types';
 import type { WebhookDelivery } from '../triggers/webhooks';
@@ -17,16 +17,7 @@ import type { WebhookDelivery } from '../triggers/webhooks';
  * removing one leaves a core that builds and passes its own tests.
  */
 
-/** One setting: its zod schema (parsing the raw environment string) and a one-line doc for the reference. */
-export interface SettingSpec {
-  schema: z.ZodType;
-  doc: string;
-  /** A secret value: never echoed, not even in a configuration error. */
-  secret?: boolean;
-}
-
-/** Settings by environment-variable name (`WARDEN_<USECASE>_...`). */
-export type SettingsTable = Record<string, SettingSpec>;
+export type { SettingSpec, SettingsTable } from '../settings';
 
 /** What a use case's hooks receive. */
 export interface UseCaseContext {
@@ -101,7 +92,7 @@ export interface UseCase {
   webhooks?: WebhookRoute;
   schedules?: ScheduleDeclaration[];
   /** `warden dev`'s demo: sends sample input through the use case and says what to look at. */
-  demo?(ctx: DemoContext): Promise<void>;
+  demo?(ctx: DemoContext): Promise<unknown>;
   /** Commands it adds to the `warden` CLI (one group, named after the use case or its verbs). */
   cli?(program: Command, io: CliIO): void;
 }

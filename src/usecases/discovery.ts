@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SettingsTable } from './contract';
+import type { SettingsTable } from '../settings';
 
 /*
  * Finds the installed use cases: every folder beside this file with an `index` module. Installing a use
@@ -28,7 +28,7 @@ export function installedSettingTables(root: string = __dirname): Record<string,
   const out: Record<string, SettingsTable> = {};
   for (const name of installedUseCaseNames(root)) {
     const dir = path.join(root, name);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     out[name] = hasModule(dir, 'settings')
       ? ((require(path.join(dir, 'settings')) as { settings?: SettingsTable }).settings ?? {})
       : {};

@@ -130,7 +130,7 @@ export function collectStrings(
       const frame = settle(popped);
       // No more children than the node budget can still visit.
       const room = limits.maxNodes - nodes;
-      const all = Array.isArray(value) ? (value as unknown[]) : Object.keys(value as Record<string, unknown>);
+      const all = Array.isArray(value) ? (value as unknown[]) : Object.keys(value);
       if (all.length > room) truncated = true;
       const children: Array<[string | number, unknown]> = Array.isArray(value)
         ? (value as unknown[]).slice(0, room).map((v, i) => [i, v])

@@ -1,4 +1,4 @@
-import { isCancellation, patched, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
 import canonicalize from 'canonicalize';
 import type { Activities } from '../../activities';
 import type { ChatMessage } from '../../activities/llm';
@@ -72,9 +72,11 @@ export async function runAgentLoop(
   ctx.taint.mark();
   const started = Date.now();
   // Time spent waiting for humans is not the agent's: it does not count against its wall-time budget.
+  // (0.1 counted it. Up to a wait both versions decide the same way, so no patch guards the change; a
+  // `patched()` marker placed after the describeAgent local activity failed replay with a nondeterminism
+  // error when a query replayed the run.)
   const waitedBefore = ctx.gate.waitedMs;
-  const excludeWaits = patched('warden-agent-wall-excludes-approvals');
-  const elapsed = () => Date.now() - started - (excludeWaits ? ctx.gate.waitedMs - waitedBefore : 0);
+  const elapsed = () => Date.now() - started - (ctx.gate.waitedMs - waitedBefore);
   const seen = new Map<string, number>();
   let turns = 0;
   let toolCalls = 0;
