@@ -31,7 +31,9 @@ bundleWorkflowCode({
   ({ code: withMap }) => {
     // The inline source map is most of the bundle and the upgrade test does not need it; the worker insists
     // on an inline map, so an empty one takes its place.
-    const empty = Buffer.from(JSON.stringify({ version: 3, file: 'workflow-bundle.js', sources: [], names: [], mappings: '' })).toString('base64');
+    const empty = Buffer.from(
+      JSON.stringify({ version: 3, file: 'workflow-bundle.js', sources: [], names: [], mappings: '' }),
+    ).toString('base64');
     const code = withMap.replace(
       /\n\/\/# sourceMappingURL=data:[^\n]*\n?$/,
       `\n//# sourceMappingURL=data:application/json;base64,${empty}\n`,

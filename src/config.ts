@@ -1,3 +1,5 @@
+// Just over 300 lines: loading, validation and the shaped configuration object are one contract
+// (the setting table itself lives in settings.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -110,7 +112,11 @@ export interface WardenConfig {
 
 /** Every setting this installation knows: the core's, then each installed use case's, with its owner. */
 export function allSettings(): { name: string; owner: string; spec: SettingSpec }[] {
-  const out = Object.entries(SETTINGS).map(([name, spec]) => ({ name, owner: 'core', spec: spec }));
+  const out: { name: string; owner: string; spec: SettingSpec }[] = Object.entries(SETTINGS).map(([name, spec]) => ({
+    name,
+    owner: 'core',
+    spec,
+  }));
   for (const [owner, table] of Object.entries(installedSettingTables())) {
     for (const [name, spec] of Object.entries(table)) {
       const clash = out.find((o) => o.name === name);

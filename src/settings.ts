@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: one table of every core setting, the single source of truth for parsing and
+// for docs/configuration.md.
 import { z } from 'zod';
 import { keyListProblem } from './credentials/keys';
 

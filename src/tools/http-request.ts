@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: one tool whose request, redirect, streaming-limit and response-decoding rules
+// must be read together to judge its safety (the SSRF address checks live in ssrf-guard.ts).
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';

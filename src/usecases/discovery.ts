@@ -28,9 +28,9 @@ export function installedSettingTables(root: string = __dirname): Record<string,
   const out: Record<string, SettingsTable> = {};
   for (const name of installedUseCaseNames(root)) {
     const dir = path.join(root, name);
-     
     out[name] = hasModule(dir, 'settings')
-      ? ((require(path.join(dir, 'settings')) as { settings?: SettingsTable }).settings ?? {})
+      ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- settings are discovered at run time
+        ((require(path.join(dir, 'settings')) as { settings?: SettingsTable }).settings ?? {})
       : {};
   }
   return out;

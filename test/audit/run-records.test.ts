@@ -1,7 +1,6 @@
 import { approvalSignal } from '../../src/workflows/contract';
 import { AuditLedger } from '../../src/audit';
 import type { AppendInput, AuditRecord } from '../../src/audit';
-import type { PendingApproval } from '../../src/governance/approvals';
 import { FINAL, testAgent } from '../harness/agents';
 import { testPolicy } from '../harness/policies';
 import type { ScriptedLlm } from '../harness/scripted-llm';

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { AuditLedger } from '../../src/audit';
 import { parsePolicy } from '../../src/runtime/policy-file';
 import { defineTool } from '../../src/tools/types';
-import type { RunState } from '../../src/workflows/engine/state';
 import { runCli } from '../harness/cli';
 import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';

@@ -9,7 +9,6 @@ import { codecFromConfig } from '../../src/codec/codec-keys';
 import { createCodecServer } from '../../src/codec/codec-server';
 import { loadConfig } from '../../src/config';
 import { generateKey } from '../../src/credentials/aead';
-import type { ApprovalAttempt, PendingApproval } from '../../src/governance/approvals';
 import type { Playbook } from '../../src/governance/steps';
 import { connectClient } from '../../src/runtime/connection';
 import { resolveTemporalCli } from '../../src/runtime/temporal-binaries';

@@ -1,6 +1,5 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
-import type { RunState } from '../../src/workflows/engine/state';
 import { Verdict, testAgent } from '../harness/agents';
 import type { LocalModelServer } from '../harness/local-model';
 import { startLocalModelServer } from '../harness/local-model';

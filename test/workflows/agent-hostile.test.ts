@@ -1,6 +1,4 @@
 import { approvalSignal } from '../../src/workflows/contract';
-import type { PendingApproval } from '../../src/governance/approvals';
-import type { RunState } from '../../src/workflows/engine/state';
 import { parsePolicy } from '../../src/runtime/policy-file';
 import { FINAL, testAgent } from '../harness/agents';
 import { testPolicy } from '../harness/policies';

@@ -1,10 +1,8 @@
 import { approvalSignal } from '../../src/workflows/contract';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { ApprovalAttempt, PendingApproval } from '../../src/governance/approvals';
 import type { Playbook } from '../../src/governance/steps';
 import { resolveTemporalCli } from '../../src/runtime/temporal-binaries';
-import type { RunState } from '../../src/workflows/engine/state';
 import { runCli } from '../harness/cli';
 import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';

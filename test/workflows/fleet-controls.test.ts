@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Playbook } from '../../src/governance/steps';
 import type { GovernorState } from '../../src/workflows/contract';
-import type { RunState } from '../../src/workflows/engine/state';
 import { runCli } from '../harness/cli';
 import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';

@@ -1,7 +1,5 @@
 import { controlSignal } from '../../src/workflows/contract';
-import type { PendingApproval } from '../../src/governance/approvals';
 import type { Playbook } from '../../src/governance/steps';
-import type { RunState } from '../../src/workflows/engine/state';
 import { runCli } from '../harness/cli';
 import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';

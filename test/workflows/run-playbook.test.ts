@@ -2,8 +2,6 @@ import { approvalSignal } from '../../src/workflows/contract';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
 import type { Playbook } from '../../src/governance/steps';
-import type { PendingApproval } from '../../src/governance/approvals';
-import type { RunState } from '../../src/workflows/engine/state';
 import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';

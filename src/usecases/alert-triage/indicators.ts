@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: extraction bounds, context rules and the single scanning pass are one
+// algorithm; splitting them would scatter the rules that keep versions, file names and ids out of indicators.
 import { partialExtractIOC, refang } from 'ioc-extractor';
 import type { IOCKey } from 'ioc-extractor';
 import type { AlertIndicators, Observable, ObservableType } from './alert';

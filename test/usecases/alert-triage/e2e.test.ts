@@ -9,7 +9,6 @@ import { createLogger } from '../../../src/telemetry/logger';
 import { createHttpServer } from '../../../src/triggers/http-server';
 import { signWebhook } from '../../../src/triggers/webhooks';
 import { useCaseWebhooks } from '../../../src/triggers/webhook-ingress';
-import type { RunState } from '../../../src/workflows/engine/state';
 import { ROOT, runCli } from '../../harness/cli';
 import type { FakeCrowdStrike } from '../../harness/fake-crowdstrike';
 import { startFakeCrowdStrike } from '../../harness/fake-crowdstrike';

@@ -27,6 +27,7 @@ export function awsPrincipalKind(type: unknown): PrincipalKind | undefined {
     case 'awsservice':
     case 'awsaccount':
       return 'service_account';
+    case undefined:
     default:
       return undefined;
   }

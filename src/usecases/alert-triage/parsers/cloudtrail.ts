@@ -65,6 +65,7 @@ export function cloudTrailPrincipals(identity: unknown, field = 'userIdentity'):
       ];
     case 'AWSService':
       return [userOf(trusted(`${field}.invokedBy`), identity.invokedBy, undefined, { kind: 'service_account' })];
+    case undefined:
     default:
       return [
         userOf(trusted(`${field}.userName`), firstText(identity.userName, identity.principalId), undefined, {

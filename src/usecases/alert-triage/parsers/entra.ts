@@ -23,6 +23,7 @@ function riskSeverity(level: string | undefined): Severity | undefined {
       return 'medium';
     case 'low':
       return 'low';
+    case undefined:
     default:
       return undefined;
   }
