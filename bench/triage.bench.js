@@ -15,7 +15,7 @@ const { loadConfig } = require(path.join(dist, 'config'));
 const { startDevServer } = require(path.join(dist, 'runtime', 'dev-server'));
 const { resolveTemporalCli } = require(path.join(dist, 'runtime', 'temporal-binaries'));
 const { createLogger } = require(path.join(dist, 'telemetry', 'logger'));
-const { createWardenWorker, bundleWorkflows } = require(path.join(dist, 'worker'));
+const { createWardenWorker } = require(path.join(dist, 'worker'));
 const { WardenClient } = require(path.join(dist, 'client'));
 const triage = path.join(dist, 'usecases', 'alert-triage');
 const { normalizeAlert } = require(path.join(triage, 'normalize'));
@@ -89,7 +89,8 @@ async function main() {
   const playbook = loadTriagePlaybook();
   try {
     // Governed: the real worker (policy, audit ledger on SQLite, tracing interceptors, summaries).
-    const ww = await createWardenWorker({ config, logger, workflowBundle: await bundleWorkflows(logger) });
+    // The build's workflow bundle (npm run bench builds first), as a deployed worker loads it.
+    const ww = await createWardenWorker({ config, logger });
     const governedRun = ww.run();
     const client = await WardenClient.connect(config);
     // Plain: the same activities, no governance.

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs on `npm install`: compiles TypeScript to dist/ so `npx warden` and `npm start` work at once,
+// Runs on `npm install`: compiles TypeScript to dist/ and bundles the workflows (scripts/bundle-workflows.js)
+// so `npx warden` and `npm start` work at once,
 // then provisions the pinned Temporal binaries (scripts/setup-temporal.sh) and the embedded local model
 // (scripts/setup-model.sh, which fails soft: without it Warden still installs). Skipped pieces say why.
 'use strict';
@@ -17,6 +18,7 @@ const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (fs.existsSync(tsc)) {
   run(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
   run(process.execPath, [path.join(root, 'scripts', 'copy-assets.js')]);
+  run(process.execPath, [path.join(root, 'scripts', 'bundle-workflows.js')]);
 } else if (!fs.existsSync(path.join(root, 'dist'))) {
   console.warn('warden: typescript is not installed and dist/ is missing; run `npm install` with dev dependencies.');
 }

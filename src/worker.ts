@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import type { NativeConnection, WorkflowBundleOption, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { ExecuteToolInput } from './activities/tools';
 import type { WardenConfig } from './config';
@@ -20,12 +20,12 @@ import { buildToolRegistry, coreTools } from './tools';
 import { useCaseAgents, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { WORKFLOW_TRACING_MODULE, createWorkerTracing } from './telemetry/tracing';
+import { createWorkerTracing } from './telemetry/tracing';
+import { WORKFLOWS_PATH, prebuiltWorkflowBundle } from './runtime/workflow-bundle';
 import type { Logger } from './telemetry/logger';
 import { createLogger, sdkLogger } from './telemetry/logger';
 
-/** The workflow barrel the worker loads (src/workflows/index.ts, or dist/workflows/index.js when built). */
-export const WORKFLOWS_PATH = require.resolve('./workflows');
+export { WORKFLOWS_PATH, bundleWorkflows } from './runtime/workflow-bundle';
 
 let runtimeInstalled = false;
 /**
@@ -48,15 +48,6 @@ export function installRuntime(logger: Logger): void {
   }
 }
 
-/** Bundles workflow code once (webpack); pass the result to several workers to save seconds each. */
-export async function bundleWorkflows(logger?: Logger): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
-    logger: logger ? sdkLogger(logger.child({ component: 'bundler' })) : undefined,
-  });
-}
-
 /** Options for {@link createWardenWorker}. */
 export interface WardenWorkerOptions {
   config: WardenConfig;
@@ -73,7 +64,7 @@ export interface WardenWorkerOptions {
   ledger?: AuditLedger;
   /** Reuse a connection (tests, `warden dev`); otherwise one is opened from config. */
   connection?: NativeConnection;
-  /** A pre-built bundle; otherwise workflows are bundled from WORKFLOWS_PATH. */
+  /** A pre-built bundle; otherwise the build's dist/workflow-bundle.js when current, else bundled from WORKFLOWS_PATH. */
   workflowBundle?: WorkflowBundleOption;
   /** Worker identity shown in the Web UI. @default pid@hostname (the SDK's default) */
   identity?: string;
@@ -129,10 +120,12 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     otlpEndpoint: config.otel.endpoint,
     spanProcessor: opts.spanProcessor,
   });
+  const workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle();
+  if (!workflowBundle) logger.info('no current prebuilt workflow bundle (npm run build makes one): bundling now');
   const common = {
     connection,
     // A prebuilt bundle already contains the workflow interceptors (bundleWorkflows adds them).
-    interceptors: opts.workflowBundle ? { ...tracing.interceptors, workflowModules: [] } : tracing.interceptors,
+    interceptors: workflowBundle ? { ...tracing.interceptors, workflowModules: [] } : tracing.interceptors,
     sinks: tracing.sinks,
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.shutdownGraceMs,
@@ -155,7 +148,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   const worker = await Worker.create({
     ...common,
     taskQueue: config.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
   });
   // Rate limits are enforced by the Temporal server per task queue, so they hold across the whole fleet.

@@ -3,10 +3,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { UserError } from '../errors';
-import { startCodecServer } from '../codec/codec-server';
 import { CODEC_KEY_ID_PREFIX, codecFromConfig, loadCodecKeyRing, rotateCodecKeyFile } from '../codec/codec-keys';
 import { readKeyFile } from '../credentials/keys';
-import { createLogger } from '../telemetry/logger';
 import type { CliIO } from './output';
 import { json, table } from './output';
 
@@ -30,6 +28,10 @@ export function registerCodecCommands(program: Command, io: CliIO): void {
       const config = loadConfig();
       const codec = codecFromConfig(config);
       if (!codec) throw new UserError(NO_KEY);
+      const [{ startCodecServer }, { createLogger }] = await Promise.all([
+        import('../codec/codec-server'),
+        import('../telemetry/logger'),
+      ]);
       const logger = createLogger({ level: config.logLevel, name: 'warden-codec' });
       const server = await startCodecServer(config, logger, codec, {
         ...(opts.host ? { host: opts.host } : {}),

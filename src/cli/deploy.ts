@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { WardenClient } from '../client';
 import { loadConfig } from '../config';
 import { UserError } from '../errors';
-import { describeDeployment, setCurrentBuild } from '../runtime/deployments';
+import { withClient } from './client';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
 
@@ -21,28 +20,20 @@ export function registerDeployCommands(program: Command, io: CliIO): void {
     .option('--deployment <name>', 'deployment name (default: WARDEN_WORKER_DEPLOYMENT)')
     .option('--json', 'print JSON')
     .action(async (opts: { deployment?: string; json?: boolean }) => {
-      const client = await WardenClient.connect(loadConfig());
-      try {
-        const s = await describeDeployment(client.temporal, deploymentName(opts.deployment));
-        if (opts.json) return io.out(json(s));
-        io.out(keyValues({ deployment: s.name, current: s.currentBuildId ?? '(none)', ramping: s.rampingBuildId }));
-        io.out(table(s.builds, ['buildId', 'status']));
-      } finally {
-        await client.close();
-      }
+      const { describeDeployment } = await import('../runtime/deployments');
+      const s = await withClient((client) => describeDeployment(client.temporal, deploymentName(opts.deployment)));
+      if (opts.json) return io.out(json(s));
+      io.out(keyValues({ deployment: s.name, current: s.currentBuildId ?? '(none)', ramping: s.rampingBuildId }));
+      io.out(table(s.builds, ['buildId', 'status']));
     });
   deploy
     .command('promote <buildId>')
     .description('make a build current: new runs start on it and waiting runs move to it on their next task')
     .option('--deployment <name>', 'deployment name (default: WARDEN_WORKER_DEPLOYMENT)')
     .action(async (buildId: string, opts: { deployment?: string }) => {
-      const client = await WardenClient.connect(loadConfig());
-      try {
-        const name = deploymentName(opts.deployment);
-        await setCurrentBuild(client.temporal, name, buildId);
-        io.out(`warden: ${buildId} is now the current build of ${name}`);
-      } finally {
-        await client.close();
-      }
+      const { setCurrentBuild } = await import('../runtime/deployments');
+      const name = deploymentName(opts.deployment);
+      await withClient((client) => setCurrentBuild(client.temporal, name, buildId));
+      io.out(`warden: ${buildId} is now the current build of ${name}`);
     });
 }

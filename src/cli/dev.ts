@@ -1,10 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
-import { startDevStack } from '../runtime/dev-stack';
-import { createLogger } from '../telemetry/logger';
-import { createSecretStore } from '../credentials/from-config';
-import { enabledUseCases, useCaseContext } from '../usecases/registry';
 import type { CliIO } from './output';
 
 /** `warden dev` (what `npm start` runs): the whole stack on one machine until Ctrl-C / SIGTERM. */
@@ -14,6 +10,14 @@ export function registerDevCommand(program: Command, io: CliIO): void {
     .description('run Temporal (embedded), a worker and the HTTP server locally until Ctrl-C')
     .action(async () => {
       const config = loadConfig();
+      // Loaded here, not at the top: every other command would otherwise pay for the whole stack.
+      const [{ startDevStack }, { createLogger }, { createSecretStore }, { enabledUseCases, useCaseContext }] =
+        await Promise.all([
+          import('../runtime/dev-stack'),
+          import('../telemetry/logger'),
+          import('../credentials/from-config'),
+          import('../usecases/registry'),
+        ]);
       const logFile = path.join(config.dataDir, 'logs', 'warden.log');
       const logger = createLogger({ level: config.logLevel, file: logFile });
       const stack = await startDevStack(config, logger, (line) => io.out(`warden: ${line}`));

@@ -1,19 +1,14 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { WardenClient } from '../client';
-import { loadConfig } from '../config';
+import type { WardenClient } from '../client';
 import { UserError } from '../errors';
+import { withClient } from './client';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
 
-async function withClient<T>(fn: (c: WardenClient, governorId: string) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const client = await WardenClient.connect(config);
-  try {
-    return await fn(client, config.governance.governorId);
-  } finally {
-    await client.close();
-  }
+/** A client for one command, with the governor (breakers, kill switch) this configuration answers to. */
+function withGovernor<T>(fn: (c: WardenClient, governorId: string) => Promise<T>): Promise<T> {
+  return withClient((client, config) => fn(client, config.governance.governorId));
 }
 
 function since(iso: string): string {
@@ -98,7 +93,7 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
     .action(async (stateArg: string, opts: { as: string; reason?: string; json?: boolean }) => {
       if (!['on', 'off', 'status'].includes(stateArg))
         throw new UserError(`kill-switch takes on, off or status, not "${stateArg}"`);
-      await withClient(async (client, governorId) => {
+      await withGovernor(async (client, governorId) => {
         const governor = client.governor(governorId);
         if (stateArg !== 'status')
           await governor.setKillSwitch({

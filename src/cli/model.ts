@@ -2,9 +2,6 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { UserError } from '../errors';
 import { resolveLocalModel } from '../model/catalog';
-import { loadLocalEngine } from '../model/llama-runtime';
-import { createModelServer } from '../model/model-server';
-import { createLogger } from '../telemetry/logger';
 import type { CliIO } from './output';
 
 /** `warden model serve` / `warden model info`: the embedded local model behind an OpenAI-compatible endpoint. */
@@ -22,6 +19,11 @@ export function registerModelCommands(program: Command, io: CliIO): void {
       const config = loadConfig();
       const port = opts.port === undefined ? config.localModel.port : Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port} is not a port`);
+      const [{ loadLocalEngine }, { createModelServer }, { createLogger }] = await Promise.all([
+        import('../model/llama-runtime'),
+        import('../model/model-server'),
+        import('../telemetry/logger'),
+      ]);
       const logger = createLogger({ level: config.logLevel, ...(opts.logFile ? { file: opts.logFile } : {}) });
       const file = resolveLocalModel({
         key: config.localModel.key,

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { WardenClient } from '../client';
-import { loadConfig } from '../config';
 import { UserError } from '../errors';
 import { WORKFLOW_CATALOG } from '../workflows/catalog';
+import { withClient } from './client';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
 
@@ -26,15 +25,6 @@ async function readInput(source: string | undefined, io: CliIO): Promise<unknown
     throw new UserError(
       `input ${source === '-' ? '(stdin)' : source} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message} — no run was started`,
     );
-  }
-}
-
-async function withClient<T>(fn: (c: WardenClient) => Promise<T>): Promise<T> {
-  const client = await WardenClient.connect(loadConfig());
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
   }
 }
 

@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { WardenClient } from '../client';
 import { loadConfig } from '../config';
-import { createLogger } from '../telemetry/logger';
-import { createHttpServer } from '../triggers/http-server';
-import { createSecretStore } from '../credentials/from-config';
-import { useCaseWebhooks } from '../triggers/webhook-ingress';
 import type { CliIO } from './output';
 
 /** `warden serve`: the HTTP server alone (API, health, webhook ingress) against TEMPORAL_ADDRESS, for fleets. */
@@ -14,6 +9,14 @@ export function registerServeCommand(program: Command, io: CliIO): void {
     .description('run the HTTP server alone against TEMPORAL_ADDRESS until SIGTERM')
     .action(async () => {
       const config = loadConfig();
+      const [{ WardenClient }, { createLogger }, { createHttpServer }, { createSecretStore }, { useCaseWebhooks }] =
+        await Promise.all([
+          import('../client'),
+          import('../telemetry/logger'),
+          import('../triggers/http-server'),
+          import('../credentials/from-config'),
+          import('../triggers/webhook-ingress'),
+        ]);
       const logger = createLogger({ level: config.logLevel });
       const client = await WardenClient.connect(config);
       const app = createHttpServer({

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runWorkerProcess } from '../worker';
 
 /** `warden worker`: one fleet worker against TEMPORAL_ADDRESS until SIGTERM. */
 export function registerWorkerCommand(program: Command): void {
@@ -7,6 +6,7 @@ export function registerWorkerCommand(program: Command): void {
     .command('worker')
     .description('run a worker against TEMPORAL_ADDRESS (fleet mode; drains on SIGTERM; probes on WARDEN_HEALTH_PORT)')
     .action(async () => {
+      const { runWorkerProcess } = await import('../worker');
       await runWorkerProcess();
     });
 }

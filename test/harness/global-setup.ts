@@ -4,12 +4,12 @@ import path from 'node:path';
 import { startDevServer } from '../../src/runtime/dev-server';
 import { resolveTemporalCli } from '../../src/runtime/temporal-binaries';
 import { createLogger } from '../../src/telemetry/logger';
-import { bundleWorkflows } from '../../src/worker';
+import { bundleWorkflows, prebuiltWorkflowBundle } from '../../src/runtime/workflow-bundle';
 import { HARNESS_ENV } from './env';
 
 /**
  * One real Temporal dev server per test run (in memory, ephemeral ports so it never collides with a
- * running `warden dev`), and the workflow bundle built once for every suite.
+ * running `warden dev`), and one workflow bundle for every suite: the build's when it matches the sources.
  */
 export default async function globalSetup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-test-'));
@@ -24,9 +24,13 @@ export default async function globalSetup(): Promise<void> {
       startTimeoutMs: 120_000,
     });
   const server = await start().catch(start);
-  const bundle = await bundleWorkflows(createLogger({ level: 'warn' }));
-  const bundlePath = path.join(dir, 'workflow-bundle.js');
-  fs.writeFileSync(bundlePath, bundle.code);
+  // `npm test` builds first, so dist/ normally holds a bundle made from these very sources; else bundle now.
+  const prebuilt = prebuiltWorkflowBundle('sources', path.resolve(__dirname, '..', '..', 'dist'));
+  let bundlePath = prebuilt?.codePath;
+  if (!bundlePath) {
+    bundlePath = path.join(dir, 'workflow-bundle.js');
+    fs.writeFileSync(bundlePath, (await bundleWorkflows(createLogger({ level: 'warn' }))).code);
+  }
   process.env[HARNESS_ENV.address] = server.address;
   process.env[HARNESS_ENV.bundle] = bundlePath;
   process.env[HARNESS_ENV.dir] = dir;
