@@ -11,7 +11,8 @@ const { createLogger } = require(path.join(dist, 'telemetry', 'logger.js'));
 const started = Date.now();
 writeWorkflowBundle(createLogger({ level: 'warn' })).then(
   (bundled) => {
-    if (bundled) console.log(`warden: workflow bundle written to dist/ in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    if (bundled)
+      console.log(`warden: workflow bundle written to dist/ in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   },
   (err) => {
     console.error(`warden: bundling the workflows failed: ${err.stack ?? err}`);

@@ -43,7 +43,8 @@ export async function bundleWorkflows(logger?: Logger): Promise<WorkflowBundleWi
 
 function filesUnder(dir: string, keep: (file: string) => boolean): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[])
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .map((rel) => path.join(dir, rel))
     .filter((file) => keep(file) && fs.statSync(file).isFile())
     .sort();
@@ -96,7 +97,9 @@ export function prebuiltWorkflowBundle(
   const stamp = readStamp(stampFile(distDir));
   if (!stamp || !fs.existsSync(bundleFile(distDir))) return undefined;
   const expected = stamp[match];
-  return expected !== undefined && expected === FINGERPRINTS[match](distDir) ? { codePath: bundleFile(distDir) } : undefined;
+  return expected !== undefined && expected === FINGERPRINTS[match](distDir)
+    ? { codePath: bundleFile(distDir) }
+    : undefined;
 }
 
 /**
