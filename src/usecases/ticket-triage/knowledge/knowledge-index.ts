@@ -168,7 +168,7 @@ export class KnowledgeIndex {
          FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?`,
       )
       .all(match, limit) as { path: string; title: string; snippet: string; rank: number }[];
-    return rows.map((r) => ({ path: r.path, title: r.title, snippet: r.snippet, score: Math.round(-r.rank * 1000) / 1000 }));
+    return rows.map((r) => ({ path: r.path, title: r.title, snippet: r.snippet, score: Number((-r.rank).toPrecision(4)) }));
   }
 
   /** The indexed article at a path (relative to the folder), or undefined. */
@@ -208,7 +208,7 @@ export class KnowledgeIndex {
          WHERE tickets_fts MATCH ? AND NOT (s.system = ? AND s.id = ?) ORDER BY rank LIMIT ?`,
       )
       .all(match, self.system, self.id, limit) as (Omit<SimilarTicket, 'score'> & { rank: number })[];
-    return rows.map(({ rank, ...r }) => ({ ...r, score: Math.round(-rank * 1000) / 1000 }));
+    return rows.map(({ rank, ...r }) => ({ ...r, score: Number((-rank).toPrecision(4)) }));
   }
 
   close(): void {

@@ -14,6 +14,8 @@ describe('knowledge index (SQLite FTS5, BM25)', () => {
     fs.mkdirSync(path.join(kb, 'network'), { recursive: true });
     fs.writeFileSync(path.join(kb, 'network', 'vpn.md'), '# Connect to the VPN\n\nInstall the VPN client and use portal vpn.example.com.\n');
     fs.writeFileSync(path.join(kb, 'printer.md'), '---\ntitle: Add a printer\ntags: [printing]\n---\nPrint to the FollowMe queue, badge to release.\n');
+    // BM25's IDF needs a corpus: with two articles a word in one of them carries no weight.
+    fs.writeFileSync(path.join(kb, 'laptop.md'), '# Laptop broken\n\nA cracked screen or a battery fault: the desktop team swaps it.\n');
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -22,7 +24,7 @@ describe('knowledge index (SQLite FTS5, BM25)', () => {
     const hits = index.search('Hi, how do I connect to the vpn from home? thanks');
     expect(hits[0]).toMatchObject({ path: 'network/vpn.md', title: 'Connect to the VPN', snippet: expect.stringContaining('«VPN»') });
     expect(hits[0]!.score).toBeGreaterThan(0);
-    expect(index.search('printing from my laptop')[0]).toMatchObject({ path: 'printer.md', title: 'Add a printer' });
+    expect(index.search('how do I print to the printer queue')[0]).toMatchObject({ path: 'printer.md', title: 'Add a printer' });
     expect(index.search('zebra giraffe')).toEqual([]);
     index.close();
   });
@@ -35,18 +37,18 @@ describe('knowledge index (SQLite FTS5, BM25)', () => {
     fs.utimesSync(path.join(kb, 'network', 'vpn.md'), later, later);
     fs.writeFileSync(path.join(kb, 'mail.md'), '# Outlook on your phone\n\nInstall Outlook.\n');
     fs.rmSync(path.join(kb, 'printer.md'));
-    expect(index.sync()).toEqual({ added: 1, updated: 1, removed: 1, unchanged: 0 });
+    expect(index.sync()).toEqual({ added: 1, updated: 1, removed: 1, unchanged: 1 });
     expect(index.search('hotspot')[0]!.path).toBe('network/vpn.md');
     expect(index.search('outlook phone')[0]!.path).toBe('mail.md');
     expect(index.search('FollowMe badge')).toEqual([]);
-    expect(index.sync()).toEqual({ added: 0, updated: 0, removed: 0, unchanged: 2 });
+    expect(index.sync()).toEqual({ added: 0, updated: 0, removed: 0, unchanged: 3 });
     index.close();
   });
 
   it('keeps its index across restarts and only re-reads what changed', () => {
     KnowledgeIndex.open(path.join(dir, 'k.db'), kb).close();
     const again = KnowledgeIndex.open(path.join(dir, 'k.db'), kb);
-    expect(again.sync()).toEqual({ added: 0, updated: 0, removed: 0, unchanged: 2 });
+    expect(again.sync()).toEqual({ added: 0, updated: 0, removed: 0, unchanged: 3 });
     again.close();
   });
 
