@@ -107,7 +107,13 @@ export async function startFakeJira(credential = 'warden@example.com:jira-token-
   const userJson = (accountId: string | null, hideEmail: boolean) => {
     const u = accountId ? state.users.get(accountId) : undefined;
     if (!u) return null;
-    return { accountId: u.accountId, displayName: u.displayName, accountType: u.accountType, active: true, ...(hideEmail ? {} : { emailAddress: u.emailAddress }) };
+    return {
+      accountId: u.accountId,
+      displayName: u.displayName,
+      accountType: u.accountType,
+      active: true,
+      ...(hideEmail ? {} : { emailAddress: u.emailAddress }),
+    };
   };
   const issueJson = (i: FakeJiraIssue) => ({
     id: i.id,
@@ -158,7 +164,10 @@ export async function startFakeJira(credential = 'warden@example.com:jira-token-
       const max = Number(query.maxResults ?? 50);
       const page = all.slice(start, start + max);
       const more = start + max < all.length;
-      return { status: 200, json: { issues: page.map(issueJson), isLast: !more, ...(more ? { nextPageToken: String(start + max) } : {}) } };
+      return {
+        status: 200,
+        json: { issues: page.map(issueJson), isLast: !more, ...(more ? { nextPageToken: String(start + max) } : {}) },
+      };
     }
     if ((m = /^\/rest\/api\/3\/issue\/([^/]+)(\/transitions|\/assignee)?$/.exec(p))) {
       const issue = find(decodeURIComponent(m[1]!));
@@ -174,7 +183,9 @@ export async function startFakeJira(credential = 'warden@example.com:jira-token-
       if (m[2] === '/transitions' && req.method === 'POST') {
         const t = TRANSITIONS.find((x) => x.id === (body as { transition?: { id?: string } })?.transition?.id);
         if (!t || issue.status.category === 'done')
-          return jiraError(400, [`Transition id '${String((body as { transition?: { id?: string } })?.transition?.id)}' is not valid for this issue.`]);
+          return jiraError(400, [
+            `Transition id '${String((body as { transition?: { id?: string } })?.transition?.id)}' is not valid for this issue.`,
+          ]);
         issue.status = { name: t.to.name, category: t.to.statusCategory.key as 'done' | 'indeterminate' };
         state.transitions.push({ key: issue.key, to: t.to.name });
         return { status: 204 };
@@ -190,15 +201,35 @@ export async function startFakeJira(credential = 'warden@example.com:jira-token-
     }
     if ((m = /^\/rest\/servicedeskapi\/request\/([^/]+)(\/comment)?$/.exec(p))) {
       const issue = find(decodeURIComponent(m[1]!));
-      if (!issue) return { status: 404, json: { errorMessage: 'Request does not exist or you do not have permission to see it.', i18nErrorMessage: { i18nKey: 'sd.request.not.found', parameters: [] } } };
+      if (!issue)
+        return {
+          status: 404,
+          json: {
+            errorMessage: 'Request does not exist or you do not have permission to see it.',
+            i18nErrorMessage: { i18nKey: 'sd.request.not.found', parameters: [] },
+          },
+        };
       if (!m[2] && req.method === 'GET')
-        return { status: 200, json: { issueId: issue.id, issueKey: issue.key, reporter: userJson(issue.reporter, false), currentStatus: { status: issue.status.name } } };
+        return {
+          status: 200,
+          json: {
+            issueId: issue.id,
+            issueKey: issue.key,
+            reporter: userJson(issue.reporter, false),
+            currentStatus: { status: issue.status.name },
+          },
+        };
       const list = state.comments.get(issue.id) ?? [];
       if (req.method === 'GET') {
         const start = Number(query.start ?? 0);
         const limit = Number(query.limit ?? 50);
-        const values = list.filter((c) => (c.public ? query.public !== 'false' : query.internal !== 'false')).slice(start, start + limit);
-        return { status: 200, json: { size: values.length, start, limit, isLastPage: start + limit >= list.length, values } };
+        const values = list
+          .filter((c) => (c.public ? query.public !== 'false' : query.internal !== 'false'))
+          .slice(start, start + limit);
+        return {
+          status: 200,
+          json: { size: values.length, start, limit, isLastPage: start + limit >= list.length, values },
+        };
       }
       if (req.method === 'POST') {
         const b = body as { body?: unknown; public?: unknown };

@@ -5,7 +5,15 @@ import type { FakeHttpResponse, FakeHttpServer } from './fake-http';
 /** A user in the fake Okta org. */
 export interface FakeOktaUser {
   id: string;
-  status: 'STAGED' | 'PROVISIONED' | 'ACTIVE' | 'SUSPENDED' | 'DEPROVISIONED' | 'LOCKED_OUT' | 'RECOVERY' | 'PASSWORD_EXPIRED';
+  status:
+    | 'STAGED'
+    | 'PROVISIONED'
+    | 'ACTIVE'
+    | 'SUSPENDED'
+    | 'DEPROVISIONED'
+    | 'LOCKED_OUT'
+    | 'RECOVERY'
+    | 'PASSWORD_EXPIRED';
   profile: { login: string; email: string };
   /** Open sessions; cleared by DELETE /api/v1/users/{id}/sessions. */
   sessions: number;
@@ -109,7 +117,11 @@ export async function startFakeOkta(token = 'fake-okta-token-0000000000000000000
       }
       const sendEmail = req.url.searchParams.get('sendEmail') !== 'false';
       user.status = 'RECOVERY';
-      state.operations.push({ userId: user.id, op: sendEmail ? 'reset_password' : 'reset_password:link', outcome: 'applied' });
+      state.operations.push({
+        userId: user.id,
+        op: sendEmail ? 'reset_password' : 'reset_password:link',
+        outcome: 'applied',
+      });
       return { status: 200, json: sendEmail ? {} : { resetPasswordUrl: `${server.url}/reset_password/drpFakeToken` } };
     }
     if (req.method === 'DELETE' && rest === 'sessions') {

@@ -41,7 +41,13 @@ const snError = (status: number, message: string, detail: string | null): FakeHt
   status,
   json: { error: { message, detail }, status: 'failure' },
 });
-const STATE_LABELS: Record<string, string> = { '1': 'New', '2': 'In Progress', '3': 'On Hold', '6': 'Resolved', '7': 'Closed' };
+const STATE_LABELS: Record<string, string> = {
+  '1': 'New',
+  '2': 'In Progress',
+  '3': 'On Hold',
+  '6': 'Resolved',
+  '7': 'Closed',
+};
 
 /** `YYYY-MM-DD HH:mm:ss` UTC, ServiceNow's stored date-time form. */
 export function snNow(offsetMs = 0): string {
@@ -65,15 +71,24 @@ function parseQuery(q: string): { match: Cond; order: string[] } {
       conds.push((row) => {
         const v = row[field] ?? '';
         switch (op) {
-          case '>=': return v >= value;
-          case '<=': return v <= value;
-          case '>': return v > value;
-          case '<': return v < value;
-          case '!=': return v !== value;
-          case 'LIKE': return v.includes(value);
-          case 'ISEMPTY': return v === '';
-          case 'ISNOTEMPTY': return v !== '';
-          default: return v === value;
+          case '>=':
+            return v >= value;
+          case '<=':
+            return v <= value;
+          case '>':
+            return v > value;
+          case '<':
+            return v < value;
+          case '!=':
+            return v !== value;
+          case 'LIKE':
+            return v.includes(value);
+          case 'ISEMPTY':
+            return v === '';
+          case 'ISNOTEMPTY':
+            return v !== '';
+          default:
+            return v === value;
         }
       });
     }
@@ -118,7 +133,10 @@ export async function startFakeServiceNow(credential = 'warden.integration:sn-pa
         full[element] = (state.journal.get(row.sys_id ?? '') ?? [])
           .filter((e) => e.element === element)
           .reverse()
-          .map((e) => `${e.sys_created_on} - Warden Integration (${element === 'work_notes' ? 'Work notes' : 'Additional comments'})\n${e.value}\n\n`)
+          .map(
+            (e) =>
+              `${e.sys_created_on} - Warden Integration (${element === 'work_notes' ? 'Work notes' : 'Additional comments'})\n${e.value}\n\n`,
+          )
           .join('');
     } else {
       full.work_notes = '';
@@ -189,7 +207,11 @@ export async function startFakeServiceNow(credential = 'warden.integration:sn-pa
       next[k] = String(v);
     }
     if (next.state === '6' && row.state !== '6' && (!next.close_code || !next.close_notes))
-      return snError(403, 'Operation Failed', 'Data Policy Exception: \n Resolution code, Resolution notes are mandatory');
+      return snError(
+        403,
+        'Operation Failed',
+        'Data Policy Exception: \n Resolution code, Resolution notes are mandatory',
+      );
     const at = snNow();
     for (const element of ['work_notes', 'comments'] as const) {
       if (typeof patch[element] === 'string' && patch[element] !== '') {

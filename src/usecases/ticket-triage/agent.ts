@@ -10,7 +10,11 @@ export const TicketClassification = z.object({
   category: z.string().trim().min(1).max(64),
   priority: z.enum(['low', 'medium', 'high', 'critical']),
   /** ISO 639-1 code of the ticket's language, e.g. en, de, fr. */
-  language: z.string().trim().toLowerCase().regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})?$/, 'an ISO 639-1 code such as en, de or pt-br'),
+  language: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})?$/, 'an ISO 639-1 code such as en, de or pt-br'),
   confidence: z.number().min(0).max(1),
   /** One or two sentences for the service desk. */
   summary: z.string().trim().min(1).max(600),

@@ -6,7 +6,11 @@ import type { DemoContext } from '../contract';
 
 /** The demo's sample tickets (written for Warden, in the formats the webhooks receive), by webhook source. */
 export const DEMO_TICKETS: readonly { file: string; source: 'servicenow' | 'jira'; what: string }[] = [
-  { file: 'servicenow-vpn-question.json', source: 'servicenow', what: 'how-to question: answered from the knowledge base' },
+  {
+    file: 'servicenow-vpn-question.json',
+    source: 'servicenow',
+    what: 'how-to question: answered from the knowledge base',
+  },
   { file: 'jira-laptop-broken.json', source: 'jira', what: 'broken laptop: escalated to Desktop Support with a case' },
   { file: 'jira-printer-german.json', source: 'jira', what: 'German how-to question: reply drafted in German' },
   {
@@ -62,7 +66,9 @@ export async function runTicketDemo(ctx: DemoContext): Promise<TicketDemoResult>
     }
   }
   const outbox = path.join(ctx.config.dataDir, 'tickets', 'outbox');
-  ctx.say('ticket triage: each run reads the ticket, searches the knowledge base, lets agent:ticket-classifier classify it,');
+  ctx.say(
+    'ticket triage: each run reads the ticket, searches the knowledge base, lets agent:ticket-classifier classify it,',
+  );
   ctx.say('  then resolves it through policy or escalates it with a case. What waits for you: `npx warden approvals`;');
   ctx.say('  approve with `npx warden approve <workflowId> <approvalId> --as alice`.');
   ctx.say(`  Without WARDEN_TICKETS_SERVICENOW_URL / _JIRA_URL the runs are in shadow mode: see ${outbox}/`);

@@ -17,7 +17,8 @@ import { PLAYBOOK_DIR, POLL_PLAYBOOK, TRIAGE_PLAYBOOK, ticketWebhooks } from './
  */
 export const useCase: UseCase = {
   name: 'ticket-triage',
-  description: 'IT ticket triage for ServiceNow and Jira: classify, search knowledge, auto-resolve through policy or escalate',
+  description:
+    'IT ticket triage for ServiceNow and Jira: classify, search knowledge, auto-resolve through policy or escalate',
   settings,
   agents: [ticketClassifier],
   tools(ctx) {

@@ -30,7 +30,9 @@ export interface TicketTriageOptions {
  */
 export function parseSettings(raw: Record<string, string | undefined>): Record<string, unknown> {
   const shape = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.schema]));
-  const present = Object.fromEntries(Object.entries(raw).filter(([k, v]) => k in SETTINGS && v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([k, v]) => k in SETTINGS && v !== undefined && v !== ''),
+  );
   const res = z.object(shape).safeParse(present);
   if (!res.success)
     throw new ConfigError(
@@ -72,7 +74,10 @@ export function resolveOptions(config: WardenConfig, s: Record<string, unknown>)
         doneTransition: str('WARDEN_TICKETS_JIRA_DONE_TRANSITION'),
       },
       verification: {
-        servicenowChannels: (s.WARDEN_TICKETS_VERIFIED_CHANNELS as string[] | undefined) ?? ['self-service', 'virtual_agent'],
+        servicenowChannels: (s.WARDEN_TICKETS_VERIFIED_CHANNELS as string[] | undefined) ?? [
+          'self-service',
+          'virtual_agent',
+        ],
         jiraAccountTypes: (s.WARDEN_TICKETS_JIRA_VERIFIED_ACCOUNT_TYPES as string[] | undefined) ?? ['atlassian'],
       },
       outboxDir: path.join(dataDir, 'outbox'),
@@ -84,7 +89,11 @@ export function resolveOptions(config: WardenConfig, s: Record<string, unknown>)
       baseUrl: str('WARDEN_TICKETS_KB_BASE_URL'),
     },
     categories: parseCategories(str('WARDEN_TICKETS_CATEGORIES'), defaultQueue),
-    autoResolve: (s.WARDEN_TICKETS_AUTO_RESOLVE as string[] | undefined) ?? ['password_reset', 'account_unlock', 'how_to'],
+    autoResolve: (s.WARDEN_TICKETS_AUTO_RESOLVE as string[] | undefined) ?? [
+      'password_reset',
+      'account_unlock',
+      'how_to',
+    ],
     defaultQueue,
     confidenceThreshold: (s.WARDEN_TICKETS_CONFIDENCE_THRESHOLD as number | undefined) ?? 0.75,
     poll: {

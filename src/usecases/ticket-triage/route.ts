@@ -18,7 +18,12 @@ export const RouteInput = z.object({
     verified: z.boolean().default(false),
     /** directory_lookup's answer for the requester's email (null when it failed or did not run). */
     directory: z
-      .object({ found: z.boolean(), id: z.string().nullable(), status: z.string().nullable(), emailMatches: z.boolean() })
+      .object({
+        found: z.boolean(),
+        id: z.string().nullable(),
+        status: z.string().nullable(),
+        emailMatches: z.boolean(),
+      })
       .nullish(),
   }),
   ticketClosed: z.boolean().default(false),
@@ -64,7 +69,11 @@ const RECOVERABLE_STATUS = new Set(['ACTIVE', 'LOCKED_OUT', 'PASSWORD_EXPIRED', 
 
 /** Case-, space- and dash-insensitive match of a model's label to the taxonomy. */
 export function matchCategory(label: string, categories: readonly Category[]): Category | undefined {
-  const key = (s: string) => s.toLowerCase().replace(/[\s-]+/g, '_').trim();
+  const key = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_')
+      .trim();
   return categories.find((c) => key(c.name) === key(label));
 }
 
@@ -96,13 +105,25 @@ export function routeTicket(raw: RouteInput, rules: RoutingRules): Route {
   if (c.article && !article) reasons.push(`the cited article "${c.article}" was not found for this ticket`);
   const recovery = RECOVERY[category.name];
   if (recovery) {
-    if (!dir?.found || !dir.id) return { ...base, plan: 'escalate', article, reasons: [...reasons, 'the requester is not in the directory'] };
+    if (!dir?.found || !dir.id)
+      return { ...base, plan: 'escalate', article, reasons: [...reasons, 'the requester is not in the directory'] };
     if (!dir.emailMatches)
-      return { ...base, plan: 'escalate', article, reasons: [...reasons, 'the directory user does not carry the requester’s email'] };
+      return {
+        ...base,
+        plan: 'escalate',
+        article,
+        reasons: [...reasons, 'the directory user does not carry the requester’s email'],
+      };
     if (!RECOVERABLE_STATUS.has(dir.status ?? ''))
-      return { ...base, plan: 'escalate', article, reasons: [...reasons, `directory status ${dir.status ?? '(none)'} needs an admin`] };
+      return {
+        ...base,
+        plan: 'escalate',
+        article,
+        reasons: [...reasons, `directory status ${dir.status ?? '(none)'} needs an admin`],
+      };
     const needsIdentityCheck = !input.requester.verified;
-    if (needsIdentityCheck) reasons.push('the ticket system did not authenticate the requester: a human confirms identity first');
+    if (needsIdentityCheck)
+      reasons.push('the ticket system did not authenticate the requester: a human confirms identity first');
     return { ...base, plan: recovery, article, needsIdentityCheck, reasons };
   }
   if (!article) return { ...base, plan: 'escalate', reasons: [...reasons, 'no knowledge article answers it'] };

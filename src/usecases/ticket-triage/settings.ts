@@ -67,7 +67,8 @@ export const settings: SettingsTable = {
       .string()
       .optional()
       .refine((v) => v === undefined || v.split(',').every((p) => categorySpec.test(p.trim())), {
-        message: 'must be comma-separated `name` or `name=Queue` entries (name: letters, digits, _), e.g. hardware=Desktop Support',
+        message:
+          'must be comma-separated `name` or `name=Queue` entries (name: letters, digits, _), e.g. hardware=Desktop Support',
       }),
     doc: 'Your ticket system’s categories, comma-separated `name=Queue` (queue: ServiceNow assignment group, Jira queue label). Default: password_reset, account_unlock, access_request, how_to, network_vpn, email, printer, software, hardware, security, other.',
   },

@@ -84,14 +84,30 @@ export interface Category {
 export const DEFAULT_CATEGORIES: readonly Category[] = [
   { name: 'password_reset', description: 'forgotten or expired password, cannot sign in', queue: 'Service Desk' },
   { name: 'account_unlock', description: 'account locked out after failed sign-ins', queue: 'Service Desk' },
-  { name: 'access_request', description: 'access to an application, share, group or system', queue: 'Identity & Access' },
-  { name: 'how_to', description: 'a question on how to do something that documentation answers', queue: 'Service Desk' },
+  {
+    name: 'access_request',
+    description: 'access to an application, share, group or system',
+    queue: 'Identity & Access',
+  },
+  {
+    name: 'how_to',
+    description: 'a question on how to do something that documentation answers',
+    queue: 'Service Desk',
+  },
   { name: 'network_vpn', description: 'VPN, Wi-Fi, network or internet connectivity', queue: 'Network' },
   { name: 'email', description: 'mail, calendar, mailbox or distribution lists', queue: 'Collaboration' },
   { name: 'printer', description: 'printing, scanning, printer queues', queue: 'Desktop Support' },
   { name: 'software', description: 'installing, licensing or a fault in an application', queue: 'Desktop Support' },
-  { name: 'hardware', description: 'laptop, desktop, monitor, phone or peripheral fault or request', queue: 'Desktop Support' },
-  { name: 'security', description: 'phishing, suspicious activity, lost device, malware', queue: 'Security Operations' },
+  {
+    name: 'hardware',
+    description: 'laptop, desktop, monitor, phone or peripheral fault or request',
+    queue: 'Desktop Support',
+  },
+  {
+    name: 'security',
+    description: 'phishing, suspicious activity, lost device, malware',
+    queue: 'Security Operations',
+  },
   { name: 'other', description: 'anything else', queue: 'Service Desk' },
 ];
 

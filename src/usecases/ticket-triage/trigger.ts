@@ -74,7 +74,10 @@ export function ticketFromDelivery(source: TicketSystem, body: unknown, options:
     const b = obj(body);
     const record = obj(b?.result) ?? obj(b?.record) ?? b;
     if (!record || typeof record.sys_id !== 'string' || typeof record.number !== 'string')
-      throw new WebhookRejected(400, 'servicenow: the body must be an incident record with sys_id and number (Table API field names)');
+      throw new WebhookRejected(
+        400,
+        'servicenow: the body must be an incident record with sys_id and number (Table API field names)',
+      );
     const snapshot = normalizeServiceNowIncident(record, rules, { readFrom: 'webhook' });
     return { source, id: snapshot.id, number: snapshot.number, snapshot };
   }
@@ -82,8 +85,12 @@ export function ticketFromDelivery(source: TicketSystem, body: unknown, options:
   const event = typeof b?.webhookEvent === 'string' ? b.webhookEvent : undefined;
   const issue = JiraIssue.safeParse(b?.issue);
   if (!event || !issue.success)
-    throw new WebhookRejected(400, 'jira: the body must be a Jira webhook with webhookEvent and issue { id, key, fields }');
-  if (event === 'jira:issue_deleted') throw new WebhookRejected(422, `jira: ${issue.data.key} was deleted; nothing to triage`);
+    throw new WebhookRejected(
+      400,
+      'jira: the body must be a Jira webhook with webhookEvent and issue { id, key, fields }',
+    );
+  if (event === 'jira:issue_deleted')
+    throw new WebhookRejected(422, `jira: ${issue.data.key} was deleted; nothing to triage`);
   const snapshot = normalizeJiraIssue(issue.data, rules, { readFrom: 'webhook' });
   return { source, id: snapshot.id, number: snapshot.number, snapshot };
 }

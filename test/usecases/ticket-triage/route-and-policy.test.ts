@@ -5,7 +5,12 @@ import type { RouteInput } from '../../../src/usecases/ticket-triage/route';
 import { DEFAULT_AUTO_RESOLVE, DEFAULT_CATEGORIES } from '../../../src/usecases/ticket-triage/ticket';
 import { ticketPolicy } from './ticket-policy';
 
-const rules = { categories: DEFAULT_CATEGORIES, autoResolve: DEFAULT_AUTO_RESOLVE, confidenceThreshold: 0.75, defaultQueue: 'Service Desk' };
+const rules = {
+  categories: DEFAULT_CATEGORIES,
+  autoResolve: DEFAULT_AUTO_RESOLVE,
+  confidenceThreshold: 0.75,
+  defaultQueue: 'Service Desk',
+};
 const cls = (category: string, confidence = 0.9, article: string | null = null) => ({
   category,
   priority: 'low' as const,
@@ -40,22 +45,45 @@ describe('ticket routing', () => {
   });
 
   it('escalates account recovery for a requester missing from the directory or whose email does not match', () => {
-    expect(routeTicket(input(cls('password_reset'), { requester: { verified: true, directory: null } }), rules).plan).toBe('escalate');
-    const r = routeTicket(input(cls('password_reset'), { requester: { verified: true, directory: { ...found, emailMatches: false } } }), rules);
+    expect(
+      routeTicket(input(cls('password_reset'), { requester: { verified: true, directory: null } }), rules).plan,
+    ).toBe('escalate');
+    const r = routeTicket(
+      input(cls('password_reset'), { requester: { verified: true, directory: { ...found, emailMatches: false } } }),
+      rules,
+    );
     expect(r).toMatchObject({ plan: 'escalate', reasons: [expect.stringMatching(/does not carry/)] });
   });
 
   it('replies to a how-to question only with an article found for the ticket', () => {
-    expect(routeTicket(input(cls('how_to', 0.9, 'vpn-setup.md')), rules)).toMatchObject({ plan: 'reply', article: 'vpn-setup.md' });
+    expect(routeTicket(input(cls('how_to', 0.9, 'vpn-setup.md')), rules)).toMatchObject({
+      plan: 'reply',
+      article: 'vpn-setup.md',
+    });
     const invented = routeTicket(input(cls('how_to', 0.9, 'secret-admin-guide.md')), rules);
-    expect(invented).toMatchObject({ plan: 'escalate', article: null, reasons: expect.arrayContaining([expect.stringMatching(/not found/)]) });
+    expect(invented).toMatchObject({
+      plan: 'escalate',
+      article: null,
+      reasons: expect.arrayContaining([expect.stringMatching(/not found/)]),
+    });
   });
 
   it('escalates categories that are not auto-resolved to their queue, and sends unknown categories or low confidence to a human', () => {
-    expect(routeTicket(input(cls('hardware')), rules)).toMatchObject({ plan: 'escalate', queue: 'Desktop Support', lowConfidence: false });
+    expect(routeTicket(input(cls('hardware')), rules)).toMatchObject({
+      plan: 'escalate',
+      queue: 'Desktop Support',
+      lowConfidence: false,
+    });
     expect(routeTicket(input(cls('Network VPN')), rules)).toMatchObject({ category: 'network_vpn', queue: 'Network' });
-    expect(routeTicket(input(cls('reboot the mainframe')), rules)).toMatchObject({ category: 'unknown', lowConfidence: true, plan: 'escalate' });
-    expect(routeTicket(input(cls('password_reset', 0.4)), rules)).toMatchObject({ lowConfidence: true, plan: 'reset_password' });
+    expect(routeTicket(input(cls('reboot the mainframe')), rules)).toMatchObject({
+      category: 'unknown',
+      lowConfidence: true,
+      plan: 'escalate',
+    });
+    expect(routeTicket(input(cls('password_reset', 0.4)), rules)).toMatchObject({
+      lowConfidence: true,
+      plan: 'reset_password',
+    });
     expect(routeTicket(input(cls('password_reset'), { ticketClosed: true }), rules).plan).toBe('none');
   });
 });
@@ -82,12 +110,20 @@ describe('ticket triage policy (default policy + fragment)', () => {
       effect: 'deny',
       ruleId: 'account-recovery-not-requester',
     });
-    expect(decide('account_unlock', { user: '00uCEO' }, {})).toMatchObject({ effect: 'deny', ruleId: 'account-recovery-not-requester' });
+    expect(decide('account_unlock', { user: '00uCEO' }, {})).toMatchObject({
+      effect: 'deny',
+      ruleId: 'account-recovery-not-requester',
+    });
     const unverified = { requester: { directoryId: '00uREQ', verified: false }, identityConfirmedBy: [] };
-    expect(decide('account_unlock', { user: '00uREQ' }, unverified)).toMatchObject({ effect: 'deny', ruleId: 'account-recovery-unverified' });
+    expect(decide('account_unlock', { user: '00uREQ' }, unverified)).toMatchObject({
+      effect: 'deny',
+      ruleId: 'account-recovery-unverified',
+    });
     const confirmed = { requester: { directoryId: '00uREQ', verified: false }, identityConfirmedBy: ['alice'] };
     expect(decide('account_unlock', { user: '00uREQ' }, confirmed)).toMatchObject({ effect: 'allow' });
-    expect(decide('account_unlock', { user: '00uREQ' }, { requester }, { agent: 'agent:ticket-classifier' })).toMatchObject({
+    expect(
+      decide('account_unlock', { user: '00uREQ' }, { requester }, { agent: 'agent:ticket-classifier' }),
+    ).toMatchObject({
       effect: 'deny',
       ruleId: 'account-recovery-by-agent',
     });
@@ -96,7 +132,9 @@ describe('ticket triage policy (default policy + fragment)', () => {
   it('lets routing resolve confident tickets citing a found article, and holds everything else for a human', () => {
     const route = { plan: 'reply', lowConfidence: false };
     const ctx = { route, knowledgePaths: ['vpn-setup.md'], reviewedBy: [] };
-    expect(decide('ticket_resolve', { reply: 'Install the client.', article: 'vpn-setup.md' }, ctx).effect).toBe('allow');
+    expect(decide('ticket_resolve', { reply: 'Install the client.', article: 'vpn-setup.md' }, ctx).effect).toBe(
+      'allow',
+    );
     expect(decide('ticket_resolve', { reply: 'x', article: 'elsewhere.md' }, ctx)).toMatchObject({
       effect: 'deny',
       ruleId: 'ticket-resolve-cites-unknown-article',
@@ -106,9 +144,14 @@ describe('ticket triage policy (default policy + fragment)', () => {
       ruleId: 'ticket-resolve-with-link',
     });
     const low = { ...ctx, route: { plan: 'reply', lowConfidence: true } };
-    expect(decide('ticket_resolve', { reply: 'x' }, low)).toMatchObject({ effect: 'require_approval', ruleId: 'ticket-resolve-unconfirmed' });
+    expect(decide('ticket_resolve', { reply: 'x' }, low)).toMatchObject({
+      effect: 'require_approval',
+      ruleId: 'ticket-resolve-unconfirmed',
+    });
     expect(decide('ticket_resolve', { reply: 'x' }, { ...low, reviewedBy: ['bob'] }).effect).toBe('allow');
-    expect(decide('ticket_resolve', { reply: 'x' }, { ...ctx, route: { plan: 'escalate' } }).effect).toBe('require_approval');
+    expect(decide('ticket_resolve', { reply: 'x' }, { ...ctx, route: { plan: 'escalate' } }).effect).toBe(
+      'require_approval',
+    );
   });
 
   it('allows internal notes, escalation and assignment; a public note waits for a human', () => {

@@ -104,7 +104,10 @@ export class JiraConnector implements ItsmConnector {
     const replied = await this.commentOnce(call, t, r.reply, true, ref);
     const issue = await this.normalize(call, await this.client.getIssue(call, t.number));
     if (issue.closed) return this.result(t, 'resolve', replied, ref);
-    const transition = doneTransition(await this.client.getTransitions(call, t.number), this.settings.jira.doneTransition);
+    const transition = doneTransition(
+      await this.client.getTransitions(call, t.number),
+      this.settings.jira.doneTransition,
+    );
     if (!transition)
       throw new VendorRefusedError(
         `jira: ${t.number} has no transition ${this.settings.jira.doneTransition ? `named "${this.settings.jira.doneTransition}"` : 'into a done status'} available to the API user; ` +

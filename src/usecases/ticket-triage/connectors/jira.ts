@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { DEFAULT_VENDOR_TIMEOUT_MS, VendorError, errorForStatus, vendorFetch } from '../../../tools/containment/vendor-http';
+import {
+  DEFAULT_VENDOR_TIMEOUT_MS,
+  VendorError,
+  errorForStatus,
+  vendorFetch,
+} from '../../../tools/containment/vendor-http';
 import type { VendorRequest } from '../../../tools/containment/vendor-http';
 import { ToolRefusedError } from '../../../tools/types';
 
@@ -98,9 +103,15 @@ export class JiraClient {
 
   /** `GET /rest/api/3/issue/{idOrKey}`. @throws VendorRefusedError (404) when it does not exist or is hidden. */
   async getIssue(call: JiraCall, idOrKey: string): Promise<JiraIssue> {
-    const json = await this.request(call, `issue ${idOrKey}`, 'GET', `rest/api/3/issue/${encodeURIComponent(idOrKey)}`, {
-      fields: ISSUE_FIELDS.join(','),
-    });
+    const json = await this.request(
+      call,
+      `issue ${idOrKey}`,
+      'GET',
+      `rest/api/3/issue/${encodeURIComponent(idOrKey)}`,
+      {
+        fields: ISSUE_FIELDS.join(','),
+      },
+    );
     return this.parse(JiraIssue, json, `issue ${idOrKey}`);
   }
 
@@ -126,7 +137,12 @@ export class JiraClient {
 
   /** The reporter's email from the Service Management request (issue fields hide it under privacy settings). */
   async getRequestReporterEmail(call: JiraCall, idOrKey: string): Promise<string | undefined> {
-    const json = await this.request(call, `request ${idOrKey}`, 'GET', `rest/servicedeskapi/request/${encodeURIComponent(idOrKey)}`);
+    const json = await this.request(
+      call,
+      `request ${idOrKey}`,
+      'GET',
+      `rest/servicedeskapi/request/${encodeURIComponent(idOrKey)}`,
+    );
     const req = z
       .object({ reporter: z.object({ emailAddress: z.string().optional() }).loose().optional() })
       .loose()
@@ -137,7 +153,7 @@ export class JiraClient {
   /** Every comment on the request, public and internal (`GET .../request/{key}/comment`), all pages. */
   async listComments(call: JiraCall, idOrKey: string): Promise<JsmComment[]> {
     const out: JsmComment[] = [];
-    for (let start = 0; start < 5_000; ) {
+    for (let start = 0; start < 5_000;) {
       const json = await this.request(
         call,
         `comments of ${idOrKey}`,
@@ -146,7 +162,9 @@ export class JiraClient {
         { public: 'true', internal: 'true', start: String(start), limit: '100' },
       );
       const page = this.parse(
-        z.object({ values: z.array(JsmComment), isLastPage: z.boolean().default(true), size: z.number().optional() }).loose(),
+        z
+          .object({ values: z.array(JsmComment), isLastPage: z.boolean().default(true), size: z.number().optional() })
+          .loose(),
         json,
         `comments of ${idOrKey}`,
       );
@@ -172,30 +190,56 @@ export class JiraClient {
 
   /** `GET /rest/api/3/issue/{key}/transitions`: the transitions the credential's user may make now. */
   async getTransitions(call: JiraCall, idOrKey: string): Promise<JiraTransition[]> {
-    const json = await this.request(call, `transitions of ${idOrKey}`, 'GET', `rest/api/3/issue/${encodeURIComponent(idOrKey)}/transitions`);
+    const json = await this.request(
+      call,
+      `transitions of ${idOrKey}`,
+      'GET',
+      `rest/api/3/issue/${encodeURIComponent(idOrKey)}/transitions`,
+    );
     return this.parse(z.object({ transitions: z.array(JiraTransition) }).loose(), json, `transitions of ${idOrKey}`)
       .transitions;
   }
 
   /** `POST /rest/api/3/issue/{key}/transitions` with `{ transition: { id } }` (204). */
   async transition(call: JiraCall, idOrKey: string, transitionId: string): Promise<void> {
-    await this.request(call, `transition of ${idOrKey}`, 'POST', `rest/api/3/issue/${encodeURIComponent(idOrKey)}/transitions`, {}, {
-      transition: { id: transitionId },
-    });
+    await this.request(
+      call,
+      `transition of ${idOrKey}`,
+      'POST',
+      `rest/api/3/issue/${encodeURIComponent(idOrKey)}/transitions`,
+      {},
+      {
+        transition: { id: transitionId },
+      },
+    );
   }
 
   /** `PUT /rest/api/3/issue/{key}/assignee` with `{ accountId }` (null unassigns). */
   async assign(call: JiraCall, idOrKey: string, accountId: string | null): Promise<void> {
-    await this.request(call, `assignment of ${idOrKey}`, PUT, `rest/api/3/issue/${encodeURIComponent(idOrKey)}/assignee`, {}, {
-      accountId,
-    });
+    await this.request(
+      call,
+      `assignment of ${idOrKey}`,
+      PUT,
+      `rest/api/3/issue/${encodeURIComponent(idOrKey)}/assignee`,
+      {},
+      {
+        accountId,
+      },
+    );
   }
 
   /** `PUT /rest/api/3/issue/{key}` adding labels (`update.labels[].add`), e.g. the queue a JSM queue filters on. */
   async addLabels(call: JiraCall, idOrKey: string, labels: string[]): Promise<void> {
-    await this.request(call, `labels of ${idOrKey}`, PUT, `rest/api/3/issue/${encodeURIComponent(idOrKey)}`, {}, {
-      update: { labels: labels.map((add) => ({ add })) },
-    });
+    await this.request(
+      call,
+      `labels of ${idOrKey}`,
+      PUT,
+      `rest/api/3/issue/${encodeURIComponent(idOrKey)}`,
+      {},
+      {
+        update: { labels: labels.map((add) => ({ add })) },
+      },
+    );
   }
 
   private parse<T extends z.ZodType>(schema: T, json: unknown, operation: string): z.output<T> {
@@ -226,7 +270,10 @@ export class JiraClient {
       operation,
       method,
       url,
-      headers: { authorization: `Basic ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Basic ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: call.signal,
       timeoutMs: this.timeoutMs,
@@ -254,4 +301,3 @@ export class JiraClient {
     });
   }
 }
-

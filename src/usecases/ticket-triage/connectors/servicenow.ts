@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { DEFAULT_VENDOR_TIMEOUT_MS, VendorError, errorForStatus, vendorFetch } from '../../../tools/containment/vendor-http';
+import {
+  DEFAULT_VENDOR_TIMEOUT_MS,
+  VendorError,
+  errorForStatus,
+  vendorFetch,
+} from '../../../tools/containment/vendor-http';
 import type { VendorRequest } from '../../../tools/containment/vendor-http';
 import { ToolRefusedError } from '../../../tools/types';
 

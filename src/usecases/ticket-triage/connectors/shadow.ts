@@ -62,10 +62,25 @@ export class ShadowConnector implements ItsmConnector {
     const applied = !this.entries(t.number).some((e) => e.ref === ref && e.operation === operation);
     if (applied) {
       fs.mkdirSync(this.outboxDir, { recursive: true });
-      const entry: OutboxEntry = { at: new Date().toISOString(), system: this.system, number: t.number, operation, ref, fields };
+      const entry: OutboxEntry = {
+        at: new Date().toISOString(),
+        system: this.system,
+        number: t.number,
+        operation,
+        ref,
+        fields,
+      };
       fs.appendFileSync(file, `${JSON.stringify(entry)}\n`);
     }
-    const result: WriteResult = { system: this.system, number: t.number, operation, applied, ref, mode: 'shadow', outbox: file };
+    const result: WriteResult = {
+      system: this.system,
+      number: t.number,
+      operation,
+      applied,
+      ref,
+      mode: 'shadow',
+      outbox: file,
+    };
     return Promise.resolve(result);
   }
 
@@ -93,6 +108,8 @@ export class ShadowConnector implements ItsmConnector {
 /** The connector for a system: live when its URL is configured, shadow otherwise. */
 export function createConnector(system: TicketSystem, settings: ItsmSettings): ItsmConnector {
   if (system === 'servicenow')
-    return settings.servicenow.url ? new ServiceNowConnector(settings) : new ShadowConnector(system, settings.outboxDir);
+    return settings.servicenow.url
+      ? new ServiceNowConnector(settings)
+      : new ShadowConnector(system, settings.outboxDir);
   return settings.jira.url ? new JiraConnector(settings) : new ShadowConnector(system, settings.outboxDir);
 }

@@ -24,7 +24,10 @@ export const MAX_QUERY_TERMS = 32;
 export function toMatchQuery(text: string): string {
   const terms: string[] = [];
   const seen = new Set<string>();
-  for (const raw of text.toLowerCase().normalize('NFKC').match(/[\p{L}\p{N}]+/gu) ?? []) {
+  for (const raw of text
+    .toLowerCase()
+    .normalize('NFKC')
+    .match(/[\p{L}\p{N}]+/gu) ?? []) {
     if (raw.length < 2 || STOPWORDS.has(raw) || seen.has(raw)) continue;
     seen.add(raw);
     terms.push(`"${raw}"`);

@@ -46,7 +46,8 @@ function listMarkdown(root: string, dir = root, out: string[] = []): string[] {
     const full = path.join(dir, entry.name);
     // Symlinks are not followed: the index covers the folder the operator pointed at, nothing outside it.
     if (entry.isDirectory()) listMarkdown(root, full, out);
-    else if (entry.isFile() && /\.(md|markdown)$/i.test(entry.name)) out.push(path.relative(root, full).split(path.sep).join('/'));
+    else if (entry.isFile() && /\.(md|markdown)$/i.test(entry.name))
+      out.push(path.relative(root, full).split(path.sep).join('/'));
   }
   return out;
 }
@@ -72,7 +73,9 @@ export class KnowledgeIndex {
    */
   static open(dbFile: string, kbDir: string, opts: { resyncMs?: number } = {}): KnowledgeIndex {
     if (!fs.existsSync(kbDir) || !fs.statSync(kbDir).isDirectory())
-      throw new Error(`knowledge folder ${kbDir} does not exist; set WARDEN_TICKETS_KB_DIR to a folder of Markdown articles`);
+      throw new Error(
+        `knowledge folder ${kbDir} does not exist; set WARDEN_TICKETS_KB_DIR to a folder of Markdown articles`,
+      );
     fs.mkdirSync(path.dirname(dbFile), { recursive: true });
     const db = new Database(dbFile);
     db.pragma('journal_mode = WAL');
@@ -97,13 +100,15 @@ export class KnowledgeIndex {
     const report: SyncReport = { added: 0, updated: 0, removed: 0, unchanged: 0 };
     const files = listMarkdown(this.kbDir);
     const known = new Map(
-      (this.db.prepare('SELECT path, mtime_ms, size, sha256, fts_rowid FROM kb_files').all() as {
-        path: string;
-        mtime_ms: number;
-        size: number;
-        sha256: string;
-        fts_rowid: number;
-      }[]).map((r) => [r.path, r]),
+      (
+        this.db.prepare('SELECT path, mtime_ms, size, sha256, fts_rowid FROM kb_files').all() as {
+          path: string;
+          mtime_ms: number;
+          size: number;
+          sha256: string;
+          fts_rowid: number;
+        }[]
+      ).map((r) => [r.path, r]),
     );
     const insertFts = this.db.prepare('INSERT INTO kb_fts (path, title, tags, body) VALUES (?, ?, ?, ?)');
     const deleteFts = this.db.prepare('DELETE FROM kb_fts WHERE rowid = ?');
@@ -168,26 +173,37 @@ export class KnowledgeIndex {
          FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?`,
       )
       .all(match, limit) as { path: string; title: string; snippet: string; rank: number }[];
-    return rows.map((r) => ({ path: r.path, title: r.title, snippet: r.snippet, score: Number((-r.rank).toPrecision(4)) }));
+    return rows.map((r) => ({
+      path: r.path,
+      title: r.title,
+      snippet: r.snippet,
+      score: Number((-r.rank).toPrecision(4)),
+    }));
   }
 
   /** The indexed article at a path (relative to the folder), or undefined. */
   article(relPath: string): { path: string; title: string } | undefined {
     this.maybeSync();
     return this.db
-      .prepare('SELECT f.path AS path, t.title AS title FROM kb_files f JOIN kb_fts t ON t.rowid = f.fts_rowid WHERE f.path = ?')
+      .prepare(
+        'SELECT f.path AS path, t.title AS title FROM kb_files f JOIN kb_fts t ON t.rowid = f.fts_rowid WHERE f.path = ?',
+      )
       .get(relPath) as { path: string; title: string } | undefined;
   }
 
   /** Remembers a ticket for later similarity searches (idempotent: a ticket seen again is updated). */
-  rememberTicket(t: Pick<Ticket, 'system' | 'id' | 'number' | 'subject' | 'description' | 'status' | 'createdAt'>): void {
+  rememberTicket(
+    t: Pick<Ticket, 'system' | 'id' | 'number' | 'subject' | 'description' | 'status' | 'createdAt'>,
+  ): void {
     this.db.transaction(() => {
-      const prev = this.db.prepare('SELECT fts_rowid FROM seen_tickets WHERE system = ? AND id = ?').pluck().get(t.system, t.id) as
-        | number
-        | undefined;
+      const prev = this.db
+        .prepare('SELECT fts_rowid FROM seen_tickets WHERE system = ? AND id = ?')
+        .pluck()
+        .get(t.system, t.id) as number | undefined;
       if (prev !== undefined) this.db.prepare('DELETE FROM tickets_fts WHERE rowid = ?').run(prev);
       const rowid = Number(
-        this.db.prepare('INSERT INTO tickets_fts (subject, body) VALUES (?, ?)').run(t.subject, t.description).lastInsertRowid,
+        this.db.prepare('INSERT INTO tickets_fts (subject, body) VALUES (?, ?)').run(t.subject, t.description)
+          .lastInsertRowid,
       );
       this.db
         .prepare(

@@ -26,8 +26,7 @@ export class CursorStore {
   /** The source's cursor, or null before its first successful poll. */
   get(source: string): PollCursor | null {
     const row = this.db.prepare('SELECT created_at, id FROM poll_cursors WHERE source = ?').get(source) as
-      | { created_at: string; id: string }
-      | undefined;
+      { created_at: string; id: string } | undefined;
     return row ? { createdAt: row.created_at, id: row.id } : null;
   }
 
@@ -38,7 +37,8 @@ export class CursorStore {
   advance(source: string, from: PollCursor | null, to: PollCursor): boolean {
     return this.db.transaction(() => {
       const now = this.get(source);
-      const same = now === null ? from === null : from !== null && now.createdAt === from.createdAt && now.id === from.id;
+      const same =
+        now === null ? from === null : from !== null && now.createdAt === from.createdAt && now.id === from.id;
       if (!same) return false;
       this.db
         .prepare(

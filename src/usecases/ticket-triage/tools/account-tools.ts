@@ -31,7 +31,9 @@ const email = z.string().trim().toLowerCase().email().max(254);
 function okta(deps: TicketToolDeps, tool: string): { client: OktaClient; baseUrl: string } {
   const baseUrl = deps.options.okta.baseUrl;
   if (!baseUrl)
-    throw new ToolRefusedError(`okta: WARDEN_OKTA_BASE_URL is not set, so ${tool} has no directory to ask; set it to your org URL`);
+    throw new ToolRefusedError(
+      `okta: WARDEN_OKTA_BASE_URL is not set, so ${tool} has no directory to ask; set it to your org URL`,
+    );
   return { client: new OktaClient({ baseUrl }), baseUrl };
 }
 
@@ -46,9 +48,24 @@ const RESETTABLE = new Set(['ACTIVE', 'LOCKED_OUT', 'PASSWORD_EXPIRED']);
 /** Input of the account recovery tools. */
 export const AccountActionInput = z.object({
   system: TicketSystem,
-  ticketId: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/),
-  user: z.string().trim().min(1).max(100).regex(/^[^\s/\\?#]+$/).describe('Okta user id of the ticket’s requester.'),
-  identityConfirmedBy: z.array(z.string().min(1).max(200)).max(10).default([]).describe('Approvers who confirmed an unverified requester’s identity.'),
+  ticketId: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9._-]+$/),
+  user: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[^\s/\\?#]+$/)
+    .describe('Okta user id of the ticket’s requester.'),
+  identityConfirmedBy: z
+    .array(z.string().min(1).max(200))
+    .max(10)
+    .default([])
+    .describe('Approvers who confirmed an unverified requester’s identity.'),
 });
 /** Input of the account recovery tools. */
 export type AccountActionInput = z.output<typeof AccountActionInput>;
@@ -79,11 +96,15 @@ async function requesterOf(deps: TicketToolDeps, a: AccountActionInput, ctx: Too
   const address = ticket.requester.email;
   if (!address) throw new ToolRefusedError(`${tool}: ticket ${ticket.number} has no requester email in ${a.system}`);
   if (!ticket.requester.verified && a.identityConfirmedBy.length === 0)
-    throw new ToolRefusedError(`${tool}: the requester of ${ticket.number} is not verified (${ticket.requester.reason}) and no approver confirmed them`);
+    throw new ToolRefusedError(
+      `${tool}: the requester of ${ticket.number} is not verified (${ticket.requester.reason}) and no approver confirmed them`,
+    );
   const call: OktaCall = { token: await ctx.credential(OKTA_USERS_RECOVER), signal: ctx.signal };
   const user = await client.getUser(call, address);
   if (!profileMatches(user, address))
-    throw new ToolRefusedError(`${tool}: the directory user found for the requester of ${ticket.number} does not carry their email`);
+    throw new ToolRefusedError(
+      `${tool}: the directory user found for the requester of ${ticket.number} does not carry their email`,
+    );
   if (user.id !== a.user && user.profile?.login?.toLowerCase() !== a.user.toLowerCase())
     throw new ToolRefusedError(
       `${tool}: ${a.user} is not the requester of ${ticket.number}; account recovery is only for the ticket’s own requester`,
@@ -99,7 +120,12 @@ async function requesterOf(deps: TicketToolDeps, a: AccountActionInput, ctx: Too
  */
 export function createAccountTools(deps: TicketToolDeps) {
   const common = { rateLimitClass: 'okta', integration: 'okta' };
-  const recovery = { ...common, output: AccountActionOutput, risk: 'write' as const, capabilities: [...itsmCapabilities('read'), OKTA_USERS_RECOVER] };
+  const recovery = {
+    ...common,
+    output: AccountActionOutput,
+    risk: 'write' as const,
+    capabilities: [...itsmCapabilities('read'), OKTA_USERS_RECOVER],
+  };
   return [
     defineTool({
       ...common,
@@ -113,8 +139,17 @@ export function createAccountTools(deps: TicketToolDeps) {
       async execute(a, ctx): Promise<DirectoryEntry> {
         const { client } = okta(deps, 'directory_lookup');
         try {
-          const user = await client.getUser({ token: await ctx.credential(OKTA_USERS_READ), signal: ctx.signal }, a.email);
-          return { found: true, id: user.id, login: user.profile?.login ?? null, status: user.status, emailMatches: profileMatches(user, a.email) };
+          const user = await client.getUser(
+            { token: await ctx.credential(OKTA_USERS_READ), signal: ctx.signal },
+            a.email,
+          );
+          return {
+            found: true,
+            id: user.id,
+            login: user.profile?.login ?? null,
+            status: user.status,
+            emailMatches: profileMatches(user, a.email),
+          };
         } catch (err) {
           if (err instanceof VendorRefusedError && err.details.status === 404)
             return { found: false, id: null, login: null, status: null, emailMatches: false };
@@ -132,19 +167,30 @@ export function createAccountTools(deps: TicketToolDeps) {
       summarize: (a) => `okta: password reset for ${a.user} (ticket ${a.ticketId})`,
       async execute(a, ctx) {
         const { user, call, baseUrl, ticket } = await requesterOf(deps, a, ctx, 'account_reset_password');
-        const base = { vendor: 'okta' as const, action: 'reset_password' as const, userId: user.id, ticket: ticket.number };
+        const base = {
+          vendor: 'okta' as const,
+          action: 'reset_password' as const,
+          userId: user.id,
+          ticket: ticket.number,
+        };
         if (user.status === 'RECOVERY') return { ...base, changed: false, status: user.status };
         if (!RESETTABLE.has(user.status))
-          throw new ToolRefusedError(`account_reset_password: user status is ${user.status}; a reset is left to an Okta admin`);
+          throw new ToolRefusedError(
+            `account_reset_password: user status is ${user.status}; a reset is left to an Okta admin`,
+          );
         await resetPassword(baseUrl, call, user.id);
-        ctx.logger.info({ tool: 'account_reset_password', userId: user.id, ticket: ticket.number }, 'okta: reset email sent');
+        ctx.logger.info(
+          { tool: 'account_reset_password', userId: user.id, ticket: ticket.number },
+          'okta: reset email sent',
+        );
         return { ...base, changed: true, status: 'RECOVERY' };
       },
     }),
     defineTool({
       ...recovery,
       name: 'account_unlock',
-      description: 'Unlocks the ticket’s requester in Okta after a lockout. Only for the requester the ticket system recorded.',
+      description:
+        'Unlocks the ticket’s requester in Okta after a lockout. Only for the requester the ticket system recorded.',
       input: AccountActionInput,
       summarize: (a) => `okta: unlock ${a.user} (ticket ${a.ticketId})`,
       async execute(a, ctx) {
@@ -152,7 +198,9 @@ export function createAccountTools(deps: TicketToolDeps) {
         const base = { vendor: 'okta' as const, action: 'unlock' as const, userId: user.id, ticket: ticket.number };
         if (user.status === 'ACTIVE') return { ...base, changed: false, status: user.status };
         if (user.status !== 'LOCKED_OUT')
-          throw new ToolRefusedError(`account_unlock: user status is ${user.status}, not LOCKED_OUT; left to an Okta admin`);
+          throw new ToolRefusedError(
+            `account_unlock: user status is ${user.status}, not LOCKED_OUT; left to an Okta admin`,
+          );
         await unlockUser(baseUrl, call, user.id);
         return { ...base, changed: true, status: 'ACTIVE' };
       },

@@ -39,7 +39,8 @@ export const EscalationCase = z.object({
 /** The case an escalation carries. */
 export type EscalationCase = z.infer<typeof EscalationCase>;
 
-const line = (v: unknown) => (v === null || v === undefined || v === '' ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
+const line = (v: unknown) =>
+  v === null || v === undefined || v === '' ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
 
 /** Renders the case as a plain-text internal note (readable in ServiceNow work notes and Jira comments). */
 export function renderCaseNote(queue: string, c: EscalationCase): string {
@@ -61,12 +62,18 @@ export function renderCaseNote(queue: string, c: EscalationCase): string {
     `  Description: ${line(c.evidence?.description).slice(0, 1500)}`,
     '',
     'Suggested reply (not sent):',
-    ...line(c.suggestedReply).split('\n').map((l) => `  ${l}`),
+    ...line(c.suggestedReply)
+      .split('\n')
+      .map((l) => `  ${l}`),
     '',
     'Knowledge articles:',
-    ...((c.knowledge ?? []).length ? (c.knowledge ?? []).map((k) => `  - ${line(k.title)} (${line(k.path)}), score ${line(k.score)}`) : ['  - none found']),
+    ...((c.knowledge ?? []).length
+      ? (c.knowledge ?? []).map((k) => `  - ${line(k.title)} (${line(k.path)}), score ${line(k.score)}`)
+      : ['  - none found']),
     'Similar tickets:',
-    ...((c.similar ?? []).length ? (c.similar ?? []).map((s) => `  - ${line(s.number)} [${line(s.status)}] ${line(s.subject)}`) : ['  - none']),
+    ...((c.similar ?? []).length
+      ? (c.similar ?? []).map((s) => `  - ${line(s.number)} [${line(s.status)}] ${line(s.subject)}`)
+      : ['  - none']),
   ];
   if (c.review !== undefined && c.review !== null) out.push(`Human triage: ${line(c.review)}`);
   if (c.attempted !== undefined && c.attempted !== null) out.push(`Attempted: ${line(c.attempted)}`);
@@ -87,8 +94,18 @@ export function createEscalateTool(deps: TicketToolDeps) {
       'suggested reply, knowledge, similar tickets) and the assignment to the queue.',
     input: z.object({
       system: TicketSystem,
-      id: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/),
-      number: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/),
+      id: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .regex(/^[A-Za-z0-9._-]+$/),
+      number: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .regex(/^[A-Za-z0-9._-]+$/),
       queue: z.string().trim().min(1).max(100).nullish().describe('Unset: WARDEN_TICKETS_DEFAULT_QUEUE.'),
       case: EscalationCase,
     }),

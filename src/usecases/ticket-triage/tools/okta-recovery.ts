@@ -9,9 +9,7 @@ import type { OktaCall } from '../../../tools/containment/okta';
  * these two methods, this file goes away.
  */
 
-const OktaErrorBody = z
-  .object({ errorCode: z.string().optional(), errorSummary: z.string().optional() })
-  .loose();
+const OktaErrorBody = z.object({ errorCode: z.string().optional(), errorSummary: z.string().optional() }).loose();
 
 async function lifecycle(
   baseUrl: string,
@@ -20,7 +18,10 @@ async function lifecycle(
   operation: 'reset_password' | 'unlock',
   timeoutMs = DEFAULT_VENDOR_TIMEOUT_MS,
 ): Promise<void> {
-  const url = new URL(`api/v1/users/${encodeURIComponent(userId)}/lifecycle/${operation}`, baseUrl.replace(/\/+$/, '') + '/');
+  const url = new URL(
+    `api/v1/users/${encodeURIComponent(userId)}/lifecycle/${operation}`,
+    baseUrl.replace(/\/+$/, '') + '/',
+  );
   // sendEmail=true: Okta mails the reset link to the user's own primary address. The link never passes
   // through Warden (with sendEmail=false Okta would return it, and it would land in history).
   if (operation === 'reset_password') url.searchParams.set('sendEmail', 'true');

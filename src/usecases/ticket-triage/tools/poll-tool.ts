@@ -14,7 +14,9 @@ export const PollResult = z.object({
   source: TicketSystem,
   fetched: z.number().int(),
   started: z.array(z.string()).describe('workflow ids of runs this poll started'),
-  duplicates: z.array(z.string()).describe('tickets whose run already existed (re-delivery after a crash, or a webhook first)'),
+  duplicates: z
+    .array(z.string())
+    .describe('tickets whose run already existed (re-delivery after a crash, or a webhook first)'),
   cursorBefore: Cursor.nullable(),
   cursorAfter: Cursor.nullable(),
   /** False when another poll moved the cursor meanwhile (nothing lost: starts are idempotent). */
@@ -63,7 +65,15 @@ export function createPollTool(deps: TicketToolDeps, client: () => Promise<Warde
       const after = last ? { createdAt: last.createdAt, id: last.id } : before;
       const advanced = last ? store.advance(a.source, before, after!) : true;
       ctx.logger.info({ source: a.source, fetched: tickets.length, started: started.length, advanced }, 'ticket poll');
-      return { source: a.source, fetched: tickets.length, started, duplicates, cursorBefore: before, cursorAfter: after, advanced };
+      return {
+        source: a.source,
+        fetched: tickets.length,
+        started,
+        duplicates,
+        cursorBefore: before,
+        cursorAfter: after,
+        advanced,
+      };
     },
   });
 }

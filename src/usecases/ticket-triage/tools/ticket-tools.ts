@@ -27,7 +27,11 @@ export const WriteOutput = z.object({
 /** Input of `ticket_resolve`. */
 export const ResolveInput = TicketTarget.extend({
   reply: z.string().trim().min(1).max(4000).describe('The answer to the requester, in the ticket’s language.'),
-  article: z.string().max(300).nullish().describe('Path of the knowledge article the reply cites, as kb_search returned it.'),
+  article: z
+    .string()
+    .max(300)
+    .nullish()
+    .describe('Path of the knowledge article the reply cites, as kb_search returned it.'),
   closeNotes: z.string().max(4000).default('Resolved by Warden ticket triage.'),
 });
 
@@ -43,7 +47,9 @@ export function citedReply(deps: TicketToolDeps, reply: string, article: string 
   if (!article) return reply;
   const found = deps.knowledge().article(article);
   if (!found) throw new ToolRefusedError(`the reply cites "${article}", which is not an article of the knowledge base`);
-  const where = base ? `${base.replace(/\/+$/, '')}/${found.path.split('/').map(encodeURIComponent).join('/')}` : found.path;
+  const where = base
+    ? `${base.replace(/\/+$/, '')}/${found.path.split('/').map(encodeURIComponent).join('/')}`
+    : found.path;
   return `${reply.trimEnd()}\n\nKnowledge article: ${found.title} (${where})`;
 }
 

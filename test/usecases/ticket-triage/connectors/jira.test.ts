@@ -29,7 +29,11 @@ describe('Jira Service Management connector', () => {
   const ctx = (key = 'ticket-jira-1/step/0') => testToolContext({ jira: CRED }, { idempotencyKey: key });
 
   it('reads an issue (v3, ADF description) with its reporter as a verified requester', async () => {
-    const issue = jira.addIssue({ summary: 'Laptop broken', description: 'Screen cracked.\nHalf black.', reporter: lee });
+    const issue = jira.addIssue({
+      summary: 'Laptop broken',
+      description: 'Screen cracked.\nHalf black.',
+      reporter: lee,
+    });
     const { ctx: c, credentialCalls } = ctx();
     const t = await new JiraConnector(settings(jira.url)).get(c, issue.key);
     expect(t).toMatchObject({
@@ -56,8 +60,14 @@ describe('Jira Service Management connector', () => {
     const conn = new JiraConnector(settings(jira.url));
     expect((await conn.get(ctx().ctx, a.key)).requester).toMatchObject({ email: 'lee@example.com', verified: true });
     expect(jira.requests.map((r) => r.path)).toContain(`/rest/servicedeskapi/request/${a.key}`);
-    expect((await conn.get(ctx().ctx, b.key)).requester).toMatchObject({ verified: false, reason: expect.stringMatching(/"customer"/) });
-    expect((await conn.get(ctx().ctx, c.key)).requester).toMatchObject({ verified: false, reason: expect.stringMatching(/behalf/) });
+    expect((await conn.get(ctx().ctx, b.key)).requester).toMatchObject({
+      verified: false,
+      reason: expect.stringMatching(/"customer"/),
+    });
+    expect((await conn.get(ctx().ctx, c.key)).requester).toMatchObject({
+      verified: false,
+      reason: expect.stringMatching(/behalf/),
+    });
   });
 
   it('posts internal and public comments once each under retries (Service Management API)', async () => {
@@ -104,7 +114,9 @@ describe('Jira Service Management connector', () => {
     expect(pollJql('project = ITSD', { createdAt: 'x', id: '10042' }, w)).toBe(
       '(project = ITSD) AND id > 10042 AND created <= "-1m" ORDER BY id ASC',
     );
-    await expect(new JiraConnector(settings(jira.url)).listNew(ctx().ctx, null, w)).rejects.toThrow(/WARDEN_TICKETS_JIRA_JQL/);
+    await expect(new JiraConnector(settings(jira.url)).listNew(ctx().ctx, null, w)).rejects.toThrow(
+      /WARDEN_TICKETS_JIRA_JQL/,
+    );
   });
 
   it('says what Jira said: 401 names the secret, 404 the issue, field errors by field; never echoes the token', async () => {
@@ -114,9 +126,15 @@ describe('Jira Service Management connector', () => {
     await expect(bad).rejects.toBeInstanceOf(VendorRefusedError);
     await expect(bad).rejects.toThrow(/401 \(You are not authenticated.*jira\.api_token/);
     await expect(bad).rejects.not.toThrow(/wrong-token/);
-    await expect(client.getIssue({ credential: CRED, signal }, 'ITSD-99')).rejects.toThrow(/404 \(Issue does not exist/);
+    await expect(client.getIssue({ credential: CRED, signal }, 'ITSD-99')).rejects.toThrow(
+      /404 \(Issue does not exist/,
+    );
     const issue = jira.addIssue({ summary: 'x', reporter: lee });
-    await expect(client.assign({ credential: CRED, signal }, issue.key, 'nobody')).rejects.toThrow(/assignee: User 'nobody' cannot be assigned/);
-    await expect(client.getIssue({ credential: 'not-an-email-pair', signal }, 'ITSD-1')).rejects.toThrow(/email:api_token/);
+    await expect(client.assign({ credential: CRED, signal }, issue.key, 'nobody')).rejects.toThrow(
+      /assignee: User 'nobody' cannot be assigned/,
+    );
+    await expect(client.getIssue({ credential: 'not-an-email-pair', signal }, 'ITSD-1')).rejects.toThrow(
+      /email:api_token/,
+    );
   });
 });

@@ -93,7 +93,9 @@ describe('ServiceNow connector (Table API)', () => {
 
   it('pages new incidents by (sys_created_on, sys_id) so tickets sharing a second are neither lost nor repeated', async () => {
     const at = snNow(-5 * 60_000);
-    const ids = ['a1', 'b2', 'c3'].map((s) => sn.addIncident({ sys_id: s, short_description: s, caller_id: alice, sys_created_on: at }));
+    const ids = ['a1', 'b2', 'c3'].map((s) =>
+      sn.addIncident({ sys_id: s, short_description: s, caller_id: alice, sys_created_on: at }),
+    );
     const fresh = sn.addIncident({ short_description: 'too new', caller_id: alice, sys_created_on: snNow() });
     const conn = new ServiceNowConnector(settings(sn.url));
     const window = { limit: 2, settleSeconds: 60, lookbackMinutes: 60 };
@@ -102,7 +104,14 @@ describe('ServiceNow connector (Table API)', () => {
     const p2 = await conn.listNew(ctx().ctx, { createdAt: last.createdAt, id: last.id }, window);
     expect([...p1, ...p2].map((t) => t.id)).toEqual(ids);
     expect([...p1, ...p2].map((t) => t.id)).not.toContain(fresh);
-    expect(pollQuery('active=true', { createdAt: '2024-05-01T10:00:00Z', id: 'b2' }, window, Date.parse('2024-05-01T11:00:00Z'))).toBe(
+    expect(
+      pollQuery(
+        'active=true',
+        { createdAt: '2024-05-01T10:00:00Z', id: 'b2' },
+        window,
+        Date.parse('2024-05-01T11:00:00Z'),
+      ),
+    ).toBe(
       'active=true^sys_created_on>2024-05-01 10:00:00^sys_created_on<=2024-05-01 10:59:00^NQactive=true^sys_created_on=2024-05-01 10:00:00^sys_id>b2^sys_created_on<=2024-05-01 10:59:00^ORDERBYsys_created_on^ORDERBYsys_id',
     );
   });
@@ -112,7 +121,9 @@ describe('ServiceNow connector (Table API)', () => {
     const signal = new AbortController().signal;
     const bad = client.getIncident({ credential: 'warden.integration:wrong', signal }, 'x');
     await expect(bad).rejects.toBeInstanceOf(VendorRefusedError);
-    await expect(bad).rejects.toThrow(/401 \(User Not Authenticated: Required to provide Auth information\).*servicenow.api_token/);
+    await expect(bad).rejects.toThrow(
+      /401 \(User Not Authenticated: Required to provide Auth information\).*servicenow.api_token/,
+    );
     await expect(bad).rejects.not.toThrow(/wrong/);
     await expect(client.getIncident({ credential: CRED, signal }, 'nope')).rejects.toThrow(/404 \(No Record found/);
     sn.failNext(1, 429);
@@ -124,7 +135,10 @@ describe('ServiceNow connector (Table API)', () => {
     sn.bearer.add('oauth-access-token-1234');
     const id = sn.addIncident({ short_description: 'x', caller_id: alice });
     const client = new ServiceNowClient({ baseUrl: sn.url, auth: 'bearer' });
-    const r = await client.getIncident({ credential: 'oauth-access-token-1234', signal: new AbortController().signal }, id);
+    const r = await client.getIncident(
+      { credential: 'oauth-access-token-1234', signal: new AbortController().signal },
+      id,
+    );
     expect(r.sys_id).toBe(id);
   });
 });
