@@ -44,8 +44,13 @@ function stratified(rows: Row[]): Row[] {
 
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..', '..', '..');
-  const dataFile = path.resolve(arg('data') ?? path.join(root, '..', 'shared', 'data', 'tickets', 'it_service_tickets_400.csv'));
-  if (!fs.existsSync(dataFile)) throw new Error(`${dataFile} is missing: the eval reads ../shared/data/tickets (see its README), or pass --data FILE`);
+  const dataFile = path.resolve(
+    arg('data') ?? path.join(root, '..', 'shared', 'data', 'tickets', 'it_service_tickets_400.csv'),
+  );
+  if (!fs.existsSync(dataFile))
+    throw new Error(
+      `${dataFile} is missing: the eval reads ../shared/data/tickets (see its README), or pass --data FILE`,
+    );
   const rows = parse(fs.readFileSync(dataFile, 'utf8'), { columns: true, skip_empty_lines: true }) as Row[];
   const limit = Number(arg('limit') ?? rows.length);
   const sample = stratified(rows).slice(0, limit);
@@ -57,25 +62,48 @@ async function main(): Promise<void> {
   let local: LocalModelProcess | undefined;
   let llm: LlmSettings = config.llm;
   if (wantsLocalModel(config)) {
-    local = await startLocalModel(config);
+    // Loading the model can take minutes on a busy machine; the eval is in no hurry.
+    local = await startLocalModel(config, 600_000);
     llm = { ...config.llm, baseURL: local.baseURL, apiKey: undefined, model: local.model.id };
   }
   const endpoint = local ? `embedded local model ${local.model.id}` : `${llm.baseURL ?? 'OpenAI'} model ${llm.model}`;
-  process.stderr.write(`eval: ${sample.length} tickets from ${path.basename(dataFile)}, ${labels.length} classes, ${endpoint}\n`);
+  process.stderr.write(
+    `eval: ${sample.length} tickets from ${path.basename(dataFile)}, ${labels.length} classes, ${endpoint}\n`,
+  );
 
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-eval-'));
   const kb = KnowledgeIndex.open(path.join(dbDir, 'knowledge.db'), SAMPLE_KB_DIR);
   const classify = createEvalClassifier(llm, logger);
-  const answers: { row: string; gold: string; predicted: string | null; confidence: number | null; plan: string; tokens: number; turns: number; error?: string }[] = [];
+  const answers: {
+    row: string;
+    gold: string;
+    predicted: string | null;
+    confidence: number | null;
+    plan: string;
+    tokens: number;
+    turns: number;
+    error?: string;
+  }[] = [];
   const started = Date.now();
   try {
     for (const [i, r] of sample.entries()) {
       const knowledge = kb.search(r.document, 3).map((k) => ({ path: k.path, title: k.title, snippet: k.snippet }));
-      const input = { ticket: { number: `ROW-${r.source_row}`, subject: '', description: r.document, requester: null }, categories: categories.map(({ name, description }) => ({ name, description })), knowledge };
+      const input = {
+        ticket: { number: `ROW-${r.source_row}`, subject: '', description: r.document, requester: null },
+        categories: categories.map(({ name, description }) => ({ name, description })),
+        knowledge,
+      };
       const a = await classify(input, `eval-${r.source_row}`);
       const predicted = a.classification ? (matchCategory(a.classification.category, categories)?.name ?? null) : null;
       const route = a.classification
-        ? routeTicket({ classification: a.classification, knowledgePaths: knowledge.map((k) => k.path), requester: { verified: true, directory: null } }, { categories, autoResolve: [], confidenceThreshold: 0.75, defaultQueue: 'Service Desk' })
+        ? routeTicket(
+            {
+              classification: a.classification,
+              knowledgePaths: knowledge.map((k) => k.path),
+              requester: { verified: true, directory: null },
+            },
+            { categories, autoResolve: [], confidenceThreshold: 0.75, defaultQueue: 'Service Desk' },
+          )
         : undefined;
       answers.push({
         row: r.source_row,
@@ -87,7 +115,8 @@ async function main(): Promise<void> {
         turns: a.turns,
         ...(a.error ? { error: a.error.slice(0, 300) } : {}),
       });
-      if ((i + 1) % 10 === 0) process.stderr.write(`eval: ${i + 1}/${sample.length} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+      if ((i + 1) % 10 === 0)
+        process.stderr.write(`eval: ${i + 1}/${sample.length} (${Math.round((Date.now() - started) / 1000)} s)\n`);
     }
   } finally {
     kb.close();
@@ -103,7 +132,12 @@ async function main(): Promise<void> {
     accuracy: report.accuracy,
     macroF1: report.macroF1,
     invalidAnswers: answers.filter((a) => a.predicted === null).length,
-    rates: { autoResolve: count('reply') + count('reset_password') + count('unlock_account'), escalate: count('escalate'), humanTriage: count('human_triage'), failed: count('failed') },
+    rates: {
+      autoResolve: count('reply') + count('reset_password') + count('unlock_account'),
+      escalate: count('escalate'),
+      humanTriage: count('human_triage'),
+      failed: count('failed'),
+    },
     tokensPerTicket: tokens / Math.max(1, answers.length),
     turnsPerTicket: answers.reduce((s, a) => s + a.turns, 0) / Math.max(1, answers.length),
     secondsPerTicket: (Date.now() - started) / 1000 / Math.max(1, answers.length),
