@@ -62,23 +62,35 @@ export function createEvalClassifier(llm: LlmSettings, logger: Logger) {
       }
       out.promptTokens += reply.usage.promptTokens;
       out.completionTokens += reply.usage.completionTokens;
-      if (reply.kind === 'final' && reply.valid) return { ...out, classification: reply.output as TicketClassification };
+      if (reply.kind === 'final' && reply.valid)
+        return { ...out, classification: reply.output as TicketClassification };
       if (reply.kind === 'final') {
         if (repaired) return { ...out, error: reply.error };
         repaired = true;
         messages.push(
           { role: 'assistant', content: reply.content },
-          { role: 'user', content: `Your answer was rejected: ${reply.error}. Answer again with only a JSON object that matches the required schema.` },
+          {
+            role: 'user',
+            content: `Your answer was rejected: ${reply.error}. Answer again with only a JSON object that matches the required schema.`,
+          },
         );
         continue;
       }
       messages.push({
         role: 'assistant',
         content: reply.content,
-        tool_calls: reply.calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+        tool_calls: reply.calls.map((c) => ({
+          id: c.id,
+          type: 'function' as const,
+          function: { name: c.name, arguments: c.arguments },
+        })),
       });
       for (const c of reply.calls)
-        messages.push({ role: 'tool', tool_call_id: c.id, content: `refused: tool "${c.name}" is not available to you. Available tools: none.` });
+        messages.push({
+          role: 'tool',
+          tool_call_id: c.id,
+          content: `refused: tool "${c.name}" is not available to you. Available tools: none.`,
+        });
     }
     return { ...out, error: out.error ?? `no valid answer in ${maxTurns} turns` };
   };

@@ -72,7 +72,9 @@ export function renderReport(r: ClassificationReport): string {
     '',
     '| class | support | precision | recall | F1 |',
     '| --- | ---: | ---: | ---: | ---: |',
-    ...r.perClass.map((c) => `| ${c.label} | ${c.support} | ${pct(c.precision)} | ${pct(c.recall)} | ${c.f1.toFixed(3)} |`),
+    ...r.perClass.map(
+      (c) => `| ${c.label} | ${c.support} | ${pct(c.precision)} | ${pct(c.recall)} | ${c.f1.toFixed(3)} |`,
+    ),
     '',
     `| gold \\ predicted | ${r.columns.map(short).join(' | ')} |`,
     `| --- | ${r.columns.map(() => '---:').join(' | ')} |`,

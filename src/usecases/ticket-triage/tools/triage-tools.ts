@@ -34,7 +34,7 @@ export function createTriageTools(deps: TicketToolDeps) {
         'Full-text search (BM25) of the service desk’s knowledge articles. Returns the best articles with their ' +
         'path (cite it), title, a matching snippet and a relevance score.',
       input: z.object({
-        query: z.string().trim().min(1).max(4000),
+        query: z.string().trim().min(1).max(12_000).describe('Free text; only its distinctive words are searched.'),
         limit: z.number().int().min(1).max(10).default(3),
       }),
       output: z.object({ results: z.array(KnowledgeHitOut) }),
@@ -49,7 +49,7 @@ export function createTriageTools(deps: TicketToolDeps) {
       input: z.object({
         system: TicketSystem,
         id: z.string().min(1).max(100),
-        text: z.string().trim().min(1).max(10_000),
+        text: z.string().trim().min(1).max(12_000),
         limit: z.number().int().min(1).max(10).default(5),
       }),
       output: z.object({ results: z.array(SimilarOut) }),
