@@ -32,14 +32,19 @@ describe('ticket triage use case', () => {
 
   it('turns each demo ticket (ServiceNow record, Jira webhook) into a ticket reference with its snapshot', () => {
     const o = options();
-    const refs = DEMO_TICKETS.map((t) => ticketFromDelivery(t.source, JSON.parse(fs.readFileSync(path.join(DEMO_DIR, t.file), 'utf8')), o));
+    const refs = DEMO_TICKETS.map((t) =>
+      ticketFromDelivery(t.source, JSON.parse(fs.readFileSync(path.join(DEMO_DIR, t.file), 'utf8')), o),
+    );
     expect(refs.map((r) => ticketWorkflowId(r.source, r.id))).toEqual([
       'ticket-servicenow-9d385017c611228701d22104cc95c371',
       'ticket-jira-10231',
       'ticket-jira-10232',
       'ticket-servicenow-46d44a5fa9fe198101a78787e40d7547',
     ]);
-    expect(refs[0]!.snapshot).toMatchObject({ readFrom: 'webhook', requester: { email: 'dana.demo@example.com', verified: true } });
+    expect(refs[0]!.snapshot).toMatchObject({
+      readFrom: 'webhook',
+      requester: { email: 'dana.demo@example.com', verified: true },
+    });
     expect(refs[2]!.snapshot!.description).toMatch(/^Hallo, ich bin neu im Büro/);
     expect(refs[3]!.snapshot!.requester).toMatchObject({ verified: false, reason: expect.stringMatching(/"email"/) });
   });
@@ -54,26 +59,54 @@ describe('ticket triage use case', () => {
       }
       throw new Error('accepted');
     };
-    expect(reject('servicenow', { result: { number: 'INC1' } })).toMatchObject({ statusCode: 400, message: expect.stringMatching(/sys_id and number/) });
-    expect(reject('jira', { issue: { id: '1' } })).toMatchObject({ statusCode: 400, message: expect.stringMatching(/webhookEvent/) });
-    expect(reject('jira', { webhookEvent: 'jira:issue_deleted', issue: { id: '1', key: 'A-1', fields: {} } }).statusCode).toBe(422);
+    expect(reject('servicenow', { result: { number: 'INC1' } })).toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/sys_id and number/),
+    });
+    expect(reject('jira', { issue: { id: '1' } })).toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/webhookEvent/),
+    });
+    expect(
+      reject('jira', { webhookEvent: 'jira:issue_deleted', issue: { id: '1', key: 'A-1', fields: {} } }).statusCode,
+    ).toBe(422);
   });
 
   it('runs in shadow mode without a URL: reads the delivered snapshot, writes each change once to the outbox', async () => {
     const o = options();
-    const tools = new Map(createTicketTriageTools(o, { client: () => Promise.reject(new Error('none')) }).map((t) => [t.name, t]));
-    const ref = ticketFromDelivery('jira', JSON.parse(fs.readFileSync(path.join(DEMO_DIR, 'jira-laptop-broken.json'), 'utf8')), o);
+    const tools = new Map(
+      createTicketTriageTools(o, { client: () => Promise.reject(new Error('none')) }).map((t) => [t.name, t]),
+    );
+    const ref = ticketFromDelivery(
+      'jira',
+      JSON.parse(fs.readFileSync(path.join(DEMO_DIR, 'jira-laptop-broken.json'), 'utf8')),
+      o,
+    );
     const get = tools.get('ticket_get')!;
     const ctx = testToolContext({}, { idempotencyKey: 'ticket-jira-10231/escalate/0' }).ctx;
-    expect(await get.execute(get.input.parse({ system: 'jira', id: ref.id, snapshot: ref.snapshot }), ctx)).toMatchObject({ number: 'ITSD-231', readFrom: 'webhook' });
-    await expect(get.execute(get.input.parse({ system: 'jira', id: '999' }), ctx)).rejects.toThrow(/WARDEN_TICKETS_JIRA_URL/);
+    expect(
+      await get.execute(get.input.parse({ system: 'jira', id: ref.id, snapshot: ref.snapshot }), ctx),
+    ).toMatchObject({ number: 'ITSD-231', readFrom: 'webhook' });
+    await expect(get.execute(get.input.parse({ system: 'jira', id: '999' }), ctx)).rejects.toThrow(
+      /WARDEN_TICKETS_JIRA_URL/,
+    );
     const esc = tools.get('ticket_escalate')!;
-    const args = esc.input.parse({ system: 'jira', id: ref.id, number: 'ITSD-231', queue: 'Desktop Support', case: { summary: 'Cracked screen' } });
+    const args = esc.input.parse({
+      system: 'jira',
+      id: ref.id,
+      number: 'ITSD-231',
+      queue: 'Desktop Support',
+      case: { summary: 'Cracked screen' },
+    });
     const first = (await esc.execute(args, ctx)) as { note: { applied: boolean; mode: string; outbox: string } };
     const retry = (await esc.execute(args, ctx)) as { note: { applied: boolean } };
     expect(first.note).toMatchObject({ applied: true, mode: 'shadow' });
     expect(retry.note.applied).toBe(false);
-    const lines = fs.readFileSync(first.note.outbox, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { operation: string });
+    const lines = fs
+      .readFileSync(first.note.outbox, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { operation: string });
     expect(lines.map((l) => l.operation)).toEqual(['comment', 'assign', 'assign']);
   });
 
@@ -90,8 +123,12 @@ describe('ticket triage use case', () => {
 
   it('refuses bad settings, naming the setting and what it must be', () => {
     expect(() => parseSettings({ WARDEN_TICKETS_SERVICENOW_URL: 'http://sn.example.com' })).toThrow(ConfigError);
-    expect(() => parseSettings({ WARDEN_TICKETS_CATEGORIES: 'hardware=Desk, bad name' })).toThrow(/WARDEN_TICKETS_CATEGORIES.*name=Queue/);
-    expect(options({ WARDEN_TICKETS_CATEGORIES: 'hardware=Field Services,other' }).categories.map((c) => [c.name, c.queue])).toEqual([
+    expect(() => parseSettings({ WARDEN_TICKETS_CATEGORIES: 'hardware=Desk, bad name' })).toThrow(
+      /WARDEN_TICKETS_CATEGORIES.*name=Queue/,
+    );
+    expect(
+      options({ WARDEN_TICKETS_CATEGORIES: 'hardware=Field Services,other' }).categories.map((c) => [c.name, c.queue]),
+    ).toEqual([
       ['hardware', 'Field Services'],
       ['other', 'Service Desk'],
     ]);
