@@ -107,7 +107,7 @@ describe('ticket triage use case', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { operation: string });
-    expect(lines.map((l) => l.operation)).toEqual(['comment', 'assign', 'assign']);
+    expect(lines.map((l) => l.operation)).toEqual(['comment', 'assign']);
   });
 
   it('renders a case even when classification failed, naming the problem', () => {
