@@ -5,7 +5,15 @@ import type { FakeHttpResponse, FakeHttpServer } from './fake-http';
 /** A user in the fake Okta org. */
 export interface FakeOktaUser {
   id: string;
-  status: 'STAGED' | 'PROVISIONED' | 'ACTIVE' | 'SUSPENDED' | 'DEPROVISIONED' | 'LOCKED_OUT';
+  status:
+    | 'STAGED'
+    | 'PROVISIONED'
+    | 'ACTIVE'
+    | 'SUSPENDED'
+    | 'DEPROVISIONED'
+    | 'LOCKED_OUT'
+    | 'RECOVERY'
+    | 'PASSWORD_EXPIRED';
   profile: { login: string; email: string };
   /** Open sessions; cleared by DELETE /api/v1/users/{id}/sessions. */
   sessions: number;
@@ -99,6 +107,23 @@ export async function startFakeOkta(token = 'fake-okta-token-0000000000000000000
     };
     if (req.method === 'POST' && rest === 'lifecycle/suspend') return lifecycle('suspend', 'ACTIVE', 'SUSPENDED');
     if (req.method === 'POST' && rest === 'lifecycle/unsuspend') return lifecycle('unsuspend', 'SUSPENDED', 'ACTIVE');
+    if (req.method === 'POST' && rest === 'lifecycle/unlock') return lifecycle('unlock', 'LOCKED_OUT', 'ACTIVE');
+    if (req.method === 'POST' && rest === 'lifecycle/reset_password') {
+      // Okta: with sendEmail=true the reset link goes to the user's primary email and the body is {}; with
+      // false the body carries the link (which a caller must never do: it would be a secret in its output).
+      if (!['ACTIVE', 'LOCKED_OUT', 'PASSWORD_EXPIRED'].includes(user.status)) {
+        state.operations.push({ userId: user.id, op: 'reset_password', outcome: 'refused' });
+        return oktaError(403, 'E0000016', 'Activation failed because the user is already active');
+      }
+      const sendEmail = req.url.searchParams.get('sendEmail') !== 'false';
+      user.status = 'RECOVERY';
+      state.operations.push({
+        userId: user.id,
+        op: sendEmail ? 'reset_password' : 'reset_password:link',
+        outcome: 'applied',
+      });
+      return { status: 200, json: sendEmail ? {} : { resetPasswordUrl: `${server.url}/reset_password/drpFakeToken` } };
+    }
     if (req.method === 'DELETE' && rest === 'sessions') {
       user.sessions = 0;
       state.operations.push({ userId: user.id, op: 'clear_sessions', outcome: 'applied' });
