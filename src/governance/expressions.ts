@@ -48,8 +48,10 @@ const EMBEDDED = /\{\{\s*([\s\S]+?)\s*\}\}/g;
 export function render(template: unknown, data: unknown): unknown {
   if (typeof template === 'string') {
     const whole = WHOLE.exec(template);
+    // `{{ a }} {{ b }}` also starts with {{ and ends with }}: it is two embedded expressions, not one (no
+    // JMESPath expression contains `{{`, so a body with one spans two templates).
     // A copy, never a reference into live state: arguments must not change after policy has seen them.
-    if (whole?.[1]) return JSON.parse(JSON.stringify(evaluate(whole[1], data) ?? null)) as unknown;
+    if (whole?.[1] && !whole[1].includes('{{')) return JSON.parse(JSON.stringify(evaluate(whole[1], data) ?? null)) as unknown;
     if (!template.includes('{{')) return template;
     return template.replace(EMBEDDED, (_m, expr: string) => {
       const v = evaluate(expr, data);

@@ -60,6 +60,11 @@ describe('expressions', () => {
       note: 'host web-01 has [22,443]',
     });
   });
+  it('reads a string that starts and ends with expressions as text with two values, not as one expression', () => {
+    expect(render('{{ input.host }} {{ steps.lookup.criticality }}', data)).toBe('web-01 critical');
+    expect(render('{{ input.ports }}{{ input.host }}', data)).toBe('[22,443]web-01');
+    expect(render('{{ {h: input.host} }}', data)).toEqual({ h: 'web-01' });
+  });
   it('never evaluates anything but JMESPath: JavaScript in a template stays text or fails', () => {
     expect(render('{{ `process.exit(1)` }}', data)).toBe('process.exit(1)');
     expect(() => render('{{ require("fs") }}', data)).toThrow(ExpressionError);

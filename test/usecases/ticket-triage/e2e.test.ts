@@ -228,7 +228,7 @@ describe('ticket triage end to end: webhook → ticket system → knowledge → 
     ]);
     const { json } = await post('servicenow', incidentPayload(id));
     const pending = await waitFor(
-      () => stack.client.query<PendingApproval[]>(json.workflowId, 'pendingApprovals').catch(() => []),
+      () => stack.client.pendingApprovalsOf(json.workflowId).catch((): PendingApproval[] => []),
       (l) => l.length === 1,
       120_000,
     );

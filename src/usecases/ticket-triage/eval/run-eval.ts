@@ -38,7 +38,11 @@ function stratified(rows: Row[]): Row[] {
   const by = new Map<string, Row[]>();
   for (const r of rows) by.set(r.topic_group, [...(by.get(r.topic_group) ?? []), r]);
   const out: Row[] = [];
-  for (let i = 0; out.length < rows.length; i++) for (const list of by.values()) if (list[i]) out.push(list[i]);
+  for (let i = 0; out.length < rows.length; i++)
+    for (const list of by.values()) {
+      const row = list[i];
+      if (row) out.push(row);
+    }
   return out;
 }
 
