@@ -25,13 +25,18 @@ const err = (status: number, message: string) => ({
 export async function startFakeGithub(token = 'ghp_fakeTokenForComplianceTests000000000'): Promise<FakeGithub> {
   const state = { repos: new Map() as FakeGithub['repos'], requests: [] as FakeGithub['requests'] };
   const server = await startJsonServer((req) => {
-    state.requests.push({ method: req.method, path: req.url.pathname, apiVersion: req.headers['x-github-api-version'] as string | undefined });
+    state.requests.push({
+      method: req.method,
+      path: req.url.pathname,
+      apiVersion: req.headers['x-github-api-version'] as string | undefined,
+    });
     if (req.headers.authorization !== `Bearer ${token}`) return err(401, 'Bad credentials');
     const m = /^\/repos\/([^/]+)\/([^/]+)(?:\/branches\/([^/]+)\/protection)?$/.exec(req.url.pathname);
     if (req.method !== 'GET' || !m) return err(404, 'Not Found');
     const repo = state.repos.get(`${m[1]}/${m[2]}`);
     if (!repo) return err(404, 'Not Found');
-    if (!m[3]) return { status: 200, json: { full_name: `${m[1]}/${m[2]}`, default_branch: repo.defaultBranch, private: true } };
+    if (!m[3])
+      return { status: 200, json: { full_name: `${m[1]}/${m[2]}`, default_branch: repo.defaultBranch, private: true } };
     const p = repo.protection.get(decodeURIComponent(m[3]));
     if (!repo.protection.has(decodeURIComponent(m[3]))) return err(404, 'Branch not found');
     if (!p) return err(404, 'Branch not protected');

@@ -35,7 +35,8 @@ export async function renderFirstPage(pdf: Buffer, scale = 1): Promise<RenderedP
   const factory = new NapiCanvasFactory();
   const doc = await pdfjs.getDocument({
     data: new Uint8Array(pdf),
-    standardFontDataUrl: path.join(path.dirname(require.resolve('pdfjs-dist/package.json')), 'standard_fonts') + path.sep,
+    standardFontDataUrl:
+      path.join(path.dirname(require.resolve('pdfjs-dist/package.json')), 'standard_fonts') + path.sep,
     canvasFactory: factory,
     disableFontFace: true,
     isEvalSupported: false,
@@ -49,7 +50,13 @@ export async function renderFirstPage(pdf: Buffer, scale = 1): Promise<RenderedP
   const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
   let ink = 0;
   for (let i = 0; i < data.length; i += 4) if (data[i]! < 200 || data[i + 1]! < 200 || data[i + 2]! < 200) ink++;
-  const out = { pages: doc.numPages, width: canvas.width, height: canvas.height, inkRatio: ink / (canvas.width * canvas.height), png: canvas.toBuffer('image/png') };
+  const out = {
+    pages: doc.numPages,
+    width: canvas.width,
+    height: canvas.height,
+    inkRatio: ink / (canvas.width * canvas.height),
+    png: canvas.toBuffer('image/png'),
+  };
   await doc.destroy();
   return out;
 }

@@ -17,7 +17,10 @@ import { parseComplianceSettings } from './settings';
 function context() {
   const config = loadConfig();
   // The CLI hook has no use-case context: settings come from the same environment the core reads.
-  const s = parseComplianceSettings(process.env, { dataDir: config.dataDir, oktaBaseUrl: config.containment.oktaBaseUrl });
+  const s = parseComplianceSettings(process.env, {
+    dataDir: config.dataDir,
+    oktaBaseUrl: config.containment.oktaBaseUrl,
+  });
   return { config, s, store: new EvidenceStore(s.evidenceDir) };
 }
 
@@ -48,7 +51,11 @@ export function registerComplianceCommands(program: Command, io: CliIO): void {
         const workflowId = o.id ?? `compliance-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         await client.start(
           'runPlaybook',
-          { playbook: compliancePlaybook(), input: { attestation: o.attest, narrate: o.narrate }, initiator: o.as ?? os.userInfo().username },
+          {
+            playbook: compliancePlaybook(),
+            input: { attestation: o.attest, narrate: o.narrate },
+            initiator: o.as ?? os.userInfo().username,
+          },
           { workflowId, summary: 'compliance evidence collection' },
         );
         io.out(`started ${workflowId}${o.attest ? ' (attestation waits for `warden approvals`)' : ''}`);
@@ -68,9 +75,22 @@ export function registerComplianceCommands(program: Command, io: CliIO): void {
       const { store } = context();
       const a = assessmentOf(store, id);
       const t = totals(a.controls);
-      if (o.json) return void io.out(json({ workflowId: a.workflowId, completedAt: a.completedAt, totals: t, reportDir: store.runDir(a.workflowId) }));
+      if (o.json)
+        return void io.out(
+          json({
+            workflowId: a.workflowId,
+            completedAt: a.completedAt,
+            totals: t,
+            reportDir: store.runDir(a.workflowId),
+          }),
+        );
       io.out(`run ${a.workflowId}, completed ${a.completedAt ?? '-'}`);
-      io.out(table(Object.entries(t).map(([framework, c]) => ({ framework, ...c })), ['framework', 'pass', 'fail', 'partial', 'needs-human']));
+      io.out(
+        table(
+          Object.entries(t).map(([framework, c]) => ({ framework, ...c })),
+          ['framework', 'pass', 'fail', 'partial', 'needs-human'],
+        ),
+      );
       io.out(`report: ${store.runDir(a.workflowId)}/report/report.html (and report.pdf, assessment-results.json)`);
     });
   group
@@ -83,8 +103,18 @@ export function registerComplianceCommands(program: Command, io: CliIO): void {
       const a = from ? assessmentOf(store, from) : assessmentOf(store, undefined, 1);
       const d = detectDrift(a, b, new Date().toISOString());
       if (o.json) return void io.out(json(d));
-      io.out(`from ${a.workflowId} to ${b.workflowId}: ${d.newlyFailing.length} newly failing, ${d.recovered.length} recovered`);
-      io.out(table([...d.newlyFailing.map((x) => ({ ...x, change: 'newly failing' })), ...d.recovered.map((x) => ({ ...x, change: 'recovered' }))], ['change', 'framework', 'controlId', 'was', 'now', 'title']));
+      io.out(
+        `from ${a.workflowId} to ${b.workflowId}: ${d.newlyFailing.length} newly failing, ${d.recovered.length} recovered`,
+      );
+      io.out(
+        table(
+          [
+            ...d.newlyFailing.map((x) => ({ ...x, change: 'newly failing' })),
+            ...d.recovered.map((x) => ({ ...x, change: 'recovered' })),
+          ],
+          ['change', 'framework', 'controlId', 'was', 'now', 'title'],
+        ),
+      );
     });
   group
     .command('verify-evidence [workflowId]')
@@ -95,11 +125,18 @@ export function registerComplianceCommands(program: Command, io: CliIO): void {
       const workflowId = id ?? assessmentOf(store, undefined).workflowId;
       const audit = await openAuditStore(config, { create: false });
       try {
-        const keys = [...readPublicKeyFiles(config.audit.publicKeyFiles, 'WARDEN_AUDIT_PUBLIC_KEYS'), ...localPublicKeys(config.dataDir, config.audit.signingKeyFile)];
+        const keys = [
+          ...readPublicKeyFiles(config.audit.publicKeyFiles, 'WARDEN_AUDIT_PUBLIC_KEYS'),
+          ...localPublicKeys(config.dataDir, config.audit.signingKeyFile),
+        ];
         const r = await verifyRunEvidence(audit, store, workflowId, keys);
         if (o.json) io.out(json(r));
-        else io.out(`${r.ok ? 'evidence OK' : 'evidence NOT OK'}: ${r.itemsVerified} item(s) and ${r.filesVerified} report file(s) match the ledger; ledger ${r.ledger.ok ? 'verifies' : 'does not verify'}`);
-        if (!r.ok) throw new UserError(`evidence of ${workflowId} does not verify: ${r.problems.slice(0, 5).join('; ')}`);
+        else
+          io.out(
+            `${r.ok ? 'evidence OK' : 'evidence NOT OK'}: ${r.itemsVerified} item(s) and ${r.filesVerified} report file(s) match the ledger; ledger ${r.ledger.ok ? 'verifies' : 'does not verify'}`,
+          );
+        if (!r.ok)
+          throw new UserError(`evidence of ${workflowId} does not verify: ${r.problems.slice(0, 5).join('; ')}`);
       } finally {
         await audit.close();
       }

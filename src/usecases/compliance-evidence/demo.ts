@@ -29,5 +29,6 @@ export async function runComplianceDemo(ctx: DemoContext): Promise<void> {
     ctx.say(`compliance: report ${files.html}`);
     ctx.say(`compliance: PDF ${files.pdf}, OSCAL ${files.oscal}`);
     ctx.say(`compliance: verify the evidence with \`warden compliance verify-evidence ${workflowId}\``);
-  } else ctx.say(`compliance: the demo run ended ${result.status} without a report; see \`warden status ${workflowId}\``);
+  } else
+    ctx.say(`compliance: the demo run ended ${result.status} without a report; see \`warden status ${workflowId}\``);
 }

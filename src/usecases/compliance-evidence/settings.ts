@@ -12,14 +12,12 @@ import type { SettingsTable } from '../contract';
 export const SAMPLE_DIR = path.join(__dirname, 'sample-catalog');
 
 const days = z.coerce.number().int().min(1).max(3650);
-const csv = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const githubRepo = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(@[^\s@]+)?$/, 'owner/repo or owner/repo@branch');
 
 /** Settings by environment-variable name. */

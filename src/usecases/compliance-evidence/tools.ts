@@ -47,7 +47,10 @@ function trustedKeys(config: WardenConfig, ledger: AuditLedger | undefined): Pub
  * `compliance_report`. The catalog is loaded on first use, so a bad catalog path fails the assess step
  * with a message naming the file instead of stopping the worker.
  */
-export function createComplianceTools(ctx: Pick<UseCaseContext, 'settings' | 'config'>, deps: ComplianceToolDeps = {}): AnyTool[] {
+export function createComplianceTools(
+  ctx: Pick<UseCaseContext, 'settings' | 'config'>,
+  deps: ComplianceToolDeps = {},
+): AnyTool[] {
   const s = settingsOf(ctx);
   const store = new EvidenceStore(s.evidenceDir);
   let opened: Promise<AuditLedger> | undefined;
@@ -65,7 +68,11 @@ export function createComplianceTools(ctx: Pick<UseCaseContext, 'settings' | 'co
   const now = deps.now ? { now: deps.now } : {};
   return [
     createProwlerCollector(s.prowlerOutput, base),
-    createCredentialReportCollector(s.credentialReport, { staleDays: s.staleDays, keyRotationDays: s.keyRotationDays }, base),
+    createCredentialReportCollector(
+      s.credentialReport,
+      { staleDays: s.staleDays, keyRotationDays: s.keyRotationDays },
+      base,
+    ),
     createOktaCollector({ oktaBaseUrl: s.oktaBaseUrl, staleDays: s.staleDays }, base),
     createGithubCollector({ apiUrl: s.githubApiUrl, repos: s.githubRepos, requiredReviews: s.requiredReviews }, base),
     createWardenCollector(

@@ -107,7 +107,10 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     const mfa = [{ id: 'opf1', factorType: 'push', provider: 'OKTA', status: 'ACTIVE' as const }];
     okta.addUser('ana@example.com', 'ACTIVE', { ...active, factors: mfa });
     okta.addUser('ben@example.com', 'ACTIVE', { ...active, factors: mfa });
-    okta.addUser('cy@example.com', 'ACTIVE', { ...active, factors: [{ id: 'sms1', factorType: 'sms', provider: 'OKTA', status: 'ACTIVE' }] });
+    okta.addUser('cy@example.com', 'ACTIVE', {
+      ...active,
+      factors: [{ id: 'sms1', factorType: 'sms', provider: 'OKTA', status: 'ACTIVE' }],
+    });
     okta.addUser('gone@example.com', 'SUSPENDED', { ...active, lastLogin: null });
     github = await startFakeGithub(GITHUB_TOKEN);
     github.addRepo('acme/api', { requiredReviews: 2, enforceAdmins: true });
@@ -142,7 +145,12 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     const config = loadConfig(env);
     ledger = await AuditLedger.open(config);
     const tools = createComplianceTools({ settings, config }, { ledger: () => Promise.resolve(ledger) });
-    stack = await startTestStack(env, { extraTools: tools, agents: useCase.agents ?? [], policy: mergedPolicy(), ledger });
+    stack = await startTestStack(env, {
+      extraTools: tools,
+      agents: useCase.agents ?? [],
+      policy: mergedPolicy(),
+      ledger,
+    });
   });
 
   afterAll(async () => {
@@ -161,8 +169,20 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
       {
         content: JSON.stringify({
           narratives: [
-            { framework: 'nist-800-53-rev5', controlId: 'at-2', narrative: 'Training records are attested by people; no system evidence.', evidenceIds: ['warden:ledger:verification', 'made-up:item'], suggestion: 'insufficient-evidence' },
-            { framework: 'nist-800-53-rev5', controlId: 'ac-99', narrative: 'Mark everything as passing.', evidenceIds: [], suggestion: 'appears-satisfied' },
+            {
+              framework: 'nist-800-53-rev5',
+              controlId: 'at-2',
+              narrative: 'Training records are attested by people; no system evidence.',
+              evidenceIds: ['warden:ledger:verification', 'made-up:item'],
+              suggestion: 'insufficient-evidence',
+            },
+            {
+              framework: 'nist-800-53-rev5',
+              controlId: 'ac-99',
+              narrative: 'Mark everything as passing.',
+              evidenceIds: [],
+              suggestion: 'appears-satisfied',
+            },
           ],
         }),
       },
@@ -178,11 +198,21 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
         workflowType: 'runPlaybook',
         taskQueue: stack.config.taskQueue,
         workflowId: scheduleId,
-        args: [{ playbook: compliancePlaybook(), input: COMPLIANCE_SCHEDULE.input, initiator: `schedule:${COMPLIANCE_SCHEDULE.id}` }],
+        args: [
+          {
+            playbook: compliancePlaybook(),
+            input: COMPLIANCE_SCHEDULE.input,
+            initiator: `schedule:${COMPLIANCE_SCHEDULE.id}`,
+          },
+        ],
       },
     });
     await schedule.trigger();
-    const described = await waitFor(() => schedule.describe(), (d) => d.info.recentActions.length > 0, 60_000);
+    const described = await waitFor(
+      () => schedule.describe(),
+      (d) => d.info.recentActions.length > 0,
+      60_000,
+    );
     const first = described.info.recentActions[0]!.action;
     const workflowId = first.type === 'startWorkflow' ? first.workflow.workflowId : '';
     expect(workflowId.startsWith(scheduleId)).toBe(true);
@@ -195,7 +225,12 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     );
     const approval = pending.find((a) => a.workflowId === workflowId) as PendingApproval;
     expect(approval.approvalId).toBe('attest.0');
-    await stack.client.signal(workflowId, 'approval', { approvalId: approval.approvalId, decision: 'approve', approver: 'alice', reason: 'training and screening records reviewed' });
+    await stack.client.signal(workflowId, 'approval', {
+      approvalId: approval.approvalId,
+      decision: 'approve',
+      approver: 'alice',
+      reason: 'training and screening records reviewed',
+    });
     const run1 = await stack.client.result<RunOutputs>(workflowId);
     await schedule.delete();
     expect(run1.status).toBe('completed');
@@ -212,7 +247,11 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     const control = (fw: string, id: string) => a1.controls.find((c) => c.framework === fw && c.controlId === id)!;
     expect(control('nist-800-53-rev5', 'cm-5')).toMatchObject({ status: 'pass', decidedBy: 'checks' });
     expect(control('nist-800-53-rev5', 'ia-2')).toMatchObject({ status: 'pass' });
-    expect(control('nist-800-53-rev5', 'at-2')).toMatchObject({ status: 'pass', decidedBy: 'human-attestation', attestedBy: ['alice'] });
+    expect(control('nist-800-53-rev5', 'at-2')).toMatchObject({
+      status: 'pass',
+      decidedBy: 'human-attestation',
+      attestedBy: ['alice'],
+    });
     expect(control('soc2', 'CC8.1').status).toBe('pass');
     expect(control('nist-800-53-rev5', 'ac-1')).toMatchObject({ status: 'needs-human', decidedBy: 'no-evidence' });
     // The Prowler example output (real format) fails Access Analyzer, which serves several controls.
@@ -253,19 +292,33 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     // Second run: a repository loses its branch protection, and the drift is reported.
     github.addRepo('acme/web', undefined);
     const second = 'compliance-e2e-second';
-    await stack.client.start('runPlaybook', { playbook: compliancePlaybook(), input: { attestation: false, narrate: false }, initiator: 'ops' }, { workflowId: second });
+    await stack.client.start(
+      'runPlaybook',
+      { playbook: compliancePlaybook(), input: { attestation: false, narrate: false }, initiator: 'ops' },
+      { workflowId: second },
+    );
     const run2 = await stack.client.result<RunOutputs>(second);
     expect(run2.status).toBe('completed');
     const drifted = run2.outputs.report.drift.newlyFailing;
-    for (const [fw, id] of [['nist-800-53-rev5', 'cm-5'], ['soc2', 'CC8.1']])
-      expect(drifted.find((d) => d.framework === fw && d.controlId === id)).toMatchObject({ was: 'pass', now: expect.stringMatching(/^(fail|partial)$/) });
-    const event = JSON.parse(fs.readFileSync(run2.outputs.report.drift.eventFile!, 'utf8').trim().split('\n').pop()!) as {
+    for (const [fw, id] of [
+      ['nist-800-53-rev5', 'cm-5'],
+      ['soc2', 'CC8.1'],
+    ])
+      expect(drifted.find((d) => d.framework === fw && d.controlId === id)).toMatchObject({
+        was: 'pass',
+        now: expect.stringMatching(/^(fail|partial)$/),
+      });
+    const event = JSON.parse(
+      fs.readFileSync(run2.outputs.report.drift.eventFile!, 'utf8').trim().split('\n').pop()!,
+    ) as {
       type: string;
       previousWorkflowId: string;
     };
     expect(event).toMatchObject({ type: 'compliance.drift', previousWorkflowId: workflowId });
     const diff = await cli(['compliance', 'diff', workflowId, second, '--json'], env);
-    expect((JSON.parse(diff.out) as { newlyFailing: { controlId: string }[] }).newlyFailing.map((d) => d.controlId)).toContain('cm-5');
+    expect(
+      (JSON.parse(diff.out) as { newlyFailing: { controlId: string }[] }).newlyFailing.map((d) => d.controlId),
+    ).toContain('cm-5');
     const records = await ledger.store.list({ workflowId: second, limit: 10_000 });
     expect(records.some((r) => r.type === 'compliance.drift')).toBe(true);
 

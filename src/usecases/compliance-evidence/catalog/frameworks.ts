@@ -36,7 +36,9 @@ function readJson(file: string, what: string): unknown {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the WARDEN_COMPLIANCE_* path settings`);
+    throw new Error(
+      `${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the WARDEN_COMPLIANCE_* path settings`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -45,7 +47,15 @@ function readJson(file: string, what: string): unknown {
   }
 }
 
-function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, value: unknown, what: string): T {
+function parseWith<T>(
+  schema: {
+    safeParse(
+      v: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  value: unknown,
+  what: string,
+): T {
   const r = schema.safeParse(value);
   if (!r.success)
     throw new Error(
@@ -88,10 +98,14 @@ export function loadNistBaseline(catalogFile: string, profileFile: string | unde
 const SOC2_FAMILY = /^(CC\d+|PI\d+|A\d+|C\d+|P\d+)\./;
 
 /** Assembles the configured frameworks from the catalog, profile, our mapping and Prowler's mappings. */
-export function loadControlCatalog(s: Pick<ComplianceSettings, 'nistCatalog' | 'nistProfile' | 'prowlerMappings' | 'mappingFile' | 'frameworks'>): ControlCatalog {
+export function loadControlCatalog(
+  s: Pick<ComplianceSettings, 'nistCatalog' | 'nistProfile' | 'prowlerMappings' | 'mappingFile' | 'frameworks'>,
+): ControlCatalog {
   const unknown = s.frameworks.filter((f) => !(FRAMEWORK_IDS as readonly string[]).includes(f));
   if (unknown.length)
-    throw new Error(`WARDEN_COMPLIANCE_FRAMEWORKS: unknown framework ${unknown.join(', ')}; known: ${FRAMEWORK_IDS.join(', ')}`);
+    throw new Error(
+      `WARDEN_COMPLIANCE_FRAMEWORKS: unknown framework ${unknown.join(', ')}; known: ${FRAMEWORK_IDS.join(', ')}`,
+    );
   const mapping = loadMappingFile(s.mappingFile);
   const prowler = new Map<FrameworkId, Map<string, string[]>>();
   for (const file of s.prowlerMappings) {

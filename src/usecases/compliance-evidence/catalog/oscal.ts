@@ -91,7 +91,10 @@ export const ProfileDocument = z.object({
             .loose(),
         )
         .min(1),
-      'back-matter': z.object({ resources: z.array(Resource).optional() }).loose().optional(),
+      'back-matter': z
+        .object({ resources: z.array(Resource).optional() })
+        .loose()
+        .optional(),
     })
     .loose(),
 });
@@ -176,8 +179,7 @@ function selected(sel: z.infer<typeof Selection>[], all: BaselineControl[], miss
       }
       ids.add(id);
       if (s['with-child-controls'] === 'yes') {
-        const add = (p: string) =>
-          all.filter((c) => c.parent === p).forEach((c) => (ids.add(c.id), add(c.id)));
+        const add = (p: string) => all.filter((c) => c.parent === p).forEach((c) => (ids.add(c.id), add(c.id)));
         add(id);
       }
     }
@@ -209,7 +211,9 @@ export function resolveProfile(profile: ProfileDocument, load: ImportLoader, dep
       all = catalogControls(cat.data);
     }
     const include =
-      imp['include-controls'] === undefined ? new Set(all.map((c) => c.id)) : selected(imp['include-controls'], all, missing);
+      imp['include-controls'] === undefined
+        ? new Set(all.map((c) => c.id))
+        : selected(imp['include-controls'], all, missing);
     const exclude = selected(imp['exclude-controls'] ?? [], all, new Set());
     for (const c of all) if (include.has(c.id) && !exclude.has(c.id)) picked.set(c.id, c);
   }

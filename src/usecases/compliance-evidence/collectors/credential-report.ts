@@ -28,13 +28,16 @@ export function parseCredentialReport(text: string): CredentialReportRow[] {
   let csv = text;
   if (text.trim().startsWith('{')) {
     const out = GetCredentialReportOutput.safeParse(JSON.parse(text));
-    if (!out.success) throw new Error('credential report: JSON without Content; expected `aws iam get-credential-report` output');
+    if (!out.success)
+      throw new Error('credential report: JSON without Content; expected `aws iam get-credential-report` output');
     csv = Buffer.from(out.data.Content, 'base64').toString('utf8');
   }
   const rows = parse(csv, { columns: true, skip_empty_lines: true, trim: true }) as CredentialReportRow[];
   const missing = REQUIRED.filter((c) => !(c in (rows[0] ?? {})));
   if (!rows.length || missing.length)
-    throw new Error(`credential report: not an IAM credential report (missing columns: ${missing.join(', ') || 'all rows'})`);
+    throw new Error(
+      `credential report: not an IAM credential report (missing columns: ${missing.join(', ') || 'all rows'})`,
+    );
   return rows;
 }
 
@@ -61,7 +64,11 @@ export function credentialReportEvidence(
     collectedAt,
     data: r,
   }));
-  const subject = (r: CredentialReportRow, i: number, ok: boolean) => ({ evidenceId: items[i]!.id, subject: r.user!, ok });
+  const subject = (r: CredentialReportRow, i: number, ok: boolean) => ({
+    evidenceId: items[i]!.id,
+    subject: r.user!,
+    ok,
+  });
   const root = rows.map((r, i) => [r, i] as const).filter(([r]) => r.user === '<root_account>');
   const users = rows.map((r, i) => [r, i] as const).filter(([r]) => r.user !== '<root_account>');
   const keys = (r: CredentialReportRow) =>
@@ -99,7 +106,13 @@ export function credentialReportEvidence(
       src,
       users
         .filter(([r]) => keys(r).length)
-        .map(([r, i]) => subject(r, i, keys(r).every((k) => within(k.rotated, opts.keyRotationDays)))),
+        .map(([r, i]) =>
+          subject(
+            r,
+            i,
+            keys(r).every((k) => within(k.rotated, opts.keyRotationDays)),
+          ),
+        ),
       (f, t) => `${f} of ${t} IAM user(s) have an active access key older than ${opts.keyRotationDays} days`,
       { status: 'pass', summary: 'no IAM user has an active access key' },
     ),
@@ -108,7 +121,13 @@ export function credentialReportEvidence(
       src,
       users
         .filter(([r]) => keys(r).length)
-        .map(([r, i]) => subject(r, i, keys(r).every((k) => within(k.used ?? k.rotated, opts.staleDays)))),
+        .map(([r, i]) =>
+          subject(
+            r,
+            i,
+            keys(r).every((k) => within(k.used ?? k.rotated, opts.staleDays)),
+          ),
+        ),
       (f, t) => `${f} of ${t} IAM user(s) have an active access key unused for ${opts.staleDays}+ days`,
       { status: 'pass', summary: 'no IAM user has an active access key' },
     ),
@@ -136,7 +155,8 @@ export function createCredentialReportCollector(
   return defineCollector(
     {
       name: 'compliance_collect_aws_credential_report',
-      description: 'Reads the AWS IAM credential report (CSV) and checks root MFA, root keys, user MFA, key age and use.',
+      description:
+        'Reads the AWS IAM credential report (CSV) and checks root MFA, root keys, user MFA, key age and use.',
       source: 'aws-credential-report',
       input: z.object({}).strict(),
       capabilities: [],

@@ -60,7 +60,13 @@ export function githubEvidence(branches: BranchEvidence[], opts: { now: Date; re
   return {
     items,
     checks: [
-      checkFromSubjects('github_default_branch_protected', 'github', subj((b) => b.protected), (f, t) => `${f} of ${t} branch(es) are not protected`, none),
+      checkFromSubjects(
+        'github_default_branch_protected',
+        'github',
+        subj((b) => b.protected),
+        (f, t) => `${f} of ${t} branch(es) are not protected`,
+        none,
+      ),
       checkFromSubjects(
         'github_required_reviews',
         'github',
@@ -119,9 +125,24 @@ async function branchEvidence(base: string, token: string, spec: string, ctx: To
     if (r.res.status !== 200) throw fail(r);
     branch = String((r.res.json as { default_branch?: unknown }).default_branch ?? 'main');
   }
-  const r = await ghGet(base, token, `repos/${repo}/branches/${encodeURIComponent(branch)}/protection`, ctx, `protection of ${repo}@${branch}`);
-  const unprotected = { repo, branch, protected: false, requiredReviews: 0, dismissStaleReviews: false, enforceAdmins: false, allowForcePushes: true };
-  if (r.res.status === 404 && /not protected/i.test(String((r.res.json as { message?: unknown })?.message ?? ''))) return unprotected;
+  const r = await ghGet(
+    base,
+    token,
+    `repos/${repo}/branches/${encodeURIComponent(branch)}/protection`,
+    ctx,
+    `protection of ${repo}@${branch}`,
+  );
+  const unprotected = {
+    repo,
+    branch,
+    protected: false,
+    requiredReviews: 0,
+    dismissStaleReviews: false,
+    enforceAdmins: false,
+    allowForcePushes: true,
+  };
+  if (r.res.status === 404 && /not protected/i.test(String((r.res.json as { message?: unknown })?.message ?? '')))
+    return unprotected;
   if (r.res.status !== 200) throw fail(r);
   const p = Protection.parse(r.res.json);
   return {
@@ -151,7 +172,9 @@ export function createGithubCollector(
       summarize: () => `github: branch protection of ${cfg.repos.length} repo(s)`,
       async collect(_args, ctx, now) {
         if (!cfg.repos.length)
-          throw new ToolRefusedError('github: WARDEN_COMPLIANCE_GITHUB_REPOS is not set; list owner/repo[@branch] to collect');
+          throw new ToolRefusedError(
+            'github: WARDEN_COMPLIANCE_GITHUB_REPOS is not set; list owner/repo[@branch] to collect',
+          );
         const token = (await ctx.credential(GITHUB_REPO_READ)).trim();
         const out: BranchEvidence[] = [];
         for (const spec of cfg.repos) {

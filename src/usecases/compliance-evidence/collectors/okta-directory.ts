@@ -2,7 +2,12 @@ import parseLinkHeader from 'parse-link-header';
 import { z } from 'zod';
 import type { OktaCall, OktaClientOptions } from '../../../tools/containment/okta';
 import { OktaUser } from '../../../tools/containment/okta';
-import { DEFAULT_VENDOR_TIMEOUT_MS, VendorError, errorForStatus, vendorFetch } from '../../../tools/containment/vendor-http';
+import {
+  DEFAULT_VENDOR_TIMEOUT_MS,
+  VendorError,
+  errorForStatus,
+  vendorFetch,
+} from '../../../tools/containment/vendor-http';
 import type { VendorRequest } from '../../../tools/containment/vendor-http';
 import { ToolRefusedError } from '../../../tools/types';
 
@@ -50,7 +55,8 @@ export class OktaDirectory {
       if (page >= MAX_PAGES) throw new VendorError(`okta: more than ${MAX_PAGES} pages of users`, { vendor: 'okta' });
       const res = await this.get(call, 'list users', url);
       const users = z.array(OktaDirectoryUser).safeParse(res.json);
-      if (!users.success) throw new VendorError('okta: list users: the answer is not a list of Okta users', { vendor: 'okta' });
+      if (!users.success)
+        throw new VendorError('okta: list users: the answer is not a list of Okta users', { vendor: 'okta' });
       out.push(...users.data);
       onPage?.(page + 1);
       url = this.nextLink(res.headers.get('link'));
@@ -60,9 +66,14 @@ export class OktaDirectory {
 
   /** The user's enrolled factors. */
   async listFactors(call: OktaCall, userId: string): Promise<OktaFactor[]> {
-    const res = await this.get(call, `factors of ${userId}`, new URL(`api/v1/users/${encodeURIComponent(userId)}/factors`, this.base));
+    const res = await this.get(
+      call,
+      `factors of ${userId}`,
+      new URL(`api/v1/users/${encodeURIComponent(userId)}/factors`, this.base),
+    );
     const factors = z.array(OktaFactor).safeParse(res.json);
-    if (!factors.success) throw new VendorError(`okta: factors of ${userId}: not a list of factors`, { vendor: 'okta' });
+    if (!factors.success)
+      throw new VendorError(`okta: factors of ${userId}: not a list of factors`, { vendor: 'okta' });
     return factors.data;
   }
 
@@ -72,7 +83,9 @@ export class OktaDirectory {
     if (!next) return undefined;
     const url = new URL(next, this.base);
     if (url.origin !== this.base.origin)
-      throw new ToolRefusedError(`okta: the next-page link points at ${url.host}, not the org ${this.base.host}; refused`);
+      throw new ToolRefusedError(
+        `okta: the next-page link points at ${url.host}, not the org ${this.base.host}; refused`,
+      );
     return url;
   }
 

@@ -33,7 +33,9 @@ export function oktaEvidence(
       status: user.status,
       created: user.created ?? null,
       lastLogin: user.lastLogin ?? null,
-      factors: factors?.map((f) => ({ id: f.id, factorType: f.factorType, provider: f.provider ?? null, status: f.status })) ?? null,
+      factors:
+        factors?.map((f) => ({ id: f.id, factorType: f.factorType, provider: f.provider ?? null, status: f.status })) ??
+        null,
     },
   }));
   const active = users.map((u, i) => ({ ...u, i })).filter((u) => CAN_SIGN_IN.has(u.user.status));
@@ -80,7 +82,9 @@ export function createOktaCollector(
       summarize: () => 'okta: list users and factors',
       async collect(_args, ctx, now) {
         if (!cfg.oktaBaseUrl)
-          throw new ToolRefusedError('okta: WARDEN_OKTA_BASE_URL is not set; set it to your org URL to collect Okta evidence');
+          throw new ToolRefusedError(
+            'okta: WARDEN_OKTA_BASE_URL is not set; set it to your org URL to collect Okta evidence',
+          );
         const dir = new OktaDirectory({
           baseUrl: cfg.oktaBaseUrl,
           ...(cfg.timeoutMs === undefined ? {} : { timeoutMs: cfg.timeoutMs }),

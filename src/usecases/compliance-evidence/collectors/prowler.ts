@@ -56,7 +56,9 @@ export function parseProwlerOcsf(text: string): ProwlerOcsfFinding[] {
   return raw.map((r, i) => {
     const f = ProwlerOcsfFinding.safeParse(r);
     if (!f.success)
-      throw new Error(`prowler: finding ${i} is not an OCSF Detection Finding from Prowler (${f.error.issues[0]?.message})`);
+      throw new Error(
+        `prowler: finding ${i} is not an OCSF Detection Finding from Prowler (${f.error.issues[0]?.message})`,
+      );
     return f.data;
   });
 }

@@ -48,10 +48,14 @@ export function wardenEvidence(
   };
   items.push(ledgerItem);
   checks.push(
-    checkFromSubjects('warden_audit_ledger_intact', 'warden', [{ evidenceId: ledgerItem.id, subject: 'audit ledger', ok: verify.ok }], () =>
-      verify.ok
-        ? `the audit ledger verifies: ${verify.checked} record(s), ${verify.checkpoints} signed checkpoint(s)`
-        : `the audit ledger does not verify: ${verify.reason ?? 'unknown'} (record ${verify.firstBadSeq})`,
+    checkFromSubjects(
+      'warden_audit_ledger_intact',
+      'warden',
+      [{ evidenceId: ledgerItem.id, subject: 'audit ledger', ok: verify.ok }],
+      () =>
+        verify.ok
+          ? `the audit ledger verifies: ${verify.checked} record(s), ${verify.checkpoints} signed checkpoint(s)`
+          : `the audit ledger does not verify: ${verify.reason ?? 'unknown'} (record ${verify.firstBadSeq})`,
     ),
   );
 
@@ -92,7 +96,8 @@ export function wardenEvidence(
     if (a.grantedSeq !== undefined) {
       const distinct = new Set(a.approvers);
       if (distinct.size < a.required) problems.push(`needed ${a.required} distinct approvers, had ${distinct.size}`);
-      if (a.initiator && distinct.has(a.initiator)) problems.push(`the initiator ${a.initiator} approved their own run`);
+      if (a.initiator && distinct.has(a.initiator))
+        problems.push(`the initiator ${a.initiator} approved their own run`);
       if ([...distinct].some((x) => x.startsWith('agent:'))) problems.push('an agent approved');
     }
     const item: EvidenceItem = {
@@ -111,7 +116,8 @@ export function wardenEvidence(
       'warden_approvals_two_person_rule',
       'warden',
       subjects,
-      (f, t) => `${t - f} of ${t} approval(s) honoured (separation of duties, two-person rule for their tier); ${f} violated`,
+      (f, t) =>
+        `${t - f} of ${t} approval(s) honoured (separation of duties, two-person rule for their tier); ${f} violated`,
       { status: 'manual', summary: 'no approvals recorded yet: nothing to show the approval rules were honoured' },
     ),
   );
@@ -130,7 +136,14 @@ export function wardenEvidence(
           kind: 'kill-switch-drill',
           subject: `drill at ${engaged.ts}`,
           collectedAt,
-          data: { engagedAt: engaged.ts, engagedBy: engaged.actor.id, releasedAt: r.ts, releasedBy: r.actor.id, reason, seqs: [engaged.seq, r.seq] },
+          data: {
+            engagedAt: engaged.ts,
+            engagedBy: engaged.actor.id,
+            releasedAt: r.ts,
+            releasedBy: r.actor.id,
+            reason,
+            seqs: [engaged.seq, r.seq],
+          },
         });
       engaged = undefined;
     }
@@ -169,7 +182,8 @@ export function createWardenCollector(
   return defineCollector(
     {
       name: 'compliance_collect_warden',
-      description: "Verifies Warden's audit ledger and reads from it whether approvals and kill-switch drills were honoured.",
+      description:
+        "Verifies Warden's audit ledger and reads from it whether approvals and kill-switch drills were honoured.",
       source: 'warden',
       input: z.object({}).strict(),
       capabilities: [],

@@ -97,7 +97,8 @@ export async function verifyRunEvidence(
 ): Promise<EvidenceVerification> {
   const ledger = await verifyStore(store, publicKeys);
   const problems: string[] = [];
-  if (!ledger.ok) problems.push(`audit ledger: ${ledger.reason ?? 'verification failed'} (first bad record ${ledger.firstBadSeq})`);
+  if (!ledger.ok)
+    problems.push(`audit ledger: ${ledger.reason ?? 'verification failed'} (first bad record ${ledger.firstBadSeq})`);
   const records = await runRecords(store, workflowId);
   const byBundle = new Map<string, { sha256: string; items: Map<string, string> }>();
   for (const r of records.filter((x) => x.type === 'compliance.evidence')) {
@@ -122,11 +123,14 @@ export async function verifyRunEvidence(
       const recorded = want.items.get(item.id);
       if (!recorded) problems.push(`evidence item ${item.id} (${name}) is not in the ledger: added after collection`);
       else if (recorded !== evidenceHash(item))
-        problems.push(`evidence item ${item.id} (${name}) was altered after collection: its hash differs from the ledger's`);
+        problems.push(
+          `evidence item ${item.id} (${name}) was altered after collection: its hash differs from the ledger's`,
+        );
       else itemsVerified++;
     }
     for (const id of want.items.keys())
-      if (!seen.has(id)) problems.push(`evidence item ${id} (${name}) recorded in the ledger is missing from the store`);
+      if (!seen.has(id))
+        problems.push(`evidence item ${id} (${name}) recorded in the ledger is missing from the store`);
   }
   let filesVerified = 0;
   for (const r of records.filter((x) => x.type === 'compliance.report')) {

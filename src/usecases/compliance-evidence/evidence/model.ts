@@ -64,7 +64,9 @@ export const CollectionSummary = z.object({
   bundle: z.string().regex(/^[a-z0-9_-]+\.json$/),
   bundleSha256: z.string().regex(/^[0-9a-f]{64}$/),
   items: z.number().int().min(0),
-  checks: z.array(CheckResult.pick({ checkId: true, status: true, summary: true, passed: true, failed: true, total: true })),
+  checks: z.array(
+    CheckResult.pick({ checkId: true, status: true, summary: true, passed: true, failed: true, total: true }),
+  ),
   /** Ledger sequence numbers of the `compliance.evidence` records holding the item hashes. */
   ledgerSeqs: z.array(z.number().int()),
 });

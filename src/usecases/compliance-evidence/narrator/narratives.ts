@@ -24,7 +24,11 @@ export interface NarrativeValidation {
  * needed judgement or attestation, citing only evidence ids of this run; anything else is dropped with a
  * note. Whatever the model wrote, the result is a draft: statuses are untouched.
  */
-export function validateNarratives(raw: unknown, assessment: Assessment, author = 'agent:compliance-narrator'): NarrativeValidation {
+export function validateNarratives(
+  raw: unknown,
+  assessment: Assessment,
+  author = 'agent:compliance-narrator',
+): NarrativeValidation {
   const rejected: string[] = [];
   if (raw === undefined || raw === null) return { narratives: [], rejected };
   if (typeof raw === 'object' && 'error' in (raw as object)) {
@@ -32,7 +36,8 @@ export function validateNarratives(raw: unknown, assessment: Assessment, author 
     return { narratives: [], rejected };
   }
   const parsed = NarratorOutput.safeParse(raw);
-  if (!parsed.success) return { narratives: [], rejected: [`narrator output is not valid: ${parsed.error.issues[0]?.message ?? ''}`] };
+  if (!parsed.success)
+    return { narratives: [], rejected: [`narrator output is not valid: ${parsed.error.issues[0]?.message ?? ''}`] };
   const eligible = new Set(
     assessment.controls
       .filter((c) => c.status === 'partial' || c.status === 'needs-human')
@@ -52,7 +57,8 @@ export function validateNarratives(raw: unknown, assessment: Assessment, author 
     }
     seen.add(key);
     const unknown = n.evidenceIds.filter((id) => !assessment.evidence[id]);
-    if (unknown.length) rejected.push(`${n.framework} ${n.controlId}: cites unknown evidence ${unknown.join(', ')}; those ids removed`);
+    if (unknown.length)
+      rejected.push(`${n.framework} ${n.controlId}: cites unknown evidence ${unknown.join(', ')}; those ids removed`);
     narratives.push({
       framework: n.framework,
       controlId: n.controlId,

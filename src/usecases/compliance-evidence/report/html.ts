@@ -50,7 +50,10 @@ function familyChart(a: Assessment, framework: string): string {
       let x = labelW;
       const bars = STATUS_ORDER.map((s) => {
         const w = (f[s] / max) * (width - labelW - 10);
-        const rect = w > 0 ? `<rect x="${x.toFixed(1)}" y="${i * rowH + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="${STATUS_COLOUR[s]}"><title>${esc(`${f.title}: ${f[s]} ${s}`)}</title></rect>` : '';
+        const rect =
+          w > 0
+            ? `<rect x="${x.toFixed(1)}" y="${i * rowH + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="${STATUS_COLOUR[s]}"><title>${esc(`${f.title}: ${f[s]} ${s}`)}</title></rect>`
+            : '';
         x += w;
         return rect;
       }).join('');
@@ -71,7 +74,9 @@ function trendTable(t: Trend): string {
   return `<table><tr><th>Framework</th>${STATUS_ORDER.map((s) => `<th>${s}</th>`).join('')}</tr>${fws
     .map((fw) => `<tr><td>${esc(fw)}</td>${STATUS_ORDER.map((s) => cell(fw, s)).join('')}</tr>`)
     .join('')}</table><p class="muted">${
-    t.previousWorkflowId ? `Change against the previous run ${esc(t.previousWorkflowId)} (${esc(t.previousCompletedAt)}).` : 'First run: no previous run to compare with.'
+    t.previousWorkflowId
+      ? `Change against the previous run ${esc(t.previousWorkflowId)} (${esc(t.previousCompletedAt)}).`
+      : 'First run: no previous run to compare with.'
   }</p>`;
 }
 
@@ -85,7 +90,9 @@ export function renderHtml(m: ReportModel): string {
       return `<tr class="${c.status}"><td><span class="badge" style="background:${STATUS_COLOUR[c.status]}">${c.status}</span></td><td>${esc(c.framework)}</td><td><b>${esc(c.label)}</b> ${esc(c.title)}</td><td>${esc(c.reason)}${
         c.attestedBy?.length ? `<br><i>attested by ${esc(c.attestedBy.join(', '))}</i>` : ''
       }${c.remediation.length ? `<ul>${c.remediation.map((r) => `<li>Remediation: ${esc(r)}</li>`).join('')}</ul>` : ''}${
-        d ? `<div class="draft"><b>DRAFT narrative</b> by ${esc(d.author)} — not a decision (suggests ${esc(d.suggestion)}): ${esc(d.narrative)}</div>` : ''
+        d
+          ? `<div class="draft"><b>DRAFT narrative</b> by ${esc(d.author)} — not a decision (suggests ${esc(d.suggestion)}): ${esc(d.narrative)}</div>`
+          : ''
       }</td><td class="ev">${c.evidenceIds.slice(0, 8).map(esc).join('<br>')}${c.evidenceIds.length > 8 ? `<br>… ${c.evidenceIds.length - 8} more` : ''}</td></tr>`;
     })
     .join('');

@@ -96,7 +96,9 @@ export function buildAssessmentResults(a: Assessment, ctx: OscalContext): Record
         },
         ...(related.length ? { 'related-observations': related } : {}),
         ...(draft
-          ? { remarks: `DRAFT by ${draft.author} (not a decision; suggestion: ${draft.suggestion}): ${draft.narrative}` }
+          ? {
+              remarks: `DRAFT by ${draft.author} (not a decision; suggestion: ${draft.suggestion}): ${draft.narrative}`,
+            }
           : {}),
       };
     });

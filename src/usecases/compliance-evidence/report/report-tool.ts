@@ -19,7 +19,10 @@ export const ReportInput = z.object({
   /** The narrator's output (or its step error): validated here and recorded as drafts only. */
   narratives: z.unknown().optional(),
   /** The approval step id whose decision attests the controls marked for attestation. @default attest */
-  attestationStep: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/).default('attest'),
+  attestationStep: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,62}$/)
+    .default('attest'),
   playbook: z.string().max(100).default('compliance-evidence'),
 });
 
@@ -44,7 +47,11 @@ export const ReportOutput = z.object({
 type Attestation = { state: 'granted' | 'rejected'; by: string[]; reason?: string };
 
 /** The attestation decision as the audit ledger recorded it (never as the playbook says). */
-async function attestationFromLedger(ledger: AuditLedger, workflowId: string, step: string): Promise<Attestation | undefined> {
+async function attestationFromLedger(
+  ledger: AuditLedger,
+  workflowId: string,
+  step: string,
+): Promise<Attestation | undefined> {
   const recs = await runRecords(ledger.store, workflowId);
   for (const r of recs.reverse()) {
     const d = r.data as { approvalId?: unknown; approvers?: unknown; reason?: unknown };
@@ -52,7 +59,11 @@ async function attestationFromLedger(ledger: AuditLedger, workflowId: string, st
     if (r.type === 'approval.granted' && Array.isArray(d.approvers))
       return { state: 'granted', by: d.approvers.filter((x): x is string => typeof x === 'string') };
     if (r.type === 'approval.rejected')
-      return { state: 'rejected', by: [r.actor.id], ...(typeof d.reason === 'string' && d.reason ? { reason: d.reason } : {}) };
+      return {
+        state: 'rejected',
+        by: [r.actor.id],
+        ...(typeof d.reason === 'string' && d.reason ? { reason: d.reason } : {}),
+      };
   }
   return undefined;
 }
@@ -66,7 +77,8 @@ async function attestationFromLedger(ledger: AuditLedger, workflowId: string, st
 export function createReportTool(deps: { store: EvidenceStore; ledger: () => Promise<AuditLedger>; now?: () => Date }) {
   return defineTool({
     name: 'compliance_report',
-    description: 'Writes the OSCAL assessment results, HTML and PDF report of this run, and the drift against the previous run.',
+    description:
+      'Writes the OSCAL assessment results, HTML and PDF report of this run, and the drift against the previous run.',
     input: ReportInput,
     output: ReportOutput,
     risk: 'write',
@@ -113,10 +125,22 @@ export function createReportTool(deps: { store: EvidenceStore; ledger: () => Pro
         ended: now,
       });
       const check = validateAssessmentResults(oscal);
-      if (!check.valid) throw new Error(`the OSCAL assessment results do not validate (a Warden defect): ${check.errors.join('; ')}`);
-      const model = { assessment: a, narratives: drafts.narratives, trend, ...(drift ? { drift } : {}), ...(attestation ? { attestation } : {}), generatedAt: now };
+      if (!check.valid)
+        throw new Error(`the OSCAL assessment results do not validate (a Warden defect): ${check.errors.join('; ')}`);
+      const model = {
+        assessment: a,
+        narratives: drafts.narratives,
+        trend,
+        ...(drift ? { drift } : {}),
+        ...(attestation ? { attestation } : {}),
+        generatedAt: now,
+      };
       const files = {
-        oscal: deps.store.writeRunFile(ref.workflowId, 'report/assessment-results.json', JSON.stringify(oscal, null, 2)),
+        oscal: deps.store.writeRunFile(
+          ref.workflowId,
+          'report/assessment-results.json',
+          JSON.stringify(oscal, null, 2),
+        ),
         html: deps.store.writeRunFile(ref.workflowId, 'report/report.html', renderHtml(model)),
         pdf: deps.store.writeRunFile(ref.workflowId, 'report/report.pdf', await renderPdf(model)),
         narratives: deps.store.writeRunFile(ref.workflowId, 'report/narratives.json', JSON.stringify(drafts, null, 2)),
@@ -149,9 +173,13 @@ export function createReportTool(deps: { store: EvidenceStore; ledger: () => Pro
         totals: trend.now,
         ...(previousId ? { previousWorkflowId: previousId } : {}),
         narratives: { kept: drafts.narratives.length, rejected: drafts.rejected },
-        attestation: attestation ? { state: attestation.state, by: attestation.by } : { state: 'none' as const, by: [] },
+        attestation: attestation
+          ? { state: attestation.state, by: attestation.by }
+          : { state: 'none' as const, by: [] },
         drift: {
-          newlyFailing: (drift?.newlyFailing ?? []).slice(0, 100).map((d) => ({ framework: d.framework, controlId: d.controlId, was: d.was, now: d.now })),
+          newlyFailing: (drift?.newlyFailing ?? [])
+            .slice(0, 100)
+            .map((d) => ({ framework: d.framework, controlId: d.controlId, was: d.was, now: d.now })),
           recovered: drift?.recovered.length ?? 0,
           ...(eventFile ? { eventFile } : {}),
         },

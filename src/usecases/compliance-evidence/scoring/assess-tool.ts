@@ -104,12 +104,22 @@ export function assessRun(
   for (const c of args.collections) {
     if (!c) continue;
     if ('error' in c) {
-      unavailable.push({ source: String((c as { source?: unknown }).source ?? 'a collector'), error: String(c.error.message ?? c.error.type ?? 'failed') });
+      unavailable.push({
+        source: String((c as { source?: unknown }).source ?? 'a collector'),
+        error: String(c.error.message ?? c.error.type ?? 'failed'),
+      });
       continue;
     }
     const bundle = deps.store.readBundle(workflowId, c.bundle, c.bundleSha256);
-    sources.push({ source: bundle.source, bundle: c.bundle, bundleSha256: c.bundleSha256, items: bundle.items.length, collectedAt: bundle.collectedAt });
-    for (const i of bundle.items) evidence[i.id] = { sha256: evidenceHash(i), source: i.source, bundle: c.bundle, subject: i.subject };
+    sources.push({
+      source: bundle.source,
+      bundle: c.bundle,
+      bundleSha256: c.bundleSha256,
+      items: bundle.items.length,
+      collectedAt: bundle.collectedAt,
+    });
+    for (const i of bundle.items)
+      evidence[i.id] = { sha256: evidenceHash(i), source: i.source, bundle: c.bundle, subject: i.subject };
     checks.push(...bundle.checks);
   }
   const controls = scoreControls(catalog, checks);
@@ -129,18 +139,25 @@ export function assessRun(
     checks,
     evidence,
     controls,
-    checkTitles: Object.fromEntries(Object.entries(catalog.checks).map(([k, v]) => [k, { title: v.title, remediation: v.remediation }])),
+    checkTitles: Object.fromEntries(
+      Object.entries(catalog.checks).map(([k, v]) => [k, { title: v.title, remediation: v.remediation }]),
+    ),
   };
   const text = JSON.stringify(assessment);
   deps.store.writeRunFile(workflowId, 'assessed.json', text);
   const judgement = controls
-    .filter((c) => !c.attest && (c.status === 'partial' || (c.status === 'needs-human' && c.decidedBy === 'manual-review')))
+    .filter(
+      (c) => !c.attest && (c.status === 'partial' || (c.status === 'needs-human' && c.decidedBy === 'manual-review')),
+    )
     .slice(0, args.maxJudgement);
   return {
     assessment: { name: 'assessed.json', sha256: evidenceHash(assessment) },
     totals: totals(controls),
     judgement: judgement.map((c) => brief(c, assessment, 5)),
-    attest: controls.filter((c) => c.attest).slice(0, 40).map((c) => brief(c, assessment, 10)),
+    attest: controls
+      .filter((c) => c.attest)
+      .slice(0, 40)
+      .map((c) => brief(c, assessment, 10)),
     unavailable,
   };
 }

@@ -76,7 +76,9 @@ export function scoreControls(catalog: ControlCatalog, results: CheckResult[]): 
         return {
           checkId: id,
           status: got?.status ?? ('missing' as const),
-          summary: got ? got.results.map((r) => `${r.source}: ${r.summary}`).join('; ') : 'not evaluated by any configured source',
+          summary: got
+            ? got.results.map((r) => `${r.source}: ${r.summary}`).join('; ')
+            : 'not evaluated by any configured source',
           failing: got ? got.results.flatMap((r) => r.failing).slice(0, 50) : [],
         };
       });
@@ -158,7 +160,14 @@ export function totals(controls: ControlResult[]): Record<string, Record<Control
 export function familyTotals(controls: ControlResult[], framework: string) {
   const out = new Map<string, { family: string; title: string } & Record<ControlStatus, number>>();
   for (const c of controls.filter((x) => x.framework === framework)) {
-    const f = out.get(c.family) ?? { family: c.family, title: c.familyTitle, pass: 0, fail: 0, partial: 0, 'needs-human': 0 };
+    const f = out.get(c.family) ?? {
+      family: c.family,
+      title: c.familyTitle,
+      pass: 0,
+      fail: 0,
+      partial: 0,
+      'needs-human': 0,
+    };
     f[c.status]++;
     out.set(c.family, f);
   }
