@@ -22,10 +22,15 @@ import { describeWithSharedData } from '../../harness/shared-data';
 import { testToolContext } from '../../harness/tool-context';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
+const opened: AuditLedger[] = [];
+afterAll(async () => {
+  for (const l of opened) await l.close().catch(() => undefined);
+});
 
 async function fixture() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'compliance-collect-'));
   const ledger = await AuditLedger.open(loadConfig({ WARDEN_DATA_DIR: dir }));
+  opened.push(ledger);
   const store = new EvidenceStore(path.join(dir, 'compliance'));
   return { dir, ledger, store, deps: { store, ledger: () => Promise.resolve(ledger), now: () => NOW } };
 }
@@ -75,7 +80,6 @@ describe('credential report collector', () => {
       (r) => r.type === 'compliance.evidence',
     );
     expect(recs).toHaveLength(1);
-    await f.ledger.close();
   });
 });
 
@@ -119,7 +123,6 @@ describe('Okta collector', () => {
       failing: ['c@x.test'],
     });
     await okta.close();
-    await f.ledger.close();
   });
 
   it("a rejected token fails with Okta's error code and never echoes the token", async () => {
@@ -134,7 +137,6 @@ describe('Okta collector', () => {
     expect(err.message).toMatch(/401 E0000011/);
     expect(err.message).not.toContain('a-wrong-token');
     await okta.close();
-    await f.ledger.close();
   });
 });
 
@@ -161,7 +163,6 @@ describe('GitHub collector', () => {
     expect(gh.requests.map((r) => r.path)).toContain('/repos/acme/docs/branches/trunk/protection');
     expect(gh.requests.every((r) => r.apiVersion === '2022-11-28')).toBe(true);
     await gh.close();
-    await f.ledger.close();
   });
 });
 
@@ -191,7 +192,6 @@ describe('evidence integrity', () => {
     const v = await verifyRunEvidence(f.ledger.store, f.store, 'compliance-5', [f.ledger.signer.publicKey]);
     expect(v.ok).toBe(false);
     expect(v.problems.join(' ')).toMatch(/deploy-bot .* was altered after collection/);
-    await f.ledger.close();
   });
 });
 
