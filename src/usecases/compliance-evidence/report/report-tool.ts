@@ -108,7 +108,8 @@ export function createReportTool(deps: { store: EvidenceStore; ledger: () => Pro
               }
             : c,
         );
-      const drafts = validateNarratives(args.narratives, a);
+      // Drafts are judged against the scored assessment: attestation does not make a draft ineligible.
+      const drafts = validateNarratives(args.narratives, assessed);
       const previousId = deps.store
         .assessedRuns()
         .filter((r) => r.workflowId !== ref.workflowId)
