@@ -104,7 +104,8 @@ describe('Okta collector', () => {
     });
     okta.addUser('d@x.test', 'DEPROVISIONED');
     okta.addUser('e@x.test', 'SUSPENDED');
-    const tool = createOktaCollector({ oktaBaseUrl: okta.url, staleDays: 90 }, f.deps);
+    // A generous per-request limit: the fake answers at once, but a loaded CI machine may not.
+    const tool = createOktaCollector({ oktaBaseUrl: okta.url, staleDays: 90, timeoutMs: 60_000 }, f.deps);
     const { ctx, credentialCalls } = testToolContext(
       { okta: 'okta-unit-token-0000000000000000' },
       { idempotencyKey: 'compliance-2/okta/0' },
