@@ -17,6 +17,11 @@ export interface FakeOktaUser {
   profile: { login: string; email: string };
   /** Open sessions; cleared by DELETE /api/v1/users/{id}/sessions. */
   sessions: number;
+  /** ISO times Okta reports (`created`, `lastLogin`: null when the user never signed in). */
+  created?: string;
+  lastLogin?: string | null;
+  /** Enrolled factors (GET /api/v1/users/{id}/factors). */
+  factors?: { id: string; factorType: string; provider: string; status: 'ACTIVE' | 'PENDING_ACTIVATION' }[];
 }
 
 /** A fake Okta Management API speaking Okta's formats (SSWS auth, lifecycle operations, error bodies). */
@@ -27,7 +32,9 @@ export interface FakeOkta extends FakeHttpServer {
   /** Every lifecycle call and session clear that changed or was refused, in order. */
   operations: Array<{ userId: string; op: string; outcome: 'applied' | 'refused' }>;
   requests: Array<{ method: string; path: string }>;
-  addUser(login: string, status?: FakeOktaUser['status']): string;
+  addUser(login: string, status?: FakeOktaUser['status'], extra?: Partial<FakeOktaUser>): string;
+  /** Page size cap of GET /api/v1/users (Okta's is 200); small values exercise Link pagination. */
+  pageSize: number;
   /** Answer the next `n` requests with `status` (429 carries Okta's rate-limit headers and E0000047). */
   failNext(n: number, status?: number): void;
 }
@@ -80,6 +87,24 @@ export async function startFakeOkta(token = 'fake-okta-token-0000000000000000000
     if (!rights) return oktaError(401, 'E0000011', 'Invalid token provided');
 
     const parts = req.url.pathname.split('/').map((p) => decodeURIComponent(p));
+    // GET /api/v1/users: Okta lists every user but DEPROVISIONED ones, paged by an opaque `after` cursor
+    // and a `Link: <…>; rel="next"` header.
+    if (req.method === 'GET' && parts[1] === 'api' && parts[2] === 'v1' && parts[3] === 'users' && !parts[4]) {
+      const limit = Math.min(Number(req.url.searchParams.get('limit') ?? 200) || 200, 200, api.pageSize);
+      const listed = [...state.users.values()].filter((u) => u.status !== 'DEPROVISIONED');
+      const after = req.url.searchParams.get('after');
+      const start = after ? listed.findIndex((u) => u.id === after) + 1 : 0;
+      const page = listed.slice(start, start + limit);
+      const self = `${api.url}/api/v1/users?limit=${limit}`;
+      const links = [`<${self}>; rel="self"`];
+      if (start + limit < listed.length) links.push(`<${self}&after=${page[page.length - 1]!.id}>; rel="next"`);
+      return { status: 200, headers: { link: links.join(', ') }, json: page.map(visibleUser) };
+    }
+    if (req.method === 'GET' && parts[5] === 'factors' && !parts[6]) {
+      const u = parts[4] ? state.users.get(parts[4]) : undefined;
+      if (!u) return notFound(parts[4] ?? '');
+      return { status: 200, json: (u.factors ?? []).map((f) => ({ ...f, created: u.created, _links: {} })) };
+    }
     // ['', 'api', 'v1', 'users', idOrLogin, ...rest]
     if (parts[1] !== 'api' || parts[2] !== 'v1' || parts[3] !== 'users' || !parts[4])
       return oktaError(404, 'E0000022', 'The endpoint does not support the provided HTTP method');
@@ -87,8 +112,7 @@ export async function startFakeOkta(token = 'fake-okta-token-0000000000000000000
     const rest = parts.slice(5).join('/');
     if (req.method === 'GET' && rest === '') {
       if (!user) return notFound(parts[4]);
-      const { sessions: _sessions, ...visible } = user;
-      return { status: 200, json: { ...visible, created: '2024-01-01T00:00:00.000Z', _links: {} } };
+      return { status: 200, json: visibleUser(user) };
     }
     if (!user || user.id !== parts[4]) return notFound(parts[4]);
     if (!rights.canManage)
@@ -132,14 +156,27 @@ export async function startFakeOkta(token = 'fake-okta-token-0000000000000000000
     return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
   });
 
-  return Object.assign(state, server, {
-    addUser(login: string, status: FakeOktaUser['status'] = 'ACTIVE') {
+  const api = Object.assign(state, server, {
+    pageSize: 200,
+    addUser(login: string, status: FakeOktaUser['status'] = 'ACTIVE', extra: Partial<FakeOktaUser> = {}) {
       const id = `00u${crypto.randomBytes(8).toString('hex')}`;
-      state.users.set(id, { id, status, profile: { login, email: login }, sessions: 2 });
+      state.users.set(id, { id, status, profile: { login, email: login }, sessions: 2, ...extra });
       return id;
     },
     failNext(n: number, status = 429) {
       failures = { n, status };
     },
   });
+  return api;
+}
+
+/** A user as Okta's API shows it (no fake-only fields, Okta's timestamps). */
+function visibleUser(user: FakeOktaUser) {
+  const { sessions: _sessions, factors: _factors, ...visible } = user;
+  return {
+    ...visible,
+    created: user.created ?? '2024-01-01T00:00:00.000Z',
+    lastLogin: user.lastLogin === undefined ? '2024-06-01T00:00:00.000Z' : user.lastLogin,
+    _links: {},
+  };
 }
