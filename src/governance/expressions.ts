@@ -51,7 +51,8 @@ export function render(template: unknown, data: unknown): unknown {
     // `{{ a }} {{ b }}` also starts with {{ and ends with }}: it is two embedded expressions, not one (no
     // JMESPath expression contains `{{`, so a body with one spans two templates).
     // A copy, never a reference into live state: arguments must not change after policy has seen them.
-    if (whole?.[1] && !whole[1].includes('{{')) return JSON.parse(JSON.stringify(evaluate(whole[1], data) ?? null)) as unknown;
+    if (whole?.[1] && !whole[1].includes('{{'))
+      return JSON.parse(JSON.stringify(evaluate(whole[1], data) ?? null)) as unknown;
     if (!template.includes('{{')) return template;
     return template.replace(EMBEDDED, (_m, expr: string) => {
       const v = evaluate(expr, data);
@@ -65,15 +66,33 @@ export function render(template: unknown, data: unknown): unknown {
   return template;
 }
 
-/** Checks that an expression parses, for load-time validation of playbooks and policies. */
+/** A node of jmespath's parse tree (the library's `compile`, which its type declarations omit). */
+interface AstNode {
+  type: string;
+  children?: AstNode[];
+}
+const compileAst = (jmespath as unknown as { compile(expression: string): AstNode }).compile;
+
+/**
+ * JMESPath binds `!` tighter than `.`: `!run.agent` reads `(!run).agent`, which is null for every input,
+ * so a rule written that way silently never applies. Such a negation read through is refused at load.
+ */
+function negationReadThrough(node: AstNode): boolean {
+  const children = node.children ?? [];
+  if ((node.type === 'Subexpression' || node.type === 'IndexExpression') && children[0]?.type === 'NotExpression')
+    return true;
+  return children.some((c) => typeof c === 'object' && c !== null && negationReadThrough(c));
+}
+
+/** Checks that an expression parses and reads as written, for load-time validation of playbooks and policies. */
 export function compiles(expression: string): string | undefined {
+  let ast: AstNode;
   try {
-    jmespath.search({}, expression);
-    return undefined;
+    ast = compileAst(expression);
   } catch (err) {
-    // Runtime type errors on empty data are fine; only parser errors make an expression invalid.
-    return (err as Error).name === 'ParserError' || (err as Error).name === 'LexerError'
-      ? (err as Error).message
-      : undefined;
+    return (err as Error).message;
   }
+  return negationReadThrough(ast)
+    ? `"${expression}" negates before it reads a field (JMESPath reads !a.b as (!a).b, always null): write !(a.b)`
+    : undefined;
 }

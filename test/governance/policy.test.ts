@@ -3,6 +3,7 @@ import type { PolicyRequest } from '../../src/governance/policy';
 import { ConfigError } from '../../src/errors';
 import { loadPolicyFile, parsePolicy } from '../../src/runtime/policy-file';
 import { testPolicy } from '../harness/policies';
+import { installedUseCases } from '../../src/usecases/registry';
 import path from 'node:path';
 
 function req(
@@ -121,6 +122,38 @@ describe('policy', () => {
     expect(msg).toMatch(/rules.1.when: invalid JMESPath/);
     expect(msg).toMatch(/timeout: must be a duration/);
     expect(msg).toMatch(/the highest tier \(1\) needs two distinct approvers/);
+  });
+
+  it('refuses a condition that negates before reading a field, which would never apply', () => {
+    expect(() => testPolicy({ rules: [{ id: 'own-run', tool: 'x', when: '!run.agent', effect: 'allow' }] })).toThrow(
+      /rules.\d+.when: invalid JMESPath in when: "!run.agent" negates before it reads a field.*write !\(a.b\)/,
+    );
+    const fixed = testPolicy({
+      rules: [{ id: 'own-run', tool: 'report_write', when: '!(run.agent)', effect: 'allow' }],
+    });
+    const report = { name: 'report_write' };
+    expect(evaluatePolicy(fixed, req({ tool: report })).ruleId).toBe('own-run');
+    const byAgent = req({ tool: report, run: { workflowId: 'wf', initiator: 'o', tainted: false, agent: 'agent:a' } });
+    expect(evaluatePolicy(fixed, byAgent).ruleId).toBe('default:write');
+  });
+
+  it('loads every installed use case’s rules into a policy that opts in, and they apply as written', () => {
+    const fragments = installedUseCases()
+      .filter((uc) => uc.policyRules)
+      .map((uc) => ({ usecase: uc.name, file: uc.policyRules! }));
+    expect(fragments.length).toBeGreaterThan(0);
+    const p = loadPolicyFile(path.join(__dirname, '..', '..', 'policy', 'default.yaml'), fragments);
+    expect(p.document.rules.length).toBeGreaterThan(fragments.length);
+    // Isolating a host the inventory does not know needs two approvers (the rule once read (!context).asset.found).
+    const unknownHost = evaluatePolicy(
+      p,
+      req({
+        tool: { name: 'edr_isolate_host', risk: 'destructive' },
+        args: { hostname: 'h1' },
+        context: { alertHosts: ['h1'], asset: { found: false } },
+      }),
+    );
+    expect(unknownHost).toMatchObject({ effect: 'require_approval', tier: 2, ruleId: 'isolate-critical-host' });
   });
 
   it('loads the shipped default policy', () => {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import type { Canvas } from '@napi-rs/canvas';
+import type * as PdfJs from 'pdfjs-dist';
 
 /** What rendering a PDF page found. */
 export interface RenderedPage {
@@ -31,7 +32,7 @@ class NapiCanvasFactory {
 /** Renders the first page of a PDF to an image with pdf.js (as a viewer would) and measures its ink. */
 export async function renderFirstPage(pdf: Buffer, scale = 1): Promise<RenderedPage> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as typeof import('pdfjs-dist');
+  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as typeof PdfJs;
   const factory = new NapiCanvasFactory();
   const doc = await pdfjs.getDocument({
     data: new Uint8Array(pdf),
@@ -40,7 +41,7 @@ export async function renderFirstPage(pdf: Buffer, scale = 1): Promise<RenderedP
     canvasFactory: factory,
     disableFontFace: true,
     isEvalSupported: false,
-  } as never).promise;
+  }).promise;
   const page = await doc.getPage(1);
   const viewport = page.getViewport({ scale });
   const { canvas, context } = factory.create(Math.ceil(viewport.width), Math.ceil(viewport.height));

@@ -82,10 +82,8 @@ describeWithSharedData('real SP 800-53 and SOC 2 catalogs', 'controls', (dir) =>
       path.join(dir, 'NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog-min.json'),
       path.join(dir, 'NIST_SP-800-53_rev5_MODERATE-baseline_profile.json'),
     );
-    const flat = (
-      readJson(path.join(dir, 'nist_800_53_rev5_moderate_flat.json')) as {
-        controls: { id: string; title: string; label: string }[];
-      }
+    const flat = readJson<{ controls: { id: string; title: string; label: string }[] }>(
+      path.join(dir, 'nist_800_53_rev5_moderate_flat.json'),
     ).controls;
     const byId = new Map(flat.map((c) => [c.id, c]));
     expect(b.controls.length + b.missing.length).toBe(flat.length);
@@ -120,7 +118,7 @@ describeWithSharedData('real SP 800-53 and SOC 2 catalogs', 'controls', (dir) =>
       frameworks: ['nist-800-53-rev5', 'soc2'],
     });
     const serving = cat.frameworks.flatMap((f) =>
-      f.controls.filter((c) => c.checks.includes('iam_user_accesskey_unused')).map((c) => f.id),
+      f.controls.filter((c) => c.checks.includes('iam_user_accesskey_unused')).map(() => f.id),
     );
     expect(new Set(serving)).toEqual(new Set(['nist-800-53-rev5', 'soc2']));
     const soc2 = cat.frameworks.find((f) => f.id === 'soc2')!;

@@ -7,6 +7,7 @@ import { AuditLedger } from '../../../src/audit';
 import { loadConfig } from '../../../src/config';
 import { parsePolicy } from '../../../src/runtime/policy-file';
 import type { PendingApproval } from '../../../src/governance/approvals';
+import { approvalSignal } from '../../../src/workflows/contract';
 import { registerComplianceCommands } from '../../../src/usecases/compliance-evidence/cli';
 import { COMPLIANCE_SCHEDULE, useCase } from '../../../src/usecases/compliance-evidence';
 import { verifyRunEvidence } from '../../../src/usecases/compliance-evidence/evidence/ledger';
@@ -233,7 +234,7 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     );
     const approval = pending.find((a) => a.workflowId === workflowId) as PendingApproval;
     expect(approval.approvalId).toBe('attest.0');
-    await stack.client.signal(workflowId, 'approval', {
+    await stack.client.signal(workflowId, approvalSignal, {
       approvalId: approval.approvalId,
       decision: 'approve',
       approver: 'alice',

@@ -202,8 +202,8 @@ describe('ticket triage end to end: webhook → ticket system → knowledge → 
       /Classification: hardware \(confidence 0\.88\), priority high, language en/,
       /Requester: lee <lee@example\.com>, verified by the ticket system/,
       /Description: Dropped it; half the screen is black\./,
-      /Suggested reply \(not sent\):\n  The desktop team will swap your laptop\./,
-      /Knowledge articles:\n  - Laptop broken, slow or needs replacing \(laptop-hardware\.md\)/,
+      /Suggested reply \(not sent\):\n {2}The desktop team will swap your laptop\./,
+      /Knowledge articles:\n {2}- Laptop broken, slow or needs replacing \(laptop-hardware\.md\)/,
       /Similar tickets:/,
       /\[warden-ref:[0-9a-f]{16}\]$/,
     ])

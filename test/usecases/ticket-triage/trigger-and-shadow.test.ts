@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../../src/errors';
-import { WebhookRejected } from '../../../src/triggers/webhooks';
+import type { WebhookRejected } from '../../../src/triggers/webhooks';
 import { useCase } from '../../../src/usecases/ticket-triage';
 import { DEMO_DIR, DEMO_TICKETS } from '../../../src/usecases/ticket-triage/demo';
 import { scoreClassification } from '../../../src/usecases/ticket-triage/eval/metrics';

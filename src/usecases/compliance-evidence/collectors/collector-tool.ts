@@ -52,7 +52,7 @@ export function defineCollector<I extends z.ZodType>(
     risk: 'read',
     capabilities: spec.capabilities,
     integration: spec.integration ?? spec.source,
-    ...(spec.summarize ? { summarize: spec.summarize } : {}),
+    ...(spec.summarize ? { summarize: spec.summarize.bind(spec) } : {}),
     async execute(args, ctx) {
       const ref = callRef(ctx.idempotencyKey);
       let bundle = deps.store.existingBundle(ref);

@@ -32,7 +32,7 @@ export function parseCredentialReport(text: string): CredentialReportRow[] {
       throw new Error('credential report: JSON without Content; expected `aws iam get-credential-report` output');
     csv = Buffer.from(out.data.Content, 'base64').toString('utf8');
   }
-  const rows = parse(csv, { columns: true, skip_empty_lines: true, trim: true }) as CredentialReportRow[];
+  const rows = parse<CredentialReportRow>(csv, { columns: true, skip_empty_lines: true, trim: true });
   const missing = REQUIRED.filter((c) => !(c in (rows[0] ?? {})));
   if (!rows.length || missing.length)
     throw new Error(

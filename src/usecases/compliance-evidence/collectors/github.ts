@@ -123,7 +123,8 @@ async function branchEvidence(base: string, token: string, spec: string, ctx: To
   if (!branch) {
     const r = await ghGet(base, token, `repos/${repo}`, ctx, `repository ${repo}`);
     if (r.res.status !== 200) throw fail(r);
-    branch = String((r.res.json as { default_branch?: unknown }).default_branch ?? 'main');
+    const named = (r.res.json as { default_branch?: unknown } | null)?.default_branch;
+    branch = typeof named === 'string' ? named : 'main';
   }
   const r = await ghGet(
     base,
@@ -141,8 +142,8 @@ async function branchEvidence(base: string, token: string, spec: string, ctx: To
     enforceAdmins: false,
     allowForcePushes: true,
   };
-  if (r.res.status === 404 && /not protected/i.test(String((r.res.json as { message?: unknown })?.message ?? '')))
-    return unprotected;
+  const message = (r.res.json as { message?: unknown } | null)?.message;
+  if (r.res.status === 404 && typeof message === 'string' && /not protected/i.test(message)) return unprotected;
   if (r.res.status !== 200) throw fail(r);
   const p = Protection.parse(r.res.json);
   return {

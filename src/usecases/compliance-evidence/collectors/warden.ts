@@ -63,7 +63,7 @@ export function wardenEvidence(
   const approvals = new Map<string, ApprovalFacts>();
   const key = (w: string, a: string) => `${w}\u0000${a}`;
   for (const r of records) {
-    const d = r.data as Record<string, unknown>;
+    const d = r.data;
     if (r.type === 'run.started' && typeof d.initiator === 'string') initiators.set(r.workflowId, d.initiator);
     if (r.type === 'approval.requested' && typeof d.approvalId === 'string') {
       approvals.set(key(r.workflowId, d.approvalId), {
@@ -106,7 +106,7 @@ export function wardenEvidence(
       kind: 'approval',
       subject: `${a.workflowId} ${a.approvalId}`,
       collectedAt,
-      data: { ...a, initiator: a.initiator ?? null, problems } as never,
+      data: { ...a, initiator: a.initiator ?? null, problems },
     };
     items.push(item);
     subjects.push({ evidenceId: item.id, subject: item.subject, ok: problems.length === 0 });
@@ -128,7 +128,8 @@ export function wardenEvidence(
     const d = r.data as { engaged?: unknown; reason?: unknown };
     if (d.engaged === true) engaged = r;
     else if (d.engaged === false && engaged) {
-      const reason = String((engaged.data as { reason?: unknown }).reason ?? '');
+      const given = (engaged.data as { reason?: unknown }).reason;
+      const reason = typeof given === 'string' ? given : '';
       if (DRILL.test(reason))
         drills.push({
           id: `warden:kill-switch-drill:${engaged.seq}`,

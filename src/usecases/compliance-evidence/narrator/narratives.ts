@@ -31,7 +31,7 @@ export function validateNarratives(
 ): NarrativeValidation {
   const rejected: string[] = [];
   if (raw === undefined || raw === null) return { narratives: [], rejected };
-  if (typeof raw === 'object' && 'error' in (raw as object)) {
+  if (typeof raw === 'object' && 'error' in raw) {
     rejected.push('the narrator did not answer (its step failed); no drafts');
     return { narratives: [], rejected };
   }

@@ -26,7 +26,13 @@ export const STATUS_COLOUR: Record<ControlStatus, string> = {
 
 /** Escapes text for HTML: every string in the report comes from evidence or config, i.e. untrusted. */
 export function esc(v: unknown): string {
-  return String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const text =
+    typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+      ? String(v)
+      : v === null || v === undefined
+        ? ''
+        : JSON.stringify(v);
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Controls sorted failing first, then by framework and id. */

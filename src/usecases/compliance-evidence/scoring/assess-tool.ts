@@ -25,11 +25,16 @@ export interface Assessment {
   checkTitles: Record<string, { title: string; remediation: string }>;
 }
 
-const Collection = z.union([
-  z.object({ source: z.string(), bundle: z.string(), bundleSha256: z.string() }).loose(),
-  z.object({ error: z.object({ type: z.string().optional(), message: z.string().optional() }).loose() }).loose(),
-  z.null(),
-]);
+/** A collector step that failed (`onError: continue` records its error in place of its output). */
+const FailedCollection = z
+  .object({
+    source: z.string().optional(),
+    error: z.object({ type: z.string().optional(), message: z.string().optional() }).loose(),
+  })
+  .loose();
+/** A collector's output: the evidence bundle it stored, by name and digest. */
+const StoredCollection = z.object({ source: z.string(), bundle: z.string(), bundleSha256: z.string() }).loose();
+const Collection = z.union([StoredCollection, FailedCollection, z.null()]);
 
 /** Arguments of `compliance_assess`: the collectors' outputs (or their errors), as the playbook passes them. */
 export const AssessInput = z.object({
@@ -101,15 +106,18 @@ export function assessRun(
   const unavailable: Assessment['unavailable'] = [];
   const checks: CheckResult[] = [];
   const evidence: Assessment['evidence'] = {};
-  for (const c of args.collections) {
-    if (!c) continue;
-    if ('error' in c) {
+  for (const item of args.collections) {
+    if (!item) continue;
+    const stored = 'error' in item ? undefined : StoredCollection.safeParse(item).data;
+    if (!stored) {
+      const f = FailedCollection.safeParse(item).data;
       unavailable.push({
-        source: String((c as { source?: unknown }).source ?? 'a collector'),
-        error: String(c.error.message ?? c.error.type ?? 'failed'),
+        source: f?.source ?? 'a collector',
+        error: f?.error.message ?? f?.error.type ?? 'failed (unreadable error)',
       });
       continue;
     }
+    const c = stored;
     const bundle = deps.store.readBundle(workflowId, c.bundle, c.bundleSha256);
     sources.push({
       source: bundle.source,

@@ -114,7 +114,7 @@ interface JiraUser {
   displayName?: string;
   accountType?: string;
 }
-const user = (v: unknown): JiraUser => (v && typeof v === 'object' ? (v as JiraUser) : {});
+const user = (v: unknown): JiraUser => (v && typeof v === 'object' ? v : {});
 
 /**
  * A Jira issue (REST v3 or a webhook's `issue`) → Ticket. The requester is the reporter; verified only when

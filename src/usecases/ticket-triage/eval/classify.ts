@@ -49,14 +49,15 @@ export function createEvalClassifier(llm: LlmSettings, logger: Logger) {
       out.turns++;
       let reply: ModelReply;
       try {
-        reply = (await env.run(activities.callModel, {
+        const call = (input: Parameters<typeof activities.callModel>[0]) => activities.callModel(input);
+        reply = await env.run(call, {
           workflowId: runId,
           stepId: 'classify',
           agent: ticketClassifier.name,
           turn: out.turns,
           untrustedRule: untrustedRule(tag),
           messages,
-        })) as ModelReply;
+        });
       } catch (err) {
         return { ...out, error: (err as Error).message };
       }

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     throw new Error(
       `${dataFile} is missing: the eval reads ../shared/data/tickets (see its README), or pass --data FILE`,
     );
-  const rows = parse(fs.readFileSync(dataFile, 'utf8'), { columns: true, skip_empty_lines: true }) as Row[];
+  const rows = parse<Row>(fs.readFileSync(dataFile, 'utf8'), { columns: true, skip_empty_lines: true });
   const limit = Number(arg('limit') ?? rows.length);
   const sample = stratified(rows).slice(0, limit);
   const labels = [...new Set(rows.map((r) => r.topic_group))].sort();
