@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import type { CliIO } from './output';
 
+/** How long Ctrl-C waits for a demo in flight before stopping anyway. */
+const DEMO_DRAIN_MS = 15_000;
+
 /** `warden dev` (what `npm start` runs): the whole stack on one machine until Ctrl-C / SIGTERM. */
 export function registerDevCommand(program: Command, io: CliIO): void {
   program
@@ -41,13 +44,34 @@ export function registerDevCommand(program: Command, io: CliIO): void {
           .filter((l) => l !== undefined)
           .join('\n'),
       );
+      // Signals are handled from here on, demos included: Ctrl-C while a demo runs still drains in order.
+      let stopping = false;
+      // The demo in flight, if any: stopping waits for it (bounded), since closing the client under a
+      // call it is retrying makes the SDK throw from a timer.
+      let demoInFlight: Promise<unknown> = Promise.resolve();
+      const stopped = new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          stopping = true;
+          io.out(`\nwarden: ${signal} received — draining the worker and stopping Temporal…`);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          // A second Ctrl-C while draining forces the exit.
+          process.once('SIGINT', () => process.exit(130));
+          const settled = demoInFlight.catch(() => undefined);
+          void Promise.race([settled, new Promise((r) => setTimeout(r, DEMO_DRAIN_MS).unref())])
+            .then(() => stack.stop())
+            .then(resolve, resolve);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
       if (config.demo) {
         const secrets = createSecretStore(config).store;
         for (const uc of enabledUseCases(config)) {
-          if (!uc.demo) continue;
+          if (!uc.demo || stopping) continue;
           io.out('');
           try {
-            await uc.demo({
+            demoInFlight = uc.demo({
               ...useCaseContext(uc, config, logger),
               httpUrl: stack.httpUrl,
               client: stack.client,
@@ -55,24 +79,14 @@ export function registerDevCommand(program: Command, io: CliIO): void {
               agentsReady: stack.agentsReady,
               say: (line) => io.out(line),
             });
+            await Promise.race([demoInFlight, stopped]);
           } catch (err) {
-            io.out(`warden: the ${uc.name} demo failed: ${(err as Error).message}`);
+            if (!stopping) io.out(`warden: the ${uc.name} demo failed: ${(err as Error).message}`);
           }
         }
-        io.out('(WARDEN_DEMO=off skips the demos.)');
+        if (!stopping) io.out('(WARDEN_DEMO=off skips the demos.)');
       }
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals) => {
-          io.out(`\nwarden: ${signal} received — draining the worker and stopping Temporal…`);
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          // A second Ctrl-C while draining forces the exit.
-          process.once('SIGINT', () => process.exit(130));
-          stack.stop().then(resolve, resolve);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      await stopped;
       logger.flush();
       io.out('warden: stopped.');
     });

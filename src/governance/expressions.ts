@@ -71,7 +71,7 @@ interface AstNode {
   type: string;
   children?: AstNode[];
 }
-const compileAst = (jmespath as unknown as { compile(expression: string): AstNode }).compile;
+const compileAst = (jmespath as unknown as { compile: (this: void, expression: string) => AstNode }).compile;
 
 /**
  * JMESPath binds `!` tighter than `.`: `!run.agent` reads `(!run).agent`, which is null for every input,

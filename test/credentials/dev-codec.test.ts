@@ -97,7 +97,8 @@ describe('warden dev with payload encryption', () => {
         await raw.connection.close();
       }
     } finally {
-      expect(await dev.stop()).toBe(0);
+      const code = await dev.stop();
+      expect({ code, output: code === 0 ? '' : dev.output() }).toEqual({ code: 0, output: '' });
     }
     for (const p of Object.values(ports)) expect(await portInUse(p)).toBe(false);
   });
