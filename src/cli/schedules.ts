@@ -41,7 +41,9 @@ async function readInput(value: string | undefined, io: CliIO): Promise<Record<s
   try {
     data = yaml ? YAML.parse(text) : JSON.parse(text);
   } catch (err) {
-    throw new UserError(`--input is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message} — nothing was created`);
+    throw new UserError(
+      `--input is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message} — nothing was created`,
+    );
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new UserError('--input must be a JSON object (the data the playbook sees as `input`)');

@@ -64,7 +64,9 @@ export function registerEventRoutes(app: FastifyInstance, opts: EventRouteOption
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch (err) {
-        return reply.code(400).send({ error: `body is not valid JSON: ${(err as Error).message} — nothing was recorded` });
+        return reply
+          .code(400)
+          .send({ error: `body is not valid JSON: ${(err as Error).message} — nothing was recorded` });
       }
       try {
         const result = await opts.ingestor.ingest(stream, body);
@@ -73,7 +75,8 @@ export function registerEventRoutes(app: FastifyInstance, opts: EventRouteOption
         if (err instanceof EventsRejected) return reply.code(err.statusCode).send({ error: err.message });
         req.log.error({ err, stream }, 'events could not be recorded');
         return reply.code(503).send({
-          error: 'events could not be recorded (Temporal unavailable?) — retry with the same event ids; duplicates are counted once',
+          error:
+            'events could not be recorded (Temporal unavailable?) — retry with the same event ids; duplicates are counted once',
         });
       }
     });

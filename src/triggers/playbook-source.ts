@@ -53,7 +53,9 @@ export function loadPlaybookFile(file: string): Playbook {
   try {
     data = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new UserError(`playbook ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new UserError(
+      `playbook ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
   const parsed = Playbook.safeParse(data);
   if (!parsed.success) throw new UserError(`playbook ${file} is invalid: ${formatIssues(parsed.error, '(playbook)')}`);
@@ -65,9 +67,7 @@ export function loadPlaybookFile(file: string): Playbook {
  * relative to `baseDir`) or the name of a bundled playbook.
  * @param bundled name → file (default: {@link bundledPlaybookFiles}); the use-case registry can pass its own.
  */
-export function playbookResolver(
-  opts: { baseDir?: string; bundled?: Record<string, string> } = {},
-): PlaybookResolver {
+export function playbookResolver(opts: { baseDir?: string; bundled?: Record<string, string> } = {}): PlaybookResolver {
   return (ref) => {
     if (/[/\\]/.test(ref) || /\.(ya?ml|json)$/i.test(ref)) {
       return loadPlaybookFile(path.resolve(opts.baseDir ?? process.cwd(), ref));

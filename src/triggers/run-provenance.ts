@@ -18,7 +18,10 @@ import { THRESHOLD_ENTITY_PREFIX, THRESHOLD_RUN_PREFIX } from './threshold-contr
 /** Set by Temporal on runs a Schedule starts: the schedule id. */
 export const SCHEDULED_BY_ID = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 /** Set by Temporal on runs a Schedule starts: the nominal (scheduled) start time. */
-export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const SCHEDULED_START_TIME = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);
 
 /** What a run's input claims started it (`RunPlaybookInput.trigger`). */
 export interface ClaimedTrigger {
@@ -83,7 +86,10 @@ export function runProvenance(info: ProvenanceInfo, claimed?: ClaimedTrigger): R
       evidence: 'threshold-parent',
       ...(consistent
         ? {}
-        : { ...(claimed ? { claimed } : {}), discrepancy: 'the input does not name the rule of the entity that started it' }),
+        : {
+            ...(claimed ? { claimed } : {}),
+            discrepancy: 'the input does not name the rule of the entity that started it',
+          }),
     };
   }
   if (claimed?.type === 'schedule' || claimed?.type === 'threshold') {

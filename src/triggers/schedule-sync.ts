@@ -84,7 +84,8 @@ export function definitionsFromDeclarations(
       problems.push(`${label}: ${(err as Error).message}`);
     }
   }
-  if (problems.length) throw new UserError(`invalid schedule declarations — ${problems.join('; ')} — nothing was synced`);
+  if (problems.length)
+    throw new UserError(`invalid schedule declarations — ${problems.join('; ')} — nothing was synced`);
   return defs;
 }
 
@@ -118,7 +119,14 @@ export function readScheduleDeclarations(file: string): {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(`cannot read schedule declarations from ${file}: ${code ?? (err as Error).message}`);
   }
-  const parsed = z.object({ schedules: z.array(z.unknown()) }).strict().safeParse(data);
-  if (!parsed.success) throw new UserError(`${file}: ${formatIssues(parsed.error, '(file)')} — expected "schedules: [...]"`);
-  return { declarations: parsed.data.schedules as ScheduleDeclarationInput[], baseDir: path.dirname(path.resolve(file)) };
+  const parsed = z
+    .object({ schedules: z.array(z.unknown()) })
+    .strict()
+    .safeParse(data);
+  if (!parsed.success)
+    throw new UserError(`${file}: ${formatIssues(parsed.error, '(file)')} — expected "schedules: [...]"`);
+  return {
+    declarations: parsed.data.schedules as ScheduleDeclarationInput[],
+    baseDir: path.dirname(path.resolve(file)),
+  };
 }

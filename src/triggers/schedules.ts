@@ -170,7 +170,9 @@ export class ScheduleManager {
    */
   async trigger(id: string, waitMs = 15_000): Promise<ScheduledRun | undefined> {
     const handle = this.client.schedule.getHandle(id);
-    const before = new Set((await this.call(id, () => handle.describe())).info.recentActions.map((a) => a.action.workflow.workflowId));
+    const before = new Set(
+      (await this.call(id, () => handle.describe())).info.recentActions.map((a) => a.action.workflow.workflowId),
+    );
     await this.call(id, () => handle.trigger());
     const deadline = Date.now() + waitMs;
     for (;;) {

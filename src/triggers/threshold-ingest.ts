@@ -110,10 +110,16 @@ export class EventIngestor {
       }
       const bytes = Buffer.byteLength(JSON.stringify(raw));
       if (bytes > this.maxEventBytes) {
-        throw new EventsRejected(413, `${where} is ${bytes} bytes; at most ${this.maxEventBytes} — nothing was recorded`);
+        throw new EventsRejected(
+          413,
+          `${where} is ${bytes} bytes; at most ${this.maxEventBytes} — nothing was recorded`,
+        );
       }
       if (ids.has(parsed.data.id)) {
-        throw new EventsRejected(400, `${where}: id "${parsed.data.id}" appears twice in one delivery — nothing was recorded`);
+        throw new EventsRejected(
+          400,
+          `${where}: id "${parsed.data.id}" appears twice in one delivery — nothing was recorded`,
+        );
       }
       ids.add(parsed.data.id);
       return parsed.data;
@@ -130,7 +136,10 @@ export class EventIngestor {
     const events = this.parse(body);
     const receivedAt = this.now();
     const rules = this.byStream.get(stream) ?? [];
-    const groups = new Map<string, { rule: CompiledThresholdRule; key: string; keyId: string; events: EntityEvent[] }>();
+    const groups = new Map<
+      string,
+      { rule: CompiledThresholdRule; key: string; keyId: string; events: EntityEvent[] }
+    >();
     const skipped: IngestResult['skipped'] = [];
     let unmatched = 0;
     for (const e of events) {
@@ -176,7 +185,11 @@ export class EventIngestor {
             args: [input],
             signal: thresholdEventsSignal,
             signalArgs: [{ events: g.events }],
-            staticSummary: `threshold ${g.rule.id} for ${g.key}: ${g.rule.threshold} events in ${g.rule.windowMs / 1000} s`.slice(0, 200),
+            staticSummary:
+              `threshold ${g.rule.id} for ${g.key}: ${g.rule.threshold} events in ${g.rule.windowMs / 1000} s`.slice(
+                0,
+                200,
+              ),
           });
           deliveries.push({ rule: g.rule.id, key: g.key, entity, events: g.events.length });
         }),

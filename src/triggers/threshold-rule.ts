@@ -24,7 +24,9 @@ export const STREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const duration = (min: number, max: number) =>
   z
     .string()
-    .refine((v) => typeof ms(v as ms.StringValue) === 'number', { message: 'must be a duration like 30s, 10m, 4h or 2d' })
+    .refine((v) => typeof ms(v as ms.StringValue) === 'number', {
+      message: 'must be a duration like 30s, 10m, 4h or 2d',
+    })
     .refine(
       (v) => {
         const n = ms(v as ms.StringValue);
@@ -33,10 +35,14 @@ const duration = (min: number, max: number) =>
       { message: `must be between ${ms(min, { long: true })} and ${ms(max, { long: true })}` },
     );
 
-const expression = z.string().min(1).max(500).superRefine((e, ctx) => {
-  const problem = compiles(e);
-  if (problem) ctx.addIssue({ code: 'custom', message: `does not parse as JMESPath: ${problem}` });
-});
+const expression = z
+  .string()
+  .min(1)
+  .max(500)
+  .superRefine((e, ctx) => {
+    const problem = compiles(e);
+    if (problem) ctx.addIssue({ code: 'custom', message: `does not parse as JMESPath: ${problem}` });
+  });
 
 const DAY = 86_400_000;
 
@@ -82,7 +88,8 @@ function templateExpressions(template: unknown, out: string[] = []): string[] {
   if (typeof template === 'string') {
     for (const m of template.matchAll(/\{\{\s*([\s\S]+?)\s*\}\}/g)) if (m[1]) out.push(m[1]);
   } else if (Array.isArray(template)) template.forEach((t) => templateExpressions(t, out));
-  else if (template && typeof template === 'object') Object.values(template).forEach((t) => templateExpressions(t, out));
+  else if (template && typeof template === 'object')
+    Object.values(template).forEach((t) => templateExpressions(t, out));
   return out;
 }
 

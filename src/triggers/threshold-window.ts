@@ -44,7 +44,10 @@ export interface Breach {
 }
 
 /** The rule parameters the window needs. */
-export type WindowRule = Pick<CompiledThresholdRule, 'threshold' | 'windowMs' | 'cooldownMs' | 'dedupeForMs' | 'attach'>;
+export type WindowRule = Pick<
+  CompiledThresholdRule,
+  'threshold' | 'windowMs' | 'cooldownMs' | 'dedupeForMs' | 'attach'
+>;
 
 const emptyStats = (): ThresholdStats => ({
   received: 0,

@@ -10,7 +10,12 @@ import {
 } from '@temporalio/workflow';
 import { render } from '../governance/expressions';
 import { formatIssues } from '../governance/issues';
-import type { EntityEvent, FireRecord, ThresholdEntityInput, ThresholdEntityView } from '../triggers/threshold-contract';
+import type {
+  EntityEvent,
+  FireRecord,
+  ThresholdEntityInput,
+  ThresholdEntityView,
+} from '../triggers/threshold-contract';
 import {
   ThresholdEventsPayload,
   thresholdEventsSignal,

@@ -31,7 +31,10 @@ describe('run provenance from workflowInfo (real Temporal dev server)', () => {
     running = worker.run();
   });
   afterAll(async () => {
-    await stack?.client.temporal.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+    await stack?.client.temporal.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch(() => undefined);
     worker?.shutdown();
     await running;
     await connection?.close();
@@ -82,7 +85,10 @@ describe('run provenance from workflowInfo (real Temporal dev server)', () => {
   it('flags forged schedule search attributes that do not match the run id, and the schedule disowns the run', async () => {
     const id = `forged-${randomUUID()}`;
     const p = await start(id, { type: 'schedule', ref: scheduleId }, { TemporalScheduledById: [scheduleId] });
-    expect(p).toMatchObject({ type: 'schedule', discrepancy: expect.stringMatching(/does not carry the scheduled time/) });
+    expect(p).toMatchObject({
+      type: 'schedule',
+      discrepancy: expect.stringMatching(/does not carry the scheduled time/),
+    });
     const forged = await stack.client.temporal.workflow.getHandle(id).describe();
     const schedules = new ScheduleManager(stack.client.temporal, taskQueue);
     expect(await schedules.confirmScheduledRun(scheduleId, id, forged.runId)).toBe(false);
@@ -108,7 +114,9 @@ describe('run provenance of threshold runs', () => {
   const entityId = 'threshold-entity-failed-logins-0123456789ab-alice';
 
   it('trusts the parent Temporal recorded: a threshold entity of the rule the input names', () => {
-    expect(runProvenance(info(runId, entityId), { type: 'threshold', ref: 'failed-logins/alice@2026-01-01T00:00:00.000Z' })).toEqual({
+    expect(
+      runProvenance(info(runId, entityId), { type: 'threshold', ref: 'failed-logins/alice@2026-01-01T00:00:00.000Z' }),
+    ).toEqual({
       type: 'threshold',
       ref: 'failed-logins/alice@2026-01-01T00:00:00.000Z',
       parentWorkflowId: entityId,

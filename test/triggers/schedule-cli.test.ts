@@ -60,13 +60,21 @@ describe('warden schedule (CLI against the real dev server)', () => {
 
   it('create → ls → describe → trigger → pause → unpause → delete, each with --json', async () => {
     const created = await warden(
-      'schedule', 'create', id,
-      '--playbook', path.join(dir, 'report.yaml'),
-      '--every', '1h',
-      '--overlap', 'skip',
-      '--catchup-window', '10m',
-      '--input', '{"team":"blue"}',
-      '--description', 'weekly report for team blue',
+      'schedule',
+      'create',
+      id,
+      '--playbook',
+      path.join(dir, 'report.yaml'),
+      '--every',
+      '1h',
+      '--overlap',
+      'skip',
+      '--catchup-window',
+      '10m',
+      '--input',
+      '{"team":"blue"}',
+      '--description',
+      'weekly report for team blue',
       '--paused',
       '--json',
     );
@@ -104,7 +112,19 @@ describe('warden schedule (CLI against the real dev server)', () => {
 
   it('takes a bundled playbook by name and input from stdin', async () => {
     const bundled = `cli-bundled-${randomUUID().slice(0, 8)}`;
-    const r = await warden('schedule', 'create', bundled, '--playbook', 'alert-triage', '--cron', '0 6 * * *', '--input', '-', '--paused', '--json');
+    const r = await warden(
+      'schedule',
+      'create',
+      bundled,
+      '--playbook',
+      'alert-triage',
+      '--cron',
+      '0 6 * * *',
+      '--input',
+      '-',
+      '--paused',
+      '--json',
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ playbook: 'alert-triage', spec: 'cron 0 6 * * *' });
     await warden('schedule', 'delete', bundled);
@@ -115,9 +135,18 @@ describe('warden schedule (CLI against the real dev server)', () => {
     const file = path.join(dir, 'schedules.yaml');
     fs.writeFileSync(
       file,
-      ['schedules:', `  - id: ${sid}`, '    description: nightly', '    interval: 24h', '    playbook: ./report.yaml', '    input: { team: red }'].join('\n'),
+      [
+        'schedules:',
+        `  - id: ${sid}`,
+        '    description: nightly',
+        '    interval: 24h',
+        '    playbook: ./report.yaml',
+        '    input: { team: red }',
+      ].join('\n'),
     );
-    expect(JSON.parse((await warden('schedule', 'sync', '--file', file, '--json')).out)).toEqual([{ id: sid, outcome: 'created' }]);
+    expect(JSON.parse((await warden('schedule', 'sync', '--file', file, '--json')).out)).toEqual([
+      { id: sid, outcome: 'created' },
+    ]);
     expect((await warden('schedule', 'sync', '--file', file)).out).toMatch(new RegExp(`${sid}\\s+unchanged`));
     expect(JSON.parse((await warden('schedule', 'describe', sid, '--json')).out)).toMatchObject({ paused: true });
     await warden('schedule', 'delete', sid);
@@ -131,8 +160,14 @@ describe('warden schedule (CLI against the real dev server)', () => {
       [['--playbook', pb, '--every', 'sometimes'], /every: must be a duration/],
       [['--playbook', pb, '--every', '1h', '--overlap', 'maybe'], /overlap: /],
       [['--playbook', pb, '--every', '1h', '--input', '{team'], /--input is not valid JSON/],
-      [['--playbook', path.join(dir, 'missing.yaml'), '--every', '1h'], /cannot read playbook .*missing\.yaml \(ENOENT\)/],
-      [['--playbook', 'no-such-playbook', '--every', '1h'], /unknown playbook "no-such-playbook" — give a playbook file path or a bundled name \(.*alert-triage/],
+      [
+        ['--playbook', path.join(dir, 'missing.yaml'), '--every', '1h'],
+        /cannot read playbook .*missing\.yaml \(ENOENT\)/,
+      ],
+      [
+        ['--playbook', 'no-such-playbook', '--every', '1h'],
+        /unknown playbook "no-such-playbook" — give a playbook file path or a bundled name \(.*alert-triage/,
+      ],
       [['--playbook', pb, '--cron', 'not a cron'], /Temporal refused schedule/],
     ];
     for (const [args, message] of cases) {

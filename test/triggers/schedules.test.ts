@@ -38,7 +38,14 @@ describe('schedule trigger (Temporal Schedules on the real dev server)', () => {
   const def = (over: Partial<ScheduleDefinition> = {}): ScheduleDefinition => {
     const id = over.id ?? `sched-test-${randomUUID().slice(0, 8)}`;
     made.push(id);
-    return parseScheduleDefinition({ every: '1h', paused: true, playbook: report, input: { team: 'blue' }, ...over, id });
+    return parseScheduleDefinition({
+      every: '1h',
+      paused: true,
+      playbook: report,
+      input: { team: 'blue' },
+      ...over,
+      id,
+    });
   };
 
   beforeAll(async () => {
@@ -92,12 +99,18 @@ describe('schedule trigger (Temporal Schedules on the real dev server)', () => {
       () => schedules.list(),
       (l) => l.some((s) => s.id === d.id),
     );
-    expect(listed.find((s) => s.id === d.id)).toMatchObject({ spec: 'every 1h', paused: true, playbook: 'nightly-report' });
+    expect(listed.find((s) => s.id === d.id)).toMatchObject({
+      spec: 'every 1h',
+      paused: true,
+      playbook: 'nightly-report',
+    });
     expect((await schedules.unpause(d.id)).paused).toBe(false);
     expect((await schedules.describe(d.id)).nextRuns.length).toBeGreaterThan(0);
     expect(await schedules.pause(d.id, 'change freeze')).toMatchObject({ paused: true, note: 'change freeze' });
     await schedules.delete(d.id);
-    await expect(schedules.describe(d.id)).rejects.toThrow(new UserError(`no schedule "${d.id}" — list schedules with \`warden schedule ls\``));
+    await expect(schedules.describe(d.id)).rejects.toThrow(
+      new UserError(`no schedule "${d.id}" — list schedules with \`warden schedule ls\``),
+    );
   });
 
   it('reads a cron schedule back as the cron line', async () => {
@@ -156,7 +169,14 @@ describe('schedule trigger (Temporal Schedules on the real dev server)', () => {
     expect(vendor.requests.some((r) => (r.body as { title?: string }).title === 'report for a2')).toBe(true);
 
     await expect(
-      syncSchedules(schedules, [{ ...decls[0]!, playbook: 'missing' }, { ...decls[1]!, interval: '1h' }], resolve),
+      syncSchedules(
+        schedules,
+        [
+          { ...decls[0]!, playbook: 'missing' },
+          { ...decls[1]!, interval: '1h' },
+        ],
+        resolve,
+      ),
     ).rejects.toThrow(/unknown playbook "missing".*give exactly one of cron.*nothing was synced/);
   });
 

@@ -81,7 +81,11 @@ describe('threshold trigger across a worker crash (real worker process, real Tem
           id: 'effect',
           kind: 'action',
           tool: 'http_request',
-          args: { method: 'POST', url: `${vendor.url}/lockouts`, body: { user: '{{ input.key }}', events: '{{ input.ids }}' } },
+          args: {
+            method: 'POST',
+            url: `${vendor.url}/lockouts`,
+            body: { user: '{{ input.key }}', events: '{{ input.ids }}' },
+          },
           context: {},
           onError: 'fail',
         },

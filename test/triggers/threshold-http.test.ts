@@ -105,10 +105,14 @@ describe('threshold trigger over HTTP (real Temporal dev server)', () => {
     user,
     outcome,
   });
-  const entity = (user: string): WorkflowHandle => stack.client.temporal.workflow.getHandle(thresholdEntityId(rule, user));
+  const entity = (user: string): WorkflowHandle =>
+    stack.client.temporal.workflow.getHandle(thresholdEntityId(rule, user));
   const stateOf = (user: string, ok: (v: ThresholdEntityView) => boolean) =>
     waitFor(
-      () => entity(user).query(thresholdStateQuery).catch(() => undefined),
+      () =>
+        entity(user)
+          .query(thresholdStateQuery)
+          .catch(() => undefined),
       (v): v is ThresholdEntityView => v !== undefined && ok(v),
     ) as Promise<ThresholdEntityView>;
   const tickets = (user: string) =>
@@ -117,7 +121,11 @@ describe('threshold trigger over HTTP (real Temporal dev server)', () => {
   it('fires one run per breach, with the breach events attached and threshold provenance', async () => {
     const res = await post(JSON.stringify([login('a1', 'alice', 3), login('a2', 'alice', 2), login('a3', 'alice', 1)]));
     expect(res.status).toBe(202);
-    expect(await res.json()).toMatchObject({ accepted: 3, unmatched: 0, deliveries: [{ rule: 'failed-logins', key: 'alice', events: 3 }] });
+    expect(await res.json()).toMatchObject({
+      accepted: 3,
+      unmatched: 0,
+      deliveries: [{ rule: 'failed-logins', key: 'alice', events: 3 }],
+    });
 
     const state = await stateOf('alice', (v) => v.fires.length === 1);
     const fire = state.fires[0]!;
@@ -190,7 +198,11 @@ describe('threshold trigger over HTTP (real Temporal dev server)', () => {
       [post(good, { headers: false }), 401, /missing x-warden-timestamp or x-warden-signature/],
       [post(good, { stream: 'unknown' }), 404, /warden secrets set events\.unknown/],
       [post('{"id": "m4", "user": "mallory",'), 400, /body is not valid JSON/],
-      [post(JSON.stringify([login('m5', 'mallory', 1), { user: 'mallory' }])), 400, /event #2: id: .*nothing was recorded/],
+      [
+        post(JSON.stringify([login('m5', 'mallory', 1), { user: 'mallory' }])),
+        400,
+        /event #2: id: .*nothing was recorded/,
+      ],
       [post(JSON.stringify({ ...login('m6', 'mallory', 1), time: 'yesterday' })), 400, /event: time: /],
       [post(JSON.stringify([login('m7', 'mallory', 1), login('m7', 'mallory', 1)])), 400, /appears twice/],
       [post(JSON.stringify({ ...login('m8', 'mallory', 1), blob: 'x'.repeat(20_000) })), 413, /at most 16384/],
@@ -212,7 +224,9 @@ describe('threshold trigger over HTTP (real Temporal dev server)', () => {
     expect(await res.json()).toMatchObject({
       accepted: 1,
       deliveries: [],
-      skipped: [{ eventId: 'n1', rule: 'failed-logins', reason: expect.stringMatching(/key expression "user" gave null/) }],
+      skipped: [
+        { eventId: 'n1', rule: 'failed-logins', reason: expect.stringMatching(/key expression "user" gave null/) },
+      ],
     });
   });
 
@@ -224,6 +238,9 @@ describe('threshold trigger over HTTP (real Temporal dev server)', () => {
       env: { PATH: process.env.PATH ?? '', SECRET },
       encoding: 'utf8',
     });
-    expect(JSON.parse(out)).toMatchObject({ accepted: 1, deliveries: [{ rule: 'failed-logins', key: 'alice', events: 1 }] });
+    expect(JSON.parse(out)).toMatchObject({
+      accepted: 1,
+      deliveries: [{ rule: 'failed-logins', key: 'alice', events: 1 }],
+    });
   });
 });

@@ -75,7 +75,15 @@ describe('threshold rules', () => {
     fs.writeFileSync(path.join(dir, 'lock.yaml'), JSON.stringify(playbook));
     fs.writeFileSync(
       path.join(dir, 'rules.yaml'),
-      ['rules:', '  - id: failed-logins', '    stream: auth', '    key: user', '    threshold: 5', '    window: 10m', '    playbook: ./lock.yaml'].join('\n'),
+      [
+        'rules:',
+        '  - id: failed-logins',
+        '    stream: auth',
+        '    key: user',
+        '    threshold: 5',
+        '    window: 10m',
+        '    playbook: ./lock.yaml',
+      ].join('\n'),
     );
     const [r] = loadThresholdRulesFile(path.join(dir, 'rules.yaml'), playbookResolver({ bundled: {} }));
     expect(r!.playbook.name).toBe('lock-account');

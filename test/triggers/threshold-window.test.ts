@@ -4,7 +4,13 @@ import type { WindowRule } from '../../src/triggers/threshold-window';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const rule: WindowRule = { threshold: 3, windowMs: 10 * MIN, cooldownMs: 30 * MIN, dedupeForMs: 24 * 60 * MIN, attach: 2 };
+const rule: WindowRule = {
+  threshold: 3,
+  windowMs: 10 * MIN,
+  cooldownMs: 30 * MIN,
+  dedupeForMs: 24 * 60 * MIN,
+  attach: 2,
+};
 
 const ev = (id: string, atMin: number, extra: Record<string, unknown> = {}): EntityEvent => ({
   id,
@@ -86,10 +92,16 @@ describe('threshold sliding window', () => {
   });
 
   it('keeps bounded state: bodies only for the newest `attach` events, at most MAX_REMEMBERED_IDS ids', () => {
-    const w = new ThresholdWindow({ ...rule, threshold: 1000, windowMs: 10_000 * MIN });
-    for (let i = 0; i < MAX_REMEMBERED_IDS + 10; i++) w.add(ev(`e${i}`, i / 1000, { pad: 'x'.repeat(100) }), T0 + i);
+    const w = new ThresholdWindow({ ...rule, threshold: 1000, windowMs: 10_000 * MIN, cooldownMs: 0 });
+    const breaches = [];
+    for (let i = 0; i < MAX_REMEMBERED_IDS + 10; i++) {
+      breaches.push(w.add(ev(`e${i}`, i / 1000, { pad: 'x'.repeat(100) }), T0 + i));
+    }
+    const fired = breaches.filter((b) => b !== undefined);
+    expect(fired.map((b) => b.attached.map((a) => a.id))[0]).toEqual(['e999', 'e998']);
     const snap = w.snapshot();
     expect(snap.seen).toHaveLength(MAX_REMEMBERED_IDS);
+    expect(snap.pending).toHaveLength(10);
     expect(snap.pending.filter((p) => p.event !== undefined)).toHaveLength(rule.attach);
     expect(JSON.stringify(snap).length).toBeLessThan(1_000_000);
   });
