@@ -8,6 +8,7 @@ import { processIO } from './output';
 import { registerGovernanceCommands } from './governance';
 import { registerModelCommands } from './model';
 import { registerRunCommands } from './runs';
+import { registerScheduleCommands } from './schedules';
 import { registerServeCommand } from './serve';
 import { registerSecretsCommands } from './secrets';
 import { registerCodecCommands } from './codec';
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIO): Command {
   registerDevCommand(program, io);
   registerWorkerCommand(program);
   registerRunCommands(program, io);
+  registerScheduleCommands(program, io);
   registerServeCommand(program, io);
   registerGovernanceCommands(program, io);
   registerAuditCommands(program, io);

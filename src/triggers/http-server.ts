@@ -2,6 +2,8 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
+import type { EventRouteOptions } from './event-routes';
+import { registerEventRoutes } from './event-routes';
 import type { WebhookOptions } from './webhooks';
 import { registerWebhooks } from './webhooks';
 import type { Logger } from '../telemetry/logger';
@@ -16,6 +18,8 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** Mounts POST /v1/webhooks/:source when given. */
   webhooks?: WebhookOptions;
+  /** Mounts POST /v1/events/:stream (threshold triggers) when given. */
+  events?: EventRouteOptions;
 }
 
 /**
@@ -31,6 +35,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   app.get('/healthz', () => ({ ok: true }));
   if (opts.webhooks) registerWebhooks(app, opts.webhooks);
+  if (opts.events) registerEventRoutes(app, opts.events);
   app.get('/readyz', (_req, reply) => {
     const ready = opts.ready ? opts.ready() : true;
     return reply.code(ready ? 200 : 503).send({ ready });

@@ -6,4 +6,5 @@ export { healthCheck } from './health-check';
 export { runPlaybook } from './run-playbook';
 export { forEachBatch } from './for-each-batch';
 export { governor } from './governor';
+export { thresholdEntity } from './threshold-entity';
 export * from './contract';
