@@ -223,6 +223,8 @@ export class ScheduleManager {
         `schedule "${id}" already exists — inspect it with \`warden schedule describe ${id}\`, or delete it first`,
       );
     }
+    // The SDK turns an invalid spec into a TypeError carrying the server's words.
+    if (err instanceof TypeError) return new UserError(`Temporal refused schedule "${id}": ${err.message}`);
     const grpc = (err as { cause?: { code?: number; details?: string } }).cause;
     // INVALID_ARGUMENT: Temporal refused the definition (a bad cron expression, an id it does not accept).
     if (grpc?.code === 3) return new UserError(`Temporal refused schedule "${id}": ${grpc.details ?? String(err)}`);

@@ -58,6 +58,7 @@ describe('threshold trigger across a worker crash (real worker process, real Tem
         '  - { id: vendor-posts, tool: http_request, effect: allow }',
         'tiers:',
         '  "1": { required: 1, stages: [{ groups: [ops], timeout: 1h }] }',
+        '  "2": { required: 2, stages: [{ groups: [ops], timeout: 1h }] }',
         'groups: { ops: [alice, bob] }',
       ].join('\n'),
     );
@@ -124,13 +125,20 @@ describe('threshold trigger across a worker crash (real worker process, real Tem
         ),
       );
     const effects = () => vendor.requests.filter((r) => r.path === '/lockouts');
+    // A worker that died (bad configuration) fails the test at once, with its output, instead of a timeout.
+    const alive =
+      <T>(read: () => Promise<T>) =>
+      async () => {
+        if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output()}`);
+        return read();
+      };
 
     let worker = startWorker(env);
     try {
       await send(0, 5);
       // Some breaches have fired and their runs have acted: now kill the worker, mid-stream.
       await waitFor(
-        async () => effects().length,
+        alive(async () => effects().length),
         (n) => n >= 2,
         120_000,
       ).catch((err: Error) => {
@@ -144,7 +152,7 @@ describe('threshold trigger across a worker crash (real worker process, real Tem
       await send(8, PER_USER);
 
       const final = (await waitFor(
-        states,
+        alive(states),
         (s) => s.every((v) => v?.stats.received === PER_USER + 2 && v.fires.length === PER_USER / N),
         180_000,
       ).catch((err: Error) => {

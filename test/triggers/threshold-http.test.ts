@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -230,13 +231,15 @@ describe('threshold trigger over HTTP (real Temporal dev server)', () => {
     });
   });
 
-  it('accepts an event signed with the shell recipe in docs/triggers.md (openssl + curl)', () => {
+  it('accepts an event signed with the shell recipe in docs/triggers.md (openssl + curl)', async () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'triggers.md'), 'utf8');
     const recipe = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('openssl dgst'));
     expect(recipe).toBeDefined();
-    const out = execFileSync('bash', ['-c', recipe!.replace('http://127.0.0.1:8787', base)], {
+    // Asynchronously: the server answering curl runs in this very process.
+    const { stdout: out } = await promisify(execFile)('bash', ['-c', recipe!.replace('http://127.0.0.1:8787', base)], {
       env: { PATH: process.env.PATH ?? '', SECRET },
       encoding: 'utf8',
+      timeout: 30_000,
     });
     expect(JSON.parse(out)).toMatchObject({
       accepted: 1,
