@@ -63,7 +63,7 @@ describe('run provenance from workflowInfo (real Temporal dev server)', () => {
       state: { paused: true },
     });
     const run = await new ScheduleManager(stack.client.temporal, taskQueue).trigger(scheduleId);
-    const p = (await stack.client.result(run!.workflowId)) as RunProvenance;
+    const p = await stack.client.result<RunProvenance>(run!.workflowId);
     expect(p).toEqual({
       type: 'schedule',
       ref: scheduleId,

@@ -85,7 +85,7 @@ describe('threshold sliding window', () => {
   it('resumes from a snapshot exactly where it left off (continue-as-new)', () => {
     const a = new ThresholdWindow(rule);
     feed(a, [ev('a', 0), ev('b', 1)]);
-    const b = new ThresholdWindow(rule, JSON.parse(JSON.stringify(a.snapshot())));
+    const b = new ThresholdWindow(rule, JSON.parse(JSON.stringify(a.snapshot())) as ReturnType<typeof a.snapshot>);
     expect(b.add(ev('a', 2), T0 + 2 * MIN)).toBeUndefined(); // still a duplicate
     expect(feed(b, [ev('c', 3)])).toHaveLength(1);
     expect(b.stats).toMatchObject({ received: 4, counted: 3, duplicates: 1 });
