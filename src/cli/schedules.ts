@@ -1,25 +1,19 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { WardenClient } from '../client';
-import { loadConfig } from '../config';
 import { UserError } from '../errors';
 import { playbookResolver } from '../triggers/playbook-source';
 import { OVERLAP_POLICIES, parseScheduleDefinition } from '../triggers/schedule-spec';
 import { readScheduleDeclarations, syncSchedules } from '../triggers/schedule-sync';
-import type { ScheduleView } from '../triggers/schedules';
-import { ScheduleManager } from '../triggers/schedules';
+import type { ScheduleManager, ScheduleView } from '../triggers/schedules';
+import { withClient } from './client';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
 
 async function withSchedules<T>(fn: (m: ScheduleManager) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const client = await WardenClient.connect(config);
-  try {
-    return await fn(new ScheduleManager(client.temporal, config.taskQueue));
-  } finally {
-    await client.close();
-  }
+  // Loaded per command (with the Temporal client), not when the CLI starts.
+  const { ScheduleManager } = await import('../triggers/schedules');
+  return withClient((client, config) => fn(new ScheduleManager(client.temporal, config.taskQueue)));
 }
 
 /** `--input`: inline JSON, `@file` (JSON or YAML) or `-` (stdin, JSON). */

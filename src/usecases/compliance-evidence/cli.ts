@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { localPublicKeys, openAuditStore, readPublicKeyFiles } from '../../audit';
-import { WardenClient } from '../../client';
+import { withClient } from '../../cli/client';
 import type { CliIO } from '../../cli/output';
 import { json, table } from '../../cli/output';
 import { loadConfig } from '../../config';
@@ -46,8 +46,7 @@ export function registerComplianceCommands(program: Command, io: CliIO): void {
     .option('--wait', 'wait for the report and print where it is')
     .action(async (o: { attest: boolean; narrate: boolean; id?: string; as?: string; wait?: boolean }) => {
       const { config } = context();
-      const client = await WardenClient.connect(config);
-      try {
+      await withClient(async (client) => {
         const workflowId = o.id ?? `compliance-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         await client.start(
           'runPlaybook',
@@ -63,9 +62,7 @@ export function registerComplianceCommands(program: Command, io: CliIO): void {
           const r = await client.result<{ outputs: { report?: { files: Record<string, string> } } }>(workflowId);
           io.out(json(r.outputs.report?.files ?? {}));
         }
-      } finally {
-        await client.close();
-      }
+      }, config);
     });
   group
     .command('report [workflowId]')

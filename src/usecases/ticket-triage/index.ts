@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { UseCase } from '../contract';
-import { WardenClient } from '../../client';
+import type { WardenClient } from '../../client';
 import { ticketClassifier } from './agent';
 import { runTicketDemo } from './demo';
 import { resolveOptions } from './options';
@@ -26,7 +26,8 @@ export const useCase: UseCase = {
     let client: Promise<WardenClient> | undefined;
     return createTicketTriageTools(options, {
       // The poll starts runs; its client connects on first use and lives as long as the worker.
-      client: () => (client ??= WardenClient.connect(ctx.config)),
+      // The Temporal client loads on first use, so loading the use case (every CLI start) stays cheap.
+      client: () => (client ??= import('../../client').then((m) => m.WardenClient.connect(ctx.config))),
       eager: true,
     });
   },
