@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EventIngestor } from './threshold-ingest';
 import { EventsRejected } from './threshold-ingest';
 import { STREAM_NAME } from './threshold-rule';
-import { keepRawBody, verifySignedRequest } from './signed-request';
+import { keepRawBody, readSignedJson } from './signed-request';
 
 /** The secret-store name holding an event stream's HMAC key. */
 export function eventStreamSecretName(stream: string): string {
@@ -44,30 +44,17 @@ export function registerEventRoutes(app: FastifyInstance, opts: EventRouteOption
     scope.post<{ Params: { stream: string } }>('/v1/events/:stream', { bodyLimit: maxBytes }, async (req, reply) => {
       const { stream } = req.params;
       if (!STREAM_NAME.test(stream)) return reply.code(404).send({ error: `unknown event stream "${stream}"` });
-      const secret = await opts.secretFor(stream);
-      if (!secret) {
-        return reply.code(404).send({
-          error: `unknown event stream "${stream}" — create its secret first: warden secrets set ${eventStreamSecretName(stream)}`,
-        });
-      }
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const problem = verifySignedRequest({
-        secret,
-        headers: req.headers,
-        raw,
+      const signed = await readSignedJson(req, reply, {
+        sender: stream,
+        secretFor: (n) => opts.secretFor(n),
+        unknownSender: `unknown event stream "${stream}" — create its secret first: warden secrets set ${eventStreamSecretName(stream)}`,
+        secretLabel: 'the stream secret',
         nowMs: now(),
         maxSkewMs,
-        secretLabel: 'the stream secret',
+        nothingDone: ' — nothing was recorded',
       });
-      if (problem) return reply.code(problem.statusCode).send({ error: problem.error });
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch (err) {
-        return reply
-          .code(400)
-          .send({ error: `body is not valid JSON: ${(err as Error).message} — nothing was recorded` });
-      }
+      if (!signed) return reply;
+      const { body } = signed;
       try {
         const result = await opts.ingestor.ingest(stream, body);
         return reply.code(202).send(result);

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /*
  * Authentication shared by every inbound trigger (webhooks, threshold events): HMAC-SHA256 with a
@@ -69,4 +69,52 @@ export function verifySignedRequest(opts: {
 export function keepRawBody(scope: FastifyInstance, maxBytes: number): void {
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, cb) => cb(null, body));
+}
+
+/**
+ * The shared front half of every signed JSON route: looks up the sender's secret, checks the signature
+ * over the raw bytes, parses the body. Resolves with the body, or with undefined once it has sent the
+ * 404/401/400 that says what to fix (the caller then returns the reply).
+ */
+export async function readSignedJson(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  opts: {
+    /** The sender (webhook source, event stream) the route names. */
+    sender: string;
+    secretFor(sender: string): Promise<string | undefined>;
+    /** The 404 when the sender has no secret, saying how to create it. */
+    unknownSender: string;
+    /** What the secret is called in a 401 (e.g. "the source secret"). */
+    secretLabel: string;
+    nowMs: number;
+    maxSkewMs: number;
+    /** Appended to the 400 for a body that is not JSON (e.g. " — nothing was recorded"). */
+    nothingDone?: string;
+  },
+): Promise<{ body: unknown; raw: Buffer } | undefined> {
+  const secret = await opts.secretFor(opts.sender);
+  if (!secret) {
+    await reply.code(404).send({ error: opts.unknownSender });
+    return undefined;
+  }
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const problem = verifySignedRequest({
+    secret,
+    headers: req.headers,
+    raw,
+    nowMs: opts.nowMs,
+    maxSkewMs: opts.maxSkewMs,
+    secretLabel: opts.secretLabel,
+  });
+  if (problem) {
+    await reply.code(problem.statusCode).send({ error: problem.error });
+    return undefined;
+  }
+  try {
+    return { body: JSON.parse(raw.toString('utf8')) as unknown, raw };
+  } catch (err) {
+    await reply.code(400).send({ error: `body is not valid JSON: ${(err as Error).message}${opts.nothingDone ?? ''}` });
+    return undefined;
+  }
 }

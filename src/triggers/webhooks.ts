@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, keepRawBody, signRequest, verifySignedRequest } from './signed-request';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, keepRawBody, readSignedJson, signRequest } from './signed-request';
 
 export { SIGNATURE_HEADER, TIMESTAMP_HEADER };
 
@@ -58,28 +58,16 @@ export function registerWebhooks(app: FastifyInstance, opts: WebhookOptions): vo
       const { source } = req.params;
       if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(source))
         return reply.code(404).send({ error: `unknown webhook source "${source}"` });
-      const secret = await opts.secretFor(source);
-      if (!secret) {
-        return reply.code(404).send({
-          error: `unknown webhook source "${source}" — create its secret first: warden secrets set ${webhookSecretName(source)}`,
-        });
-      }
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const problem = verifySignedRequest({
-        secret,
-        headers: req.headers,
-        raw,
+      const signed = await readSignedJson(req, reply, {
+        sender: source,
+        secretFor: (n) => opts.secretFor(n),
+        unknownSender: `unknown webhook source "${source}" — create its secret first: warden secrets set ${webhookSecretName(source)}`,
+        secretLabel: 'the source secret',
         nowMs: now(),
         maxSkewMs,
-        secretLabel: 'the source secret',
       });
-      if (problem) return reply.code(problem.statusCode).send({ error: problem.error });
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch (err) {
-        return reply.code(400).send({ error: `body is not valid JSON: ${(err as Error).message}` });
-      }
+      if (!signed) return reply;
+      const { body, raw } = signed;
       try {
         const res = await opts.deliver({ source, body, rawBytes: raw.length });
         return reply.code(res.duplicate ? 200 : 202).send({ workflowId: res.workflowId, duplicate: res.duplicate });
