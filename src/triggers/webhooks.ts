@@ -6,6 +6,27 @@ export { SIGNATURE_HEADER, TIMESTAMP_HEADER };
 /** Computes the signature header value a sender must send. */
 export const signWebhook = signRequest;
 
+/** Sends one signed delivery to a Warden HTTP server's webhook route, as a vendor would (demos, scripts). */
+export async function postSignedWebhook(
+  httpUrl: string,
+  source: string,
+  secret: string,
+  body: string,
+): Promise<{ status: number; workflowId?: string; error?: string }> {
+  const ts = Math.floor(Date.now() / 1000);
+  const res = await fetch(`${httpUrl}/v1/webhooks/${source}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [TIMESTAMP_HEADER]: String(ts),
+      [SIGNATURE_HEADER]: signRequest(secret, ts, body),
+    },
+    body,
+  });
+  const json = (await res.json()) as { workflowId?: string; error?: string };
+  return { status: res.status, workflowId: json.workflowId, error: json.error };
+}
+
 /** The secret name holding a webhook source's HMAC key (`warden secrets set webhook.<source>`). */
 export function webhookSecretName(source: string): string {
   return `webhook.${source}`;

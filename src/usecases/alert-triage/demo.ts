@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { signWebhook, webhookSecretName } from '../../triggers/webhooks';
+import { postSignedWebhook, webhookSecretName } from '../../triggers/webhooks';
 import type { DemoContext } from '../contract';
 import { DEMO_DATA_DIR } from './settings';
 
@@ -32,19 +32,8 @@ export async function sendDemoAlerts(ctx: Pick<DemoContext, 'httpUrl' | 'secrets
       await ctx.secrets.set(name, secret);
     }
     const body = fs.readFileSync(path.join(DEMO_ALERTS_DIR, file), 'utf8');
-    const ts = Math.floor(Date.now() / 1000);
     try {
-      const res = await fetch(`${ctx.httpUrl}/v1/webhooks/${source}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-warden-timestamp': String(ts),
-          'x-warden-signature': signWebhook(secret, ts, body),
-        },
-        body,
-      });
-      const json = (await res.json()) as { workflowId?: string; error?: string };
-      runs.push({ source, file, status: res.status, workflowId: json.workflowId, error: json.error });
+      runs.push({ source, file, ...(await postSignedWebhook(ctx.httpUrl, source, secret, body)) });
     } catch (err) {
       runs.push({ source, file, status: 0, error: (err as Error).message });
     }

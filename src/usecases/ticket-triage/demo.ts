@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { signWebhook } from '../../triggers/webhooks';
+import { postSignedWebhook } from '../../triggers/webhooks';
 import type { DemoContext } from '../contract';
 
 /** The demo's sample tickets (written for Warden, in the formats the webhooks receive), by webhook source. */
@@ -42,23 +42,13 @@ export async function runTicketDemo(ctx: DemoContext): Promise<TicketDemoResult>
       await ctx.secrets.set(name, secret);
     }
     const body = fs.readFileSync(path.join(DEMO_DIR, t.file), 'utf8');
-    const ts = Math.floor(Date.now() / 1000);
     try {
-      const res = await fetch(`${ctx.httpUrl}/v1/webhooks/${t.source}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-warden-timestamp': String(ts),
-          'x-warden-signature': signWebhook(secret, ts, body),
-        },
-        body,
-      });
-      const json = (await res.json()) as { workflowId?: string; error?: string };
-      runs.push({ source: t.source, file: t.file, status: res.status, workflowId: json.workflowId, error: json.error });
+      const res = await postSignedWebhook(ctx.httpUrl, t.source, secret, body);
+      runs.push({ source: t.source, file: t.file, ...res });
       ctx.say(
         res.status < 300
-          ? `ticket ${t.source.padEnd(10)} → run ${json.workflowId ?? '?'}${res.status === 200 ? ' (already triaged)' : ''}: ${t.what}`
-          : `ticket ${t.source.padEnd(10)} failed (${res.status}): ${json.error ?? ''}`,
+          ? `ticket ${t.source.padEnd(10)} → run ${res.workflowId ?? '?'}${res.status === 200 ? ' (already triaged)' : ''}: ${t.what}`
+          : `ticket ${t.source.padEnd(10)} failed (${res.status}): ${res.error ?? ''}`,
       );
     } catch (err) {
       runs.push({ source: t.source, file: t.file, status: 0, error: (err as Error).message });
