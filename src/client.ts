@@ -10,6 +10,8 @@ import { UserError } from './errors';
 import { formatIssues } from './governance/issues';
 import { GovernorClient } from './activities/governor-client';
 import type { ApprovalAttempt, ApprovalSignal, PendingApproval } from './governance/approvals';
+import { approvalFields } from './governance/approvals';
+import type { Signer } from './identity/keyring';
 import { connectClient } from './runtime/connection';
 import type { ControlSignal } from './workflows/contract';
 import {
@@ -216,9 +218,27 @@ export class WardenClient {
     workflowId: string,
     approvalId: string,
     decision: 'approve' | 'reject',
-    approver: string,
+    signer: Signer,
     reason?: string,
   ): Promise<ApprovalAttempt> {
+    const payload = await this.signedDecision(workflowId, approvalId, decision, signer, reason);
+    return this.update(workflowId, () =>
+      this.temporal.workflow.getHandle(workflowId).executeUpdate(decideApprovalUpdate, { args: [payload] }),
+    );
+  }
+
+  /**
+   * The signed `approval` payload for a pending approval: binds the run, the approval, the action hash the
+   * run shows, the decision, the approver and the reason. `warden approve --print-signal` prints it.
+   * @throws UserError when the run or the approval does not exist.
+   */
+  async signedDecision(
+    workflowId: string,
+    approvalId: string,
+    decision: 'approve' | 'reject',
+    signer: Signer,
+    reason?: string,
+  ): Promise<ApprovalSignal> {
     const pending = await this.pendingApprovalsOf(workflowId);
     const target = pending.find((p) => p.approvalId === approvalId);
     if (!target) {
@@ -227,17 +247,18 @@ export class WardenClient {
         `run ${workflowId} has no pending approval "${approvalId}" (pending: ${known}) — see \`warden approvals\``,
       );
     }
-    const payload: ApprovalSignal = {
+    const body = {
       approvalId,
       decision,
-      approver,
-      requestId: randomUUID(),
+      approver: signer.principal,
       actionHash: target.actionHash,
       ...(reason ? { reason } : {}),
     };
-    return this.update(workflowId, () =>
-      this.temporal.workflow.getHandle(workflowId).executeUpdate(decideApprovalUpdate, { args: [payload] }),
-    );
+    return {
+      ...body,
+      requestId: randomUUID(),
+      signature: signer.sign('approval', approvalFields(target.workflowId, body)),
+    };
   }
 
   /** Pauses, resumes or cancels a run; answers with the request as the run recorded it (accepted or refused). */

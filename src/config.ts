@@ -5,6 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { defaultKeysDir } from './identity/keyring';
 import { SETTINGS, parseHostPort } from './settings';
 import { WARDEN_VERSION } from './version';
 import type { SettingSpec } from './settings';
@@ -42,6 +43,12 @@ export interface WardenConfig {
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
   policyFile: string;
+  /** Principals directory merged into the policy (WARDEN_PRINCIPALS_FILE). */
+  principalsFile: string | undefined;
+  /** Where this user's signing keys live (WARDEN_KEYS_DIR). */
+  keysDir: string;
+  /** The fleet key file (decision tokens, service attestations). */
+  fleetKeyFile: string;
   /** `warden dev` runs the enabled use cases' demos. */
   demo: boolean;
   webhooks: { maxBytes: number };
@@ -260,6 +267,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       ),
     },
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
+    principalsFile: s.WARDEN_PRINCIPALS_FILE ? path.resolve(s.WARDEN_PRINCIPALS_FILE) : undefined,
+    keysDir: path.resolve(s.WARDEN_KEYS_DIR ?? defaultKeysDir(env)),
+    fleetKeyFile: path.resolve(s.WARDEN_FLEET_KEY_FILE ?? path.join(s.WARDEN_DATA_DIR, 'fleet.key')),
     http_request: {
       allowedHosts: s.WARDEN_HTTP_ALLOWED_HOSTS.split(',')
         .map((h) => h.trim())

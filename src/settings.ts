@@ -117,6 +117,18 @@ export const SETTINGS = {
     schema: z.string().min(1).optional(),
     doc: 'Policy file (YAML or JSON): rules, approval tiers, approver groups. Default: policy/default.yaml.',
   },
+  WARDEN_PRINCIPALS_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: "Principals directory (YAML or JSON: user → keys) merged into the policy's `principals`; `warden keys enrol` writes it. Approvals and controls must be signed with a key enrolled here or in the policy.",
+  },
+  WARDEN_KEYS_DIR: {
+    schema: z.string().min(1).optional(),
+    doc: 'Where `warden keys init` keeps your signing keys and the control commands read them (0600 files). Default: $XDG_CONFIG_HOME/warden/keys or ~/.config/warden/keys.',
+  },
+  WARDEN_FLEET_KEY_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Fleet key (32 random bytes, hex; 0600) that only workers and the HTTP server hold: decision tokens for tool calls and service start attestations. Every worker of a fleet needs the same file. Default: <WARDEN_DATA_DIR>/fleet.key, generated on first use.',
+  },
   WARDEN_HTTP_ALLOWED_HOSTS: {
     schema: z.string().default(''),
     doc: 'Comma-separated hosts the http_request tool may call (host, host:port or *.example.com). Empty: none.',

@@ -2,6 +2,8 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
+import { loadSigner } from '../identity/keyring';
+import { loadConfig } from '../config';
 import { withClient } from './client';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
@@ -48,17 +50,32 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
       .description(`${decision} a pending approval; reports whether the run accepted it`)
       .argument('<workflowId>')
       .argument('<approvalId>')
-      .requiredOption('--as <user>', 'your approver id (must be in the tier’s approver groups)')
+      .requiredOption('--as <user>', 'your approver id (must be in the tier’s approver groups; signs with your key)')
       .option('--reason <text>', 'why (recorded)')
+      .option('--print-signal', 'print the signed `temporal workflow signal` command instead of sending it')
       .option('--json', 'machine-readable output')
-      .action(async (workflowId: string, approvalId: string, opts: { as: string; reason?: string; json?: boolean }) => {
-        await withClient(async (client) => {
-          const attempt = await client.decide(workflowId, approvalId, decision, opts.as, opts.reason);
-          if (opts.json) io.out(json(attempt));
-          if (attempt.outcome === 'refused') throw new UserError(`the run refused the ${decision}: ${attempt.reason}`);
-          if (!opts.json) io.out(`${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}`);
-        });
-      });
+      .action(
+        async (
+          workflowId: string,
+          approvalId: string,
+          opts: { as: string; reason?: string; json?: boolean; printSignal?: boolean },
+        ) => {
+          const config = loadConfig();
+          const signer = loadSigner(config.keysDir, opts.as);
+          await withClient(async (client) => {
+            if (opts.printSignal) {
+              const payload = await client.signedDecision(workflowId, approvalId, decision, signer, opts.reason);
+              const input = JSON.stringify(payload).replace(/'/g, `'\\''`);
+              return io.out(`temporal workflow signal --workflow-id ${workflowId} --name approval --input '${input}'`);
+            }
+            const attempt = await client.decide(workflowId, approvalId, decision, signer, opts.reason);
+            if (opts.json) io.out(json(attempt));
+            if (attempt.outcome === 'refused')
+              throw new UserError(`the run refused the ${decision}: ${attempt.reason}`);
+            if (!opts.json) io.out(`${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}`);
+          });
+        },
+      );
   }
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {

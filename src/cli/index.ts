@@ -6,6 +6,7 @@ import { registerDevCommand } from './dev';
 import type { CliIO } from './output';
 import { processIO } from './output';
 import { registerGovernanceCommands } from './governance';
+import { registerKeysCommands } from './keys';
 import { registerModelCommands } from './model';
 import { registerRunCommands } from './runs';
 import { registerScheduleCommands } from './schedules';
@@ -30,6 +31,7 @@ export function buildProgram(io: CliIO): Command {
   registerScheduleCommands(program, io);
   registerServeCommand(program, io);
   registerGovernanceCommands(program, io);
+  registerKeysCommands(program, io);
   registerAuditCommands(program, io);
   registerSecretsCommands(program, io);
   registerCodecCommands(program, io);

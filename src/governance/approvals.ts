@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { KeyDirectory } from '../identity/directory';
+import { Signature, digestText, verifySignedRequest } from '../identity/signed-request';
 import { formatIssues } from './issues';
 import type { ApprovalPlan } from './policy';
 
@@ -8,23 +10,32 @@ import type { ApprovalPlan } from './policy';
  */
 
 /**
- * Payload of the `approval` signal. Send it with `warden approve|reject`, or with the official CLI:
- * `temporal workflow signal --workflow-id <id> --name approval --input '{"approvalId":"…","decision":"approve","approver":"alice"}'`.
+ * Payload of the `approval` signal: a decision signed by the approver's enrolled key. Send it with
+ * `warden approve|reject`, or print it for the official CLI with `warden approve … --print-signal`
+ * (`temporal workflow signal --workflow-id <id> --name approval --input '<payload>'`).
  */
 export const ApprovalSignal = z.object({
   approvalId: z.string().min(1).max(200),
   decision: z.enum(['approve', 'reject']),
   approver: z.string().min(1).max(200),
   reason: z.string().max(2000).optional(),
-  /** When present, must equal the pending approval's actionHash: the approver decides exactly what they saw. */
-  actionHash: z.string().max(200).optional(),
-  /** Correlates the sender with its recorded outcome (query `approvalAttempts`). */
+  /** Required; must equal the pending approval's actionHash: the approver decides exactly what they saw. */
+  actionHash: z.string().min(1).max(200).optional(),
+  /** Correlates the sender with its recorded outcome (query `approvalAttempts`). Not signed. */
   requestId: z.string().max(200).optional(),
-  /** Reserved for signed approvals (approver key, verified against the directory); recorded, not yet verified. */
-  signature: z.string().max(4000).optional(),
+  /** The approver's signature over {@link approvalFields}; unsigned decisions are refused. */
+  signature: Signature.optional(),
 });
 /** Payload of the `approval` signal. */
 export type ApprovalSignal = z.infer<typeof ApprovalSignal>;
+
+/** The fields an approval signature covers, in order. */
+export function approvalFields(
+  workflowId: string,
+  s: Pick<ApprovalSignal, 'approvalId' | 'actionHash' | 'decision' | 'approver' | 'reason'>,
+): string[] {
+  return [workflowId, s.approvalId, s.actionHash ?? '', s.decision, s.approver, digestText(s.reason)];
+}
 
 /** An approval the run is waiting for. */
 export interface PendingApproval {
@@ -42,6 +53,8 @@ export interface PendingApproval {
   required: number;
   stage: number;
   stages: ApprovalPlan['stages'];
+  /** Enrolled keys of every eligible approver (public), from the directory when approval was requested. */
+  keys: KeyDirectory;
   /** Users who may decide at the current stage. */
   eligible: string[];
   approvals: { approver: string; at: string; reason?: string }[];
@@ -60,7 +73,10 @@ export interface ApprovalAttempt {
   outcome: 'accepted' | 'refused';
   reason: string;
   at: string;
+  /** True only when the signature was verified against the approver's enrolled key. */
   signed: boolean;
+  /** The verified key. */
+  keyId?: string;
 }
 
 /** How an approval ended. */
@@ -78,14 +94,19 @@ export interface ApplyResult {
 
 /**
  * Applies one `approval` signal to the pending approvals. Refuses malformed payloads, unknown or already
- * decided ids, a mismatched action hash, self-approval by the run's initiator, agents, non-members of the
- * current stage's groups, and a second approval by the same person. Mutates the matching pending approval.
+ * decided ids, a mismatched action hash, agents, non-members of the current stage's groups, a signature
+ * that does not verify against the approver's enrolled, unrevoked key (unsigned, other key, other run,
+ * action or decision, expired, replayed), self-approval by the run's verified initiator, and a second
+ * approval by the same principal. Mutates the matching pending approval and records accepted nonces.
  */
 export function applyApprovalSignal(
   raw: unknown,
   pending: Map<string, PendingApproval>,
   decided: Set<string>,
   now: string,
+  usedNonces: Set<string>,
+  /** Replaying a history from before signed approvals: decide as that build did (no signature check). */
+  legacyUnsigned = false,
 ): ApplyResult {
   const parsed = ApprovalSignal.safeParse(raw);
   if (!parsed.success) {
@@ -113,7 +134,7 @@ export function applyApprovalSignal(
       outcome: 'refused',
       reason,
       at: now,
-      signed: Boolean(s.signature),
+      signed: false,
     },
   });
   const p = pending.get(s.approvalId);
@@ -121,6 +142,8 @@ export function applyApprovalSignal(
     return refuse(
       decided.has(s.approvalId) ? 'stale: this approval was already decided' : 'unknown approvalId for this run',
     );
+  if (s.actionHash === undefined && !legacyUnsigned)
+    return refuse('actionHash is required: a decision names the exact action it decides (warden approve fills it in)');
   if (s.actionHash !== undefined && s.actionHash !== p.actionHash) {
     return refuse('action hash mismatch: the decision is for a different action than the one pending');
   }
@@ -132,6 +155,20 @@ export function applyApprovalSignal(
       `${s.approver} is not in the approver groups for tier ${p.tier} (${p.stages[p.stage]?.groups.join(', ') ?? '-'})`,
     );
   }
+  const verified: { ok: true; keyId?: string } | { ok: false; reason: string } = legacyUnsigned
+    ? { ok: true }
+    : verifySignedRequest({
+        purpose: 'approval',
+        fields: approvalFields(p.workflowId, s),
+        signature: s.signature,
+        principal: s.approver,
+        // Approvals requested by a build before signed approvals have no key snapshot: nothing verifies.
+        keys: p.keys?.[s.approver],
+        nowMs: Date.parse(now),
+        usedNonces,
+      });
+  if (!verified.ok) return refuse(verified.reason);
+  if (s.signature) usedNonces.add(s.signature.nonce);
   const accepted: ApprovalAttempt = {
     requestId: s.requestId,
     approvalId: s.approvalId,
@@ -140,7 +177,8 @@ export function applyApprovalSignal(
     outcome: 'accepted',
     reason: '',
     at: now,
-    signed: Boolean(s.signature),
+    signed: !legacyUnsigned,
+    ...(verified.keyId ? { keyId: verified.keyId } : {}),
   };
   if (s.decision === 'reject') {
     return {

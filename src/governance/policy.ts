@@ -1,5 +1,7 @@
 import ms from 'ms';
 import { z } from 'zod';
+import type { KeyDirectory } from '../identity/directory';
+import { Controls, Principals, keysOf } from '../identity/directory';
 import { compiles, evaluate, truthy } from './expressions';
 
 /*
@@ -99,6 +101,10 @@ export const PolicyDocument = z
     tiers: z.record(z.string().regex(/^[1-9]\d*$/, 'tier keys are positive integers'), Tier),
     /** Approver directory: group → user ids. */
     groups: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    /** Principals directory: user → public keys. Approvals and controls must be signed with an enrolled key. */
+    principals: Principals.default({}),
+    /** Which groups may pause, resume and cancel runs and flip the kill switch (src/identity/directory.ts). */
+    controls: Controls.optional(),
     /**
      * Credential capabilities this deployment grants to tool calls: provider → scopes (`*` = all).
      * Omitted: a call that policy does not deny is granted the capabilities its tool declares.
@@ -140,6 +146,15 @@ export const PolicyDocument = z
         }),
       );
     }
+    for (const [action, groups] of Object.entries(doc.controls ?? {}))
+      (groups ?? []).forEach((g, i) => {
+        if (!doc.groups[g])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['controls', action, i],
+            message: `group "${g}" is not defined under groups`,
+          });
+      });
     const ids = new Set<string>();
     doc.rules.forEach((r, i) => {
       if (ids.has(r.id))
@@ -277,6 +292,8 @@ export interface ApprovalPlan {
   tier: number;
   required: number;
   stages: ApprovalStage[];
+  /** The enrolled keys of every eligible approver, as the directory held them when approval was requested. */
+  keys: KeyDirectory;
 }
 
 /** Resolves a tier into its escalation stages with their eligible approvers. @throws for an undefined tier. */
@@ -296,5 +313,5 @@ export function approvalPlan(doc: PolicyDocument, tier: number): ApprovalPlan {
       timeoutMs: ms(s.timeout as ms.StringValue),
     };
   });
-  return { tier, required: t.required, stages };
+  return { tier, required: t.required, stages, keys: keysOf(doc.principals, eligible) };
 }

@@ -7,6 +7,7 @@ import { codecFromConfig } from '../codec/codec-keys';
 import { startCodecServer } from '../codec/codec-server';
 import type { WardenConfig } from '../config';
 import { ensureMasterKey } from '../credentials/from-config';
+import { enrolLocalApprovers } from '../identity/local-enrolment';
 import { UserError } from '../errors';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
@@ -131,6 +132,12 @@ export async function startDevStack(
     } else {
       progress(`agents use ${config.llm.baseURL ?? 'OpenAI (api.openai.com)'}, model ${config.llm.model}`);
     }
+
+    // Signed approvals work out of the box: the policy's approvers get local keys (dev only).
+    const local = enrolLocalApprovers(workerConfig);
+    workerConfig = local.config;
+    if (local.enrolled.length)
+      progress(`approvers ${local.enrolled.join(', ')} sign with keys in ${config.keysDir} (demo enrolment)`);
 
     progress('bundling workflows and starting the worker…');
     const ww = await createWardenWorker({ config: workerConfig, logger });

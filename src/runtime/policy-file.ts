@@ -41,8 +41,13 @@ function readDocument(file: string, what: string): unknown {
  * fragments' rules are merged in before hashing, so the policy version covers them.
  * @throws ConfigError saying what is wrong and where.
  */
-export function loadPolicyFile(file: string, fragments: { usecase: string; file: string }[] = []): Policy {
-  const raw = readDocument(file, 'WARDEN_POLICY_FILE');
+export function loadPolicyFile(
+  file: string,
+  fragments: { usecase: string; file: string }[] = [],
+  principalsFile?: string,
+): Policy {
+  let raw = readDocument(file, 'WARDEN_POLICY_FILE');
+  if (principalsFile) raw = withPrincipals(raw, principalsFile);
   if (raw && typeof raw === 'object' && (raw as { useCaseRules?: unknown }).useCaseRules === true) {
     const doc = raw as { rules?: unknown[] };
     const merged: unknown[] = Array.isArray(doc.rules) ? [...doc.rules] : [];
@@ -59,7 +64,32 @@ export function loadPolicyFile(file: string, fragments: { usecase: string; file:
   return parsePolicy(raw, path.basename(file));
 }
 
-/** The policy a worker enforces: WARDEN_POLICY_FILE (or the default) with the enabled use cases' rules. */
+/** Reads a principals file (user → { keys }); a missing file is an empty directory. */
+export function readPrincipalsFile(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) return {};
+  const doc = readDocument(file, 'WARDEN_PRINCIPALS_FILE');
+  if (doc === null || doc === undefined) return {};
+  const principals = (doc as { principals?: unknown }).principals;
+  if (!principals || typeof principals !== 'object' || Array.isArray(principals))
+    throw new ConfigError([
+      `WARDEN_PRINCIPALS_FILE: ${file} must hold a mapping \`principals: { <user>: { keys: [...] } }\``,
+    ]);
+  return principals as Record<string, unknown>;
+}
+
+function withPrincipals(raw: unknown, principalsFile: string): unknown {
+  const extra = readPrincipalsFile(principalsFile);
+  const doc = (raw ?? {}) as { principals?: Record<string, unknown> };
+  const inline = doc.principals ?? {};
+  const both = Object.keys(extra).filter((u) => u in inline);
+  if (both.length)
+    throw new ConfigError([
+      `principals ${both.join(', ')} are defined both in the policy and in ${principalsFile}: keep each in one place`,
+    ]);
+  return { ...doc, principals: { ...inline, ...extra } };
+}
+
+/** The policy a worker enforces: WARDEN_POLICY_FILE (or the default) with the enabled use cases' rules and WARDEN_PRINCIPALS_FILE. */
 export function loadPolicy(config: WardenConfig): Policy {
-  return loadPolicyFile(config.policyFile, useCasePolicyFragments(config));
+  return loadPolicyFile(config.policyFile, useCasePolicyFragments(config), config.principalsFile);
 }

@@ -11,6 +11,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { signedApproval } from '../harness/identity';
 
 /** A ledger whose appends fail once *after* committing (as if the worker died before answering). */
 function flakyLedger(inner: AuditLedger): { ledger: AuditLedger; failures: () => number } {
@@ -97,22 +98,9 @@ describe('what a run records in the audit ledger (real Temporal server, real SQL
       const tail = hist.events!.slice(-6).map((ev) => JSON.stringify(ev).slice(0, 600));
       throw new Error(`${e.message}\n${desc.status.name}\n${tail.join('\n')}`);
     });
-    await stack.client.signal(workflowId, approvalSignal, {
-      approvalId: p!.approvalId,
-      decision: 'approve',
-      approver: 'olivia',
-    });
-    await stack.client.signal(workflowId, approvalSignal, {
-      approvalId: p!.approvalId,
-      decision: 'approve',
-      approver: 'mallory',
-    });
-    await stack.client.signal(workflowId, approvalSignal, {
-      approvalId: p!.approvalId,
-      decision: 'approve',
-      approver: 'bob',
-      reason: 'ok',
-    });
+    await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'olivia'));
+    await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'mallory'));
+    await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'bob', { reason: 'ok' }));
     await stack.client.control(workflowId, 'pause', 'oncall').catch(() => undefined);
     await stack.client.control(workflowId, 'resume', 'oncall').catch(() => undefined);
     await stack.client.result(workflowId);
@@ -149,8 +137,9 @@ describe('what a run records in the audit ledger (real Temporal server, real SQL
       rationale: 'need the asset',
     });
     const refused = mine.filter((r) => r.type === 'approval.refused');
-    expect(refused.map((r) => r.actor.id).sort()).toEqual(['mallory', 'olivia']);
-    expect(refused.find((r) => r.actor.id === 'olivia')!.data.reason).toMatch(/^self-approval/);
+    // Refused attempts carry no verified identity: the ledger records the name as a claim.
+    expect(refused.map((r) => r.actor.id).sort()).toEqual(['unverified:mallory', 'unverified:olivia']);
+    expect(refused.find((r) => r.actor.id === 'unverified:olivia')!.data.reason).toMatch(/^self-approval/);
     const granted = mine.find((r) => r.type === 'approval.granted')!;
     expect(granted.data.approvers).toEqual(['bob']);
     const decision = mine.find((r) => r.type === 'policy.decision' && r.data.tool === 'host_isolate')!;

@@ -6,13 +6,13 @@ import { loadConfig } from '../../src/config';
 import { generateKey } from '../../src/credentials/aead';
 import { connectClient } from '../../src/runtime/connection';
 import { freePort, portInUse } from '../../src/runtime/dev-server';
-import { ROOT, runCli } from '../harness/cli';
+import { ROOT, runCli, isolatedKeysDir } from '../harness/cli';
 
 /** Runs `warden dev` until it is up; resolves with its output so far and a stop function. */
 function startDev(env: Record<string, string>): Promise<{ output: () => string; stop: () => Promise<number | null> }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'warden.js'), 'dev'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WARDEN_KEYS_DIR: isolatedKeysDir(), ...env },
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

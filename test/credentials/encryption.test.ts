@@ -16,6 +16,7 @@ import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';
 import { memoryLogger, startTestStack } from '../harness/temporal';
 import { waitFor } from '../harness/wait';
+import { signedApproval } from '../harness/identity';
 
 const CANARY = 'canary-history-4e7b91d0';
 const TOKEN = 'integration-codec-token-000111';
@@ -129,12 +130,9 @@ describe('payload encryption on a real Temporal server', () => {
     // 3. The official temporal CLI, with no codec, sends an approval; the run accepts it and completes.
     const cli = resolveTemporalCli();
     const address = stack.config.temporal.address!;
-    const signal = JSON.stringify({
-      approvalId: pending[0]!.approvalId,
-      decision: 'approve',
-      approver: 'alice',
-      reason: 'via temporal CLI, no codec',
-    });
+    const signal = JSON.stringify(
+      signedApproval(pending[0]!, 'approve', 'alice', { reason: 'via temporal CLI, no codec' }),
+    );
     await run(cli, ['workflow', 'signal', '--address', address, '-w', id, '--name', 'approval', '--input', signal]);
     await stack.client.result(id);
     const attempts = await stack.client.approvalAttempts(id);

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Project root. */
@@ -9,6 +11,13 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+let keysDir: string | undefined;
+/** A keys directory of this test process's own, so no CLI test reads or writes the user's ~/.config. */
+export function isolatedKeysDir(): string {
+  keysDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'warden-cli-keys-'));
+  return keysDir;
 }
 
 /**
@@ -24,7 +33,12 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'warden.js'), ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        WARDEN_KEYS_DIR: isolatedKeysDir(),
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,5 +1,6 @@
 import { parsePolicy } from '../../src/runtime/policy-file';
 import type { Policy } from '../../src/governance/policy';
+import { testPrincipals } from './identity';
 
 /** A policy for engine tests: writes to tickets run alone, isolation of critical hosts needs tier 2. */
 export function testPolicy(extra: { rules?: unknown[]; timeouts?: [string, string] } = {}): Policy {
@@ -45,5 +46,6 @@ export function testPolicy(extra: { rules?: unknown[]; timeouts?: [string, strin
       '2': { required: 2, stages: [{ groups: ['l2'], timeout: t2 }] },
     },
     groups: { l1: ['alice', 'bob'], l2: ['carol', 'dave', 'erin'] },
+    principals: testPrincipals(['alice', 'bob', 'carol', 'dave', 'erin', 'olivia']),
   });
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, portInUse } from '../../src/runtime/dev-server';
-import { ROOT, runCli } from '../harness/cli';
+import { ROOT, isolatedKeysDir, runCli } from '../harness/cli';
 import { startScriptedLlm } from '../harness/scripted-llm';
 import { testServerAddress } from '../harness/temporal';
 import { waitFor } from '../harness/wait';
@@ -18,7 +18,7 @@ interface Dev {
 function startDev(env: Record<string, string>): Promise<Dev> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'warden.js'), 'dev'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WARDEN_KEYS_DIR: isolatedKeysDir(), ...env },
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -138,6 +138,7 @@ describe('warden dev (npm start)', () => {
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-test',
       WARDEN_LLM_MODEL: 'demo-model',
+      WARDEN_KEYS_DIR: path.join(dataDir, 'keys'),
     };
     const dev = await startDev(env);
     try {
@@ -156,6 +157,13 @@ describe('warden dev (npm start)', () => {
       expect(approvals.map((a) => a.action)).toEqual(
         Array(3).fill(expect.stringMatching(/^approve: Review verdict suspicious \(0\.3\)/)),
       );
+      // The quickstart's approvals are signed: `warden dev` gave the demo approvers keys in WARDEN_KEYS_DIR.
+      expect(out).toMatch(/approvers .*alice.* sign with keys in/);
+      const [first] = approvals as unknown as { workflowId: string; approvalId: string; eligible: string[] }[];
+      const approver = first!.eligible[0]!;
+      const ok = await runCli(['approve', first!.workflowId, first!.approvalId, '--as', approver], env);
+      expect(ok.stdout).toMatch(/accepted/);
+      expect(fs.statSync(path.join(env.WARDEN_KEYS_DIR, `${approver}.key.json`)).mode & 0o777).toBe(0o600);
     } finally {
       await stopDev(dev);
       await llm.close();

@@ -11,6 +11,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { signedApproval } from '../harness/identity';
 
 describe('OpenTelemetry traces (in-memory exporter, real Temporal dev server)', () => {
   let stack: TestStack;
@@ -61,11 +62,7 @@ describe('OpenTelemetry traces (in-memory exporter, real Temporal dev server)', 
       () => stack.client.pendingApprovalsOf(workflowId),
       (l) => l.length === 1,
     );
-    await stack.client.signal(workflowId, approvalSignal, {
-      approvalId: p!.approvalId,
-      decision: 'approve',
-      approver: 'alice',
-    });
+    await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'alice'));
     await stack.client.result(workflowId);
 
     const spans = await waitFor(

@@ -10,6 +10,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { signedApproval } from '../harness/identity';
 
 const TRIAGE_TOOLS = ['asset_lookup', 'ticket_create', 'http_request'];
 const AGENTS = [
@@ -204,12 +205,7 @@ describe('agent steps against a hostile model (real Temporal server, real openai
       action: expect.stringMatching(/^http_request DELETE 127\.0\.0\.1/),
     });
     expect(vendor.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
-    await stack.client.signal(id, approvalSignal, {
-      approvalId: p!.approvalId,
-      decision: 'reject',
-      approver: 'carol',
-      reason: 'not a read',
-    });
+    await stack.client.signal(id, approvalSignal, signedApproval(p!, 'reject', 'carol', { reason: 'not a read' }));
     const { error, state } = await outcome(id);
     expect(error).toBeUndefined();
     expect(state.decisions[0]).toMatchObject({ effect: 'require_approval', tier: 2, ruleId: 'default:destructive' });

@@ -19,6 +19,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { signedApproval } from '../harness/identity';
 
 /*
  * Approval timeouts are Temporal timers, so they survive worker restarts and can be tested in minutes of
@@ -162,14 +163,12 @@ describe('approval timeouts and escalation (time-skipping test server)', () => {
     const p = await pendingOf(handle);
     const before = await env.currentTimeMs();
     const attempts = () => handle.query<ApprovalAttempt[]>('approvalAttempts');
-    const approveAsCarol = (requestId: string) =>
-      handle.signal('approval', {
-        approvalId: p.approvalId,
-        decision: 'approve',
-        approver: 'carol',
-        actionHash: p.actionHash,
-        requestId,
-      });
+    // Signed on the test server's clock, which skips ahead hours (a real signer's clock is the server's).
+    const approveAsCarol = async (requestId: string) =>
+      handle.signal(
+        'approval',
+        signedApproval(p, 'approve', 'carol', { requestId, at: new Date(await env.currentTimeMs()) }),
+      );
 
     await approveAsCarol('too-early');
     const early = await waitFor(attempts, (a) => a.length === 1);

@@ -1,9 +1,14 @@
 import { approvalSignal } from '../../src/workflows/contract';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { AuditLedger } from '../../src/audit';
 import type { Playbook } from '../../src/governance/steps';
 import { resolveTemporalCli } from '../../src/runtime/temporal-binaries';
 import { runCli } from '../harness/cli';
+import { signedApproval, signerOf, writeTestKeys } from '../harness/identity';
 import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
@@ -62,18 +67,12 @@ describe('approval gates (real Temporal dev server)', () => {
     const p = await pendingOf(id);
     expect(p.eligible).toEqual(['alice', 'bob']);
     const send = (payload: unknown) => stack.client.signal(id, approvalSignal, payload);
-    await send({ approvalId: p.approvalId, decision: 'approve', approver: 'olivia', requestId: 'self' });
-    await send({ approvalId: p.approvalId, decision: 'approve', approver: 'mallory', requestId: 'stranger' });
-    await send({ approvalId: 'contain.99', decision: 'approve', approver: 'alice', requestId: 'unknown' });
-    await send({ approvalId: p.approvalId, decision: 'maybe', approver: 'alice', requestId: 'malformed' });
-    await send({
-      approvalId: p.approvalId,
-      decision: 'approve',
-      approver: 'alice',
-      actionHash: 'sha256:0000',
-      requestId: 'hash',
-    });
-    await send({ approvalId: p.approvalId, decision: 'approve', approver: 'agent:alert-scorer', requestId: 'agent' });
+    await send(signedApproval(p, 'approve', 'olivia', { requestId: 'self' }));
+    await send(signedApproval(p, 'approve', 'mallory', { requestId: 'stranger' }));
+    await send(signedApproval({ ...p, approvalId: 'contain.99' }, 'approve', 'alice', { requestId: 'unknown' }));
+    await send({ ...signedApproval(p, 'approve', 'alice'), decision: 'maybe', requestId: 'malformed' });
+    await send(signedApproval({ ...p, actionHash: 'sha256:0000' }, 'approve', 'alice', { requestId: 'hash' }));
+    await send(signedApproval(p, 'approve', 'agent:alert-scorer', { requestId: 'agent', signAs: 'alice' }));
     const got = await waitFor(
       () => attempts(id),
       (a) => a.length === 6,
@@ -98,29 +97,107 @@ describe('approval gates (real Temporal dev server)', () => {
     expect(isolations(id)).toHaveLength(0);
     expect(await stack.client.pendingApprovalsOf(id)).toHaveLength(1);
 
-    await send({
-      approvalId: p.approvalId,
-      decision: 'approve',
-      approver: 'alice',
-      actionHash: p.actionHash,
-      requestId: 'ok',
-    });
+    await send(signedApproval(p, 'approve', 'alice', { requestId: 'ok' }));
     await stack.client.result(id);
     expect(isolations(id)).toHaveLength(1);
-    await send({ approvalId: p.approvalId, decision: 'approve', approver: 'bob', requestId: 'late' }).catch(
-      () => undefined,
+    expect(got.every((a) => !a.signed)).toBe(true);
+    expect((await attempts(id)).find((a) => a.requestId === 'ok')).toMatchObject({
+      outcome: 'accepted',
+      signed: true,
+      keyId: 'alice-test',
+    });
+    await send(signedApproval(p, 'approve', 'bob', { requestId: 'late' })).catch(() => undefined);
+  });
+
+  it('refuses forged, unsigned, replayed, cross-run and revoked-key approvals, and audits each refusal', async () => {
+    const id = await start(isolate('low'));
+    const other = await start(isolate('low'));
+    const p = await pendingOf(id);
+    const q = await pendingOf(other);
+    const send = (payload: unknown) => stack.client.signal(id, approvalSignal, payload);
+    // bob's name, mallory's key: the attacker has Temporal access but not bob's private key.
+    await send(signedApproval(p, 'approve', 'bob', { requestId: 'forged', signAs: 'mallory' }));
+    // The payload the old free-text field accepted.
+    const { signature: _s, ...unsigned } = signedApproval(p, 'approve', 'bob', { requestId: 'unsigned' });
+    await send(unsigned);
+    // A real signature by alice, but for the other run's approval (same approval id, same tool).
+    await send({ ...signedApproval(q, 'approve', 'alice'), requestId: 'cross-run', actionHash: p.actionHash });
+    // alice's real signature, with the decision flipped after signing.
+    await send({ ...signedApproval(p, 'reject', 'alice'), decision: 'approve', requestId: 'tampered' });
+    // A key that is not enrolled for bob.
+    await send(signedApproval(p, 'approve', 'bob', { requestId: 'stale-key', signAs: 'bob-old' }));
+    const got = await waitFor(
+      () => attempts(id),
+      (a) => a.length === 5,
     );
+    const reason = (rid: string) => got.find((a) => a.requestId === rid)?.reason;
+    expect(reason('forged')).toMatch(/key mallory-test is not enrolled for bob/);
+    expect(reason('unsigned')).toMatch(/^unsigned: bob must sign/);
+    expect(reason('cross-run')).toMatch(/^bad signature/);
+    expect(reason('tampered')).toMatch(/^bad signature/);
+    expect(reason('stale-key')).toMatch(/key bob-old-test is not enrolled for bob/);
+    expect(got.every((a) => a.outcome === 'refused' && !a.signed)).toBe(true);
+    expect(isolations(id)).toHaveLength(0);
+
+    // A valid signed approval is accepted once; the very same payload replayed is refused.
+    const good = signedApproval(p, 'approve', 'alice', { requestId: 'good' });
+    const replay = { ...good, requestId: 'replay' };
+    await send(good);
+    await stack.client.result(id);
+    await stack.client.signal(other, approvalSignal, { ...replay, approvalId: q.approvalId, actionHash: q.actionHash });
+    const onOther = await waitFor(
+      () => attempts(other),
+      (a) => a.length === 1,
+    );
+    expect(onOther[0]).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/^bad signature/) });
+    // Every refusal is in the audit ledger with its reason.
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const refusals = (await ledger.store.list({ workflowId: id })).filter((r) => r.type === 'approval.refused');
+      expect(refusals.map((r) => (r.data as { reason: string }).reason)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/not enrolled for bob/), expect.stringMatching(/^unsigned/)]),
+      );
+      expect(refusals.map((r) => r.actor.id)).toContain('unverified:bob');
+    } finally {
+      await ledger.close();
+    }
+    await stack.client.temporal.workflow.getHandle(other).terminate('test done');
+  });
+
+  it('refuses a key revoked in the directory, and replays of an accepted decision', async () => {
+    const revoked = testPolicy();
+    const doc = { ...revoked.document };
+    doc.principals = {
+      ...doc.principals,
+      bob: { keys: [{ ...doc.principals.bob!.keys[0]!, revokedAt: '2026-01-01T00:00:00Z' }] },
+    };
+    const stack2 = await startTestStack(
+      {},
+      { extraTools: vendorTools(vendor.url), policy: { document: doc, version: `${revoked.version}-revoked` } },
+    );
+    try {
+      const id = (await stack2.client.start('runPlaybook', { playbook: isolate('low'), initiator: 'olivia' }))
+        .workflowId;
+      const p = (
+        await waitFor(
+          () => stack2.client.pendingApprovalsOf(id),
+          (l) => l.length === 1,
+        )
+      )[0]!;
+      const first = await stack2.client.decide(id, p.approvalId, 'approve', signerOf('bob'));
+      expect(first).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/bob-test of bob was revoked/) });
+      const rejected = signedApproval(p, 'reject', 'alice', { reason: 'fp', requestId: 'r1' });
+      await stack2.client.signal(id, approvalSignal, rejected);
+      await expect(stack2.client.result(id)).rejects.toThrow();
+    } finally {
+      await stack2.stop();
+    }
   });
 
   it('rejection fails the step with ApprovalRejected and nothing executes', async () => {
     const id = await start(isolate('low'));
     const p = await pendingOf(id);
-    await stack.client.signal(id, approvalSignal, {
-      approvalId: p.approvalId,
-      decision: 'reject',
-      approver: 'bob',
-      reason: 'false positive',
-    });
+    await stack.client.signal(id, approvalSignal, signedApproval(p, 'reject', 'bob', { reason: 'false positive' }));
     await expect(stack.client.result(id)).rejects.toThrow();
     const s = await stack.client.runState(id);
     const contain = s.steps.find((x) => x.stepId === 'contain')!;
@@ -133,35 +210,35 @@ describe('approval gates (real Temporal dev server)', () => {
     const id = await start(isolate('critical'));
     const p = await pendingOf(id);
     expect(p).toMatchObject({ tier: 2, required: 2 });
-    await stack.client.signal(id, approvalSignal, {
-      approvalId: p.approvalId,
-      decision: 'approve',
-      approver: 'carol',
-      requestId: 'c1',
-    });
-    await stack.client.signal(id, approvalSignal, {
-      approvalId: p.approvalId,
-      decision: 'approve',
-      approver: 'carol',
-      requestId: 'c2',
-    });
+    const carol = signedApproval(p, 'approve', 'carol', { requestId: 'c1' });
+    await stack.client.signal(id, approvalSignal, carol);
+    // The same signed request again (only the unsigned requestId changed): a replay counts nothing.
+    await stack.client.signal(id, approvalSignal, { ...carol, requestId: 'c1-replayed' });
+    await stack.client.signal(id, approvalSignal, signedApproval(p, 'approve', 'carol', { requestId: 'c2' }));
     const got = await waitFor(
       () => attempts(id),
-      (a) => a.length === 2,
+      (a) => a.length === 3,
     );
     expect(got[0]).toMatchObject({ outcome: 'accepted', reason: expect.stringMatching(/1 of 2/) });
-    expect(got[1]).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/carol already approved/) });
+    expect(got[1]).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/^replayed/) });
+    expect(got[2]).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/carol already approved/) });
     expect(isolations(id)).toHaveLength(0);
-    await stack.client.signal(id, approvalSignal, { approvalId: p.approvalId, decision: 'approve', approver: 'erin' });
+    await stack.client.signal(id, approvalSignal, signedApproval(p, 'approve', 'erin'));
     const result = await stack.client.result<{ steps: { stepId: string; approval?: { approvers: string[] } }[] }>(id);
     expect(result.steps.find((s) => s.stepId === 'contain')!.approval!.approvers).toEqual(['carol', 'erin']);
     expect(isolations(id)).toHaveLength(1);
   });
 
-  it('`warden approvals` lists it and `warden approve` reports refusals and acceptance', async () => {
+  it('`warden approvals` lists it and `warden approve` signs with the local key and reports refusals and acceptance', async () => {
     const id = await start(isolate('low'), 'olivia');
     const p = await pendingOf(id);
-    const env = { TEMPORAL_ADDRESS: stack.config.temporal.address!, WARDEN_TASK_QUEUE: stack.config.taskQueue };
+    const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-keys-'));
+    writeTestKeys(keysDir, ['olivia', 'alice']);
+    const env = {
+      TEMPORAL_ADDRESS: stack.config.temporal.address!,
+      WARDEN_TASK_QUEUE: stack.config.taskQueue,
+      WARDEN_KEYS_DIR: keysDir,
+    };
     const list = await runCli(['approvals'], env);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(
@@ -170,6 +247,9 @@ describe('approval gates (real Temporal dev server)', () => {
     const self = await runCli(['approve', id, p.approvalId, '--as', 'olivia'], env);
     expect(self.code).toBe(1);
     expect(self.stderr).toMatch(/the run refused the approve: self-approval/);
+    const keyless = await runCli(['approve', id, p.approvalId, '--as', 'bob'], env);
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/no signing key for bob .* run `warden keys init --as bob`/);
     const missing = await runCli(['approve', id, 'nope.0', '--as', 'alice'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/has no pending approval "nope.0" \(pending: contain.0\)/);
@@ -178,31 +258,38 @@ describe('approval gates (real Temporal dev server)', () => {
     expect(ok.stdout).toMatch(/approval accepted: approved/);
     await stack.client.result(id);
     expect(isolations(id)).toHaveLength(1);
+    expect((await attempts(id)).at(-1)).toMatchObject({ approver: 'alice', signed: true, keyId: 'alice-test' });
   });
 
-  it('accepts a decision sent with the official temporal CLI', async () => {
+  it('accepts a signed decision sent with the official temporal CLI (`warden approve --print-signal`)', async () => {
     const id = await start(isolate('low'));
     const p = await pendingOf(id);
-    const payload = JSON.stringify({
-      approvalId: p.approvalId,
-      decision: 'approve',
-      approver: 'bob',
-      reason: 'via temporal CLI',
-    });
-    await promisify(execFile)(resolveTemporalCli(), [
-      'workflow',
-      'signal',
-      '--address',
-      stack.config.temporal.address!,
-      '--workflow-id',
-      id,
-      '--name',
-      'approval',
-      '--input',
-      payload,
+    const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-keys-'));
+    writeTestKeys(keysDir, ['bob']);
+    const env = {
+      TEMPORAL_ADDRESS: stack.config.temporal.address!,
+      WARDEN_TASK_QUEUE: stack.config.taskQueue,
+      WARDEN_KEYS_DIR: keysDir,
+    };
+    const printed = await runCli(
+      ['approve', id, p.approvalId, '--as', 'bob', '--reason', "via temporal CLI, bob's call", '--print-signal'],
+      env,
+    );
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^temporal workflow signal --workflow-id \S+ --name approval --input '/);
+    // Run exactly what was printed, through a shell, against the test server.
+    await promisify(execFile)('sh', [
+      '-c',
+      printed.stdout.trim().replace(/^temporal /, `'${resolveTemporalCli()}' `) +
+        ` --address ${stack.config.temporal.address!}`,
     ]);
     await stack.client.result(id);
     expect(isolations(id)).toHaveLength(1);
-    expect((await attempts(id))[0]).toMatchObject({ approver: 'bob', outcome: 'accepted' });
+    expect((await attempts(id))[0]).toMatchObject({
+      approver: 'bob',
+      outcome: 'accepted',
+      signed: true,
+      reason: 'approved',
+    });
   });
 });

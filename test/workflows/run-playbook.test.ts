@@ -9,6 +9,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { signedApproval } from '../harness/identity';
 
 describe('runPlaybook: action, approval, branch and forEach steps (real Temporal dev server)', () => {
   let stack: TestStack;
@@ -110,17 +111,8 @@ describe('runPlaybook: action, approval, branch and forEach steps (real Temporal
     expect(p!.reason).toMatch(/critical host needs two approvers/);
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
 
-    await stack.client.signal(workflowId, approvalSignal, {
-      approvalId: p!.approvalId,
-      decision: 'approve',
-      approver: 'carol',
-    });
-    await stack.client.signal(workflowId, approvalSignal, {
-      approvalId: p!.approvalId,
-      decision: 'approve',
-      approver: 'dave',
-      actionHash: p!.actionHash,
-    });
+    await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'carol'));
+    await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'dave'));
     const result = await stack.client.result<{
       status: string;
       outputs: Record<string, { taken?: string; total?: number; succeeded?: number }>;

@@ -12,6 +12,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { signerOf } from '../harness/identity';
 
 /** The workflow bundle of Warden 0.1.0 (scripts/record-release-bundle.js), the build a fleet upgrades from. */
 const OLD_BUNDLE = path.join(__dirname, '..', 'fixtures', 'releases', '0.1.0-workflows.js.gz');
@@ -88,14 +89,14 @@ describe('safe fleet upgrades (Worker Versioning on a real Temporal server)', ()
     // Each waiting run is decided on the new build, through its new synchronous decision path.
     for (const id of ids) {
       const [review] = await next.client.pendingApprovalsOf(id);
-      const attempt = await next.client.decide(id, review!.approvalId, 'approve', 'alice', 'upgrade test');
+      const attempt = await next.client.decide(id, review!.approvalId, 'approve', signerOf('alice'), 'upgrade test');
       expect(attempt).toMatchObject({ outcome: 'accepted', approver: 'alice' });
       const contain = await waitFor(
         () => next!.client.pendingApprovalsOf(id),
         (p) => p.length === 1 && p[0]!.approvalId !== review!.approvalId,
       );
       expect(contain[0]).toMatchObject({ stepId: 'contain', tier: 1 });
-      await next.client.decide(id, contain[0]!.approvalId, 'approve', 'bob');
+      await next.client.decide(id, contain[0]!.approvalId, 'approve', signerOf('bob'));
     }
     for (const id of ids) {
       const result = await next.client.result<{ status: string; decisions: { stepId: string; effect: string }[] }>(id);

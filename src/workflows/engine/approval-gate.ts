@@ -1,4 +1,4 @@
-import { condition, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { FailureType } from '../../errors';
 import type { ApprovalAttempt, ApprovalOutcome, PendingApproval } from '../../governance/approvals';
@@ -12,6 +12,9 @@ import { inSpan } from './tracing';
 const notifyProxy = (summary: string) =>
   proxyActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
 
+/** Patch marker: decisions after it are verified against the approver's enrolled key. */
+const SIGNED_APPROVALS_PATCH = 'warden-signed-approvals';
+
 /**
  * The approval gate of one run: what it waits for, every attempt to decide (accepted or refused), and the
  * staged wait itself — notify the stage's groups, wait durably until decided or the stage times out,
@@ -23,6 +26,8 @@ export class ApprovalGate {
   private readonly decided = new Set<string>();
   private readonly outcomes = new Map<string, ApprovalOutcome>();
   private readonly attempts: ApprovalAttempt[] = [];
+  /** Nonces of accepted signed decisions: a signed request is used once. */
+  private readonly nonces = new Set<string>();
   private waited = 0;
 
   constructor(
@@ -49,7 +54,9 @@ export class ApprovalGate {
   decide(raw: unknown): ApprovalAttempt {
     let attempt: ApprovalAttempt;
     try {
-      const res = applyApprovalSignal(raw, this.pending, this.decided, now());
+      // Histories from before signed approvals replay as they were decided; every live decision is verified.
+      const legacy = !patched(SIGNED_APPROVALS_PATCH);
+      const res = applyApprovalSignal(raw, this.pending, this.decided, now(), this.nonces, legacy);
       attempt = res.attempt;
       if (res.outcome) this.outcomes.set(attempt.approvalId, res.outcome);
       this.journal.approvalAttempt(attempt, res.outcome);
@@ -113,6 +120,7 @@ export class ApprovalGate {
       required: plan.required,
       stage: 0,
       stages: plan.stages,
+      keys: plan.keys,
       eligible: first.approvers,
       approvals: [],
       requestedAt: now(),

@@ -112,13 +112,15 @@ export class Journal {
             : 'approval.vote';
     this.ledger.add(
       type,
-      { kind: 'human', id: a.approver.slice(0, 256) || '(missing)' },
+      // Only a verified signature makes the approver the actor; otherwise the name is just a claim.
+      { kind: 'human', id: (a.signed ? a.approver : `unverified:${a.approver}`).slice(0, 256) || '(missing)' },
       {
         approvalId: a.approvalId,
         decision: a.decision,
         reason: a.reason,
         requestId: a.requestId ?? null,
         signed: a.signed,
+        ...(a.keyId ? { keyId: a.keyId } : {}),
         ...(outcome?.status === 'approved' ? { approvers: outcome.approvers } : {}),
       },
     );

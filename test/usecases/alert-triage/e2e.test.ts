@@ -17,6 +17,7 @@ import { startScriptedLlm } from '../../harness/scripted-llm';
 import type { TestStack } from '../../harness/temporal';
 import { startTestStack } from '../../harness/temporal';
 import { waitFor } from '../../harness/wait';
+import { testKeysDir, withTestPrincipals } from '../../harness/identity';
 
 const WEBHOOK_SECRET = 'whsec-test-crowdstrike';
 
@@ -63,9 +64,11 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
         WARDEN_CROWDSTRIKE_BASE_URL: falcon.url,
       },
       {
-        policy: loadPolicyFile(path.join(ROOT, 'policy', 'default.yaml'), [
-          { usecase: 'alert-triage', file: path.join(ROOT, 'src', 'usecases', 'alert-triage', 'policy.yaml') },
-        ]),
+        policy: withTestPrincipals(
+          loadPolicyFile(path.join(ROOT, 'policy', 'default.yaml'), [
+            { usecase: 'alert-triage', file: path.join(ROOT, 'src', 'usecases', 'alert-triage', 'policy.yaml') },
+          ]),
+        ),
       },
     );
     http = createHttpServer({
@@ -88,6 +91,7 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
       TEMPORAL_ADDRESS: stack.config.temporal.address!,
       WARDEN_TASK_QUEUE: stack.config.taskQueue,
       WARDEN_DATA_DIR: stack.config.dataDir,
+      WARDEN_KEYS_DIR: testKeysDir(['carol', 'dave']),
     };
   });
   afterAll(async () => {

@@ -28,6 +28,7 @@ import { describeWithSharedData } from '../../harness/shared-data';
 import type { TestStack } from '../../harness/temporal';
 import { startTestStack } from '../../harness/temporal';
 import { waitFor } from '../../harness/wait';
+import { signedApproval } from '../../harness/identity';
 
 const OKTA_TOKEN = 'okta-token-compliance-e2e-000000000000';
 const GITHUB_TOKEN = 'ghp_complianceE2eToken00000000000000000';
@@ -234,12 +235,11 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     );
     const approval = pending.find((a) => a.workflowId === workflowId) as PendingApproval;
     expect(approval.approvalId).toBe('attest.0');
-    await stack.client.signal(workflowId, approvalSignal, {
-      approvalId: approval.approvalId,
-      decision: 'approve',
-      approver: 'alice',
-      reason: 'training and screening records reviewed',
-    });
+    await stack.client.signal(
+      workflowId,
+      approvalSignal,
+      signedApproval(approval, 'approve', 'alice', { reason: 'training and screening records reviewed' }),
+    );
     const run1 = await stack.client.result<RunOutputs>(workflowId);
     await schedule.delete();
     expect(run1.status).toBe('completed');

@@ -27,6 +27,7 @@ import { startTestStack } from '../../harness/temporal';
 import { waitFor } from '../../harness/wait';
 import { ticketPolicy } from './ticket-policy';
 import { testConfigFor } from './tools/tool-options';
+import { signerOf } from '../../harness/identity';
 
 const SN = 'warden.integration:sn-pass-0000';
 const JIRA = 'warden@example.com:jira-token-0000';
@@ -238,7 +239,7 @@ describe('ticket triage end to end: webhook → ticket system → knowledge → 
       action: expect.stringMatching(/how_to \(0\.41\), then reply/),
     });
     expect(sn.incidents.get(id)!.state).toBe('1');
-    expect(await stack.client.decide(json.workflowId, 'human_triage.0', 'approve', 'alice')).toMatchObject({
+    expect(await stack.client.decide(json.workflowId, 'human_triage.0', 'approve', signerOf('alice'))).toMatchObject({
       outcome: 'accepted',
     });
     const result = await stack.client.result<RunPlaybookResult>(json.workflowId);
