@@ -16,10 +16,12 @@ import { AuditLedger } from './audit';
 import { connectClient, connectWorker } from './runtime/connection';
 import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicy } from './runtime/policy-file';
+import { loadFleetKey } from './identity/fleet-key';
 import { buildToolRegistry, coreTools } from './tools';
 import { useCaseAgents, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createWorkerTracing } from './telemetry/tracing';
 import { WORKFLOWS_PATH, prebuiltWorkflowBundle } from './runtime/workflow-bundle';
 import type { Logger } from './telemetry/logger';
@@ -68,6 +70,8 @@ export interface WardenWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Worker identity shown in the Web UI. @default pid@hostname (the SDK's default) */
   identity?: string;
+  /** Extra activity interceptors, after Warden's own (embedders; the upgrade test emulates an older build's activities). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 /**
@@ -114,6 +118,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       ...(opts.agents ?? []),
     ]),
     llm: config.llm,
+    fleetKey: loadFleetKey(config.fleetKeyFile),
   });
   const tracing = createWorkerTracing({
     serviceName: config.otel.serviceName,
@@ -125,7 +130,11 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   const common = {
     connection,
     // A prebuilt bundle already contains the workflow interceptors (bundleWorkflows adds them).
-    interceptors: workflowBundle ? { ...tracing.interceptors, workflowModules: [] } : tracing.interceptors,
+    interceptors: {
+      ...tracing.interceptors,
+      ...(workflowBundle ? { workflowModules: [] } : {}),
+      activity: [...(tracing.interceptors.activity ?? []), ...(opts.activityInterceptors ?? [])],
+    },
     sinks: tracing.sinks,
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.shutdownGraceMs,

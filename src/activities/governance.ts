@@ -1,4 +1,13 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
+import type { ApprovalSignal } from '../governance/approvals';
+import { approvalFields } from '../governance/approvals';
+import type { DecisionToken } from '../identity/decision-token';
+import { mintDecisionToken } from '../identity/decision-token';
+import type { FleetKey } from '../identity/fleet-key';
+import { verifySignedRequest } from '../identity/signed-request';
+import { keysOf } from '../identity/directory';
 import type { ApprovalPendingNotice } from './notify';
 import type { Logger } from '../telemetry/logger';
 import type { Decision } from '../governance/decision';
@@ -34,6 +43,32 @@ export interface GovernanceDeps {
   rateLimits: Record<string, number>;
   logger: Logger;
   notify: (notice: ApprovalPendingNotice) => Promise<void>;
+  fleetKey: FleetKey;
+}
+
+/** How long an allow decision's token lets the tool call start (retries and kill-switch holds included). */
+const ALLOW_TOKEN_TTL_MS = 24 * 3_600_000;
+
+/** Input of `authorizeApproved`: the decision humans approved, and their signed decisions. */
+export interface AuthorizeApprovedInput {
+  decision: Pick<Decision, 'tool' | 'actionHash' | 'policyVersion' | 'granted' | 'tier' | 'effect'>;
+  stepId: string;
+  callId: string;
+  initiator: string;
+  approvals: ApprovalSignal[];
+}
+
+/** The calling run, as Temporal recorded it; refuses anything but a local activity of a workflow. */
+function callingRun(activity: string): { workflowId: string; runId: string } {
+  const info = Context.current().info;
+  const run = info.workflowExecution;
+  if (!info.isLocal || !run)
+    throw ApplicationFailure.create({
+      type: FailureType.PolicyDenied,
+      nonRetryable: true,
+      message: `${activity} runs only as a local activity of a Warden run (called as a ${info.isLocal ? 'local' : 'remote'} activity)`,
+    });
+  return run;
 }
 
 /** Task queue carrying one rate-limit class's tool calls (its own worker enforces the fleet-wide rate). */
@@ -78,6 +113,13 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
      * worker's policy and tool registry; runs as a local activity so the decision is recorded in history.
      */
     decideAction(input: DecideInput): Promise<Decision> {
+      const run = callingRun('decideAction');
+      if (input.workflowId !== run.workflowId)
+        throw ApplicationFailure.create({
+          type: FailureType.PolicyDenied,
+          nonRetryable: true,
+          message: `decideAction for ${input.workflowId} called by another run (${run.workflowId})`,
+        });
       const base = { policyVersion: policy.version };
       if (input.kind === 'approval') {
         const tier = input.tier ?? 1;
@@ -159,16 +201,90 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
         }
       }
       const limited = tool.rateLimitClass && deps.rateLimits[tool.rateLimitClass] ? tool.rateLimitClass : undefined;
+      const granted = d.effect !== 'deny' ? grantedCapabilities(policy.document, tool.capabilities) : undefined;
+      const hash = hashOf(args);
+      const token =
+        d.effect === 'allow'
+          ? mintDecisionToken(
+              deps.fleetKey,
+              {
+                ...run,
+                stepId: input.stepId,
+                callId: input.callId,
+                tool: name,
+                actionHash: hash,
+                policyVersion: policy.version,
+                granted: granted ?? [],
+              },
+              ALLOW_TOKEN_TTL_MS,
+            )
+          : undefined;
       return Promise.resolve({
         ...d,
-        actionHash: hashOf(args),
+        actionHash: hash,
         action: `${name} ${tool.summarize ? tool.summarize(args) : short(args)}`,
         tool: name,
         risk,
         ...(plan ? { plan } : {}),
-        ...(d.effect !== 'deny' ? { granted: grantedCapabilities(policy.document, tool.capabilities) } : {}),
+        ...(granted ? { granted } : {}),
         ...(limited ? { taskQueue: rateLimitedQueue(deps.taskQueue, limited) } : {}),
+        ...(token ? { token } : {}),
       });
+    },
+
+    /**
+     * Mints the decision token for an action humans approved, after re-checking their signed decisions in
+     * worker code against the directory the worker holds now: each signature valid for this run, approval
+     * and action hash, made with an enrolled and unrevoked key, by a member of the tier's groups who did not
+     * start the run; enough distinct approvers. A local activity, like the decision.
+     */
+    authorizeApproved(input: AuthorizeApprovedInput): Promise<{ token: DecisionToken }> {
+      const run = callingRun('authorizeApproved');
+      const d = input.decision;
+      const refuse = (why: string) =>
+        ApplicationFailure.create({
+          type: FailureType.PolicyDenied,
+          nonRetryable: true,
+          message: `approval not authorised: ${why}`,
+        });
+      if (d.effect !== 'require_approval' || !d.tool)
+        throw refuse('the decision did not ask for approval of a tool call');
+      const plan = approvalPlan(policy.document, d.tier ?? 1);
+      const eligible = new Set(plan.stages.flatMap((st) => st.approvers));
+      const keys = keysOf(policy.document.principals, eligible);
+      const approvers = new Set<string>();
+      const approvalId = `${input.stepId}.${input.callId}`;
+      for (const a of input.approvals) {
+        if (a.decision !== 'approve' || a.approvalId !== approvalId || a.actionHash !== d.actionHash) continue;
+        if (!eligible.has(a.approver) || a.approver === input.initiator) continue;
+        const v = verifySignedRequest({
+          purpose: 'approval',
+          fields: approvalFields(run.workflowId, a),
+          signature: a.signature,
+          principal: a.approver,
+          keys: keys[a.approver],
+          // Freshness and nonces were checked when the run accepted each decision; here: key and signature.
+          nowMs: a.signature ? Date.parse(a.signature.signedAt) : 0,
+          usedNonces: new Set(),
+        });
+        if (v.ok) approvers.add(a.approver);
+      }
+      if (approvers.size < plan.required)
+        throw refuse(`${approvers.size} verified approver(s) of the ${plan.required} tier ${plan.tier} needs`);
+      const token = mintDecisionToken(
+        deps.fleetKey,
+        {
+          ...run,
+          stepId: input.stepId,
+          callId: input.callId,
+          tool: d.tool,
+          actionHash: d.actionHash,
+          policyVersion: d.policyVersion,
+          granted: d.granted ?? [],
+        },
+        ALLOW_TOKEN_TTL_MS,
+      );
+      return Promise.resolve({ token });
     },
 
     /** Tells the approvers that a run waits for them (log line, and a Slack-compatible webhook when configured). */

@@ -15,6 +15,7 @@ import type { AuditLedger } from '../audit';
 import type { LlmSettings } from './llm';
 import { createLlmActivities } from './llm';
 import type { AgentRegistry } from '../agents/types';
+import type { FleetKey } from '../identity/fleet-key';
 
 /** What the activities need from the outside world; the worker passes real ones, tests pass their own. */
 export interface ActivityDeps {
@@ -32,6 +33,7 @@ export interface ActivityDeps {
   agents: AgentRegistry;
   llm: LlmSettings;
   ledger: AuditLedger;
+  fleetKey: FleetKey;
 }
 
 /** Builds every activity implementation. Every side effect Warden performs happens in one of these. */

@@ -11,6 +11,10 @@ import type { BreakerState } from '../workflows/contract';
 import type { GovernorClient } from './governor-client';
 import { actionHash } from './governance';
 import { canonicalHash } from '../audit/hash';
+import type { AuditLedger } from '../audit';
+import type { DecisionToken } from '../identity/decision-token';
+import { decisionTokenProblem } from '../identity/decision-token';
+import type { FleetKey } from '../identity/fleet-key';
 
 /** Input of `executeTool`. */
 export interface ExecuteToolInput {
@@ -27,6 +31,8 @@ export interface ExecuteToolInput {
   /** Who acts: `agent:<name>` or `system`. Leases name it, and whom it acts for. */
   actor?: string;
   onBehalfOf?: string;
+  /** The decision token `decideAction` or `authorizeApproved` minted for exactly this call. */
+  token?: DecisionToken;
 }
 
 /** Result of `executeTool`. */
@@ -48,6 +54,8 @@ export interface ToolActivityDeps {
   broker: CredentialBroker;
   breakerThreshold: number;
   breakerCooldownMs: number;
+  fleetKey: FleetKey;
+  ledger: Pick<AuditLedger, 'append'>;
 }
 
 function nonRetryable(type: string, message: string): ApplicationFailure {
@@ -119,6 +127,39 @@ export function createToolActivities(deps: ToolActivityDeps) {
           FailureType.PolicyDenied,
           `${input.tool}: the arguments differ from the ones policy decided on (action hash mismatch); not executed`,
         );
+      }
+      // Only a governed decision acts: a token minted by policy or by verified approvals, for this very run.
+      const run = ctx.info.workflowExecution;
+      const problem = !run
+        ? 'not called by a workflow'
+        : run.workflowId !== input.workflowId
+          ? `the call names run ${input.workflowId} but comes from ${run.workflowId}`
+          : decisionTokenProblem(
+              deps.fleetKey,
+              {
+                ...run,
+                stepId: input.stepId,
+                callId: input.callId,
+                tool: input.tool,
+                actionHash: expected,
+                policyVersion: input.policyVersion,
+                granted: input.granted ?? [],
+              },
+              input.token,
+            );
+      if (problem) {
+        log.warn({ reason: problem }, 'tool call refused: no valid decision token');
+        await deps.ledger
+          .append({
+            idempotencyKey: `${run?.workflowId ?? input.workflowId}/${run?.runId ?? '-'}/${ctx.info.activityId}/tool.refused`,
+            workflowId: run?.workflowId ?? input.workflowId,
+            ...(run ? { runId: run.runId } : {}),
+            type: 'tool.refused',
+            actor: { kind: 'system', id: 'warden-worker' },
+            data: { tool: input.tool, stepId: input.stepId, callId: input.callId, reason: problem },
+          })
+          .catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not audit a refused tool call'));
+        throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${problem}; not executed`);
       }
       const risk = tool.riskFor ? tool.riskFor(parsed.data) : tool.risk;
       if (risk !== 'read') await holdWhileKillSwitchOn(ctx, input.tool);

@@ -27,6 +27,8 @@ export const KNOWN_AUDIT_TYPES = [
   'kill_switch.changed',
   'lease.issued',
   'lease.refused',
+  'tool.refused',
+  'control.refused',
 ] as const;
 /** One of {@link KNOWN_AUDIT_TYPES}. */
 export type KnownAuditType = (typeof KNOWN_AUDIT_TYPES)[number];

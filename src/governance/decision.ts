@@ -1,3 +1,4 @@
+import type { DecisionToken } from '../identity/decision-token';
 import type { ApprovalPlan, PolicyDecision, Risk } from './policy';
 
 /*
@@ -21,6 +22,8 @@ export interface Decision extends PolicyDecision {
   taskQueue?: string;
   /** Credential capabilities the call may lease (none when denied). */
   granted?: { provider: string; scopes: string[] }[];
+  /** Proof for `executeTool` that policy allowed this exact call (allow only; approvals get theirs once granted). */
+  token?: DecisionToken;
 }
 
 /** Where in the run a decision was taken, and for whom. */

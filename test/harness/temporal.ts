@@ -14,6 +14,7 @@ import { createWardenWorker } from '../../src/worker';
 import type { Policy } from '../../src/governance/policy';
 import type { AnyTool } from '../../src/tools/types';
 import type { AgentDefinition } from '../../src/agents/types';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { AuditLedger } from '../../src/audit';
 import { HARNESS_ENV } from './env';
@@ -72,6 +73,7 @@ export async function startTestStack(
     ledger?: AuditLedger;
     /** Another build's workflow code (the upgrade test); default: this build's bundle. */
     workflowBundle?: WorkflowBundleOption;
+    activityInterceptors?: ActivityInterceptorsFactory[];
   } = {},
 ): Promise<TestStack> {
   const config = testConfig(env);

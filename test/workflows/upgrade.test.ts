@@ -13,6 +13,11 @@ import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
 import { signerOf } from '../harness/identity';
+import os from 'node:os';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ExecuteToolInput } from '../../src/activities/tools';
+import { mintDecisionToken } from '../../src/identity/decision-token';
+import { loadFleetKey } from '../../src/identity/fleet-key';
 
 /** The workflow bundle of Warden 0.1.0 (scripts/record-release-bundle.js), the build a fleet upgrades from. */
 const OLD_BUNDLE = path.join(__dirname, '..', 'fixtures', 'releases', '0.1.0-workflows.js.gz');
@@ -41,6 +46,38 @@ const playbook: Playbook = {
   ],
 };
 
+/**
+ * The 0.1.0 build's activities executed tool calls without decision tokens (they came later). The old
+ * stack here runs 0.1.0 workflow code with today's activities, so this interceptor plays the old build's
+ * part: it gives each tool call the token its workflow code never asks for.
+ */
+function tokenlessToolCalls(fleetKeyFile: string): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: {
+      execute(input, next) {
+        if (ctx.info.activityType !== 'executeTool') return next(input);
+        const call = input.args[0] as ExecuteToolInput;
+        const run = ctx.info.workflowExecution;
+        const token = mintDecisionToken(
+          loadFleetKey(fleetKeyFile),
+          {
+            workflowId: run!.workflowId,
+            runId: run!.runId,
+            stepId: call.stepId,
+            callId: call.callId,
+            tool: call.tool,
+            actionHash: call.actionHash,
+            policyVersion: call.policyVersion,
+            granted: call.granted ?? [],
+          },
+          60_000,
+        );
+        return next({ ...input, args: [{ ...call, token }] });
+      },
+    },
+  });
+}
+
 describe('safe fleet upgrades (Worker Versioning on a real Temporal server)', () => {
   jest.setTimeout(180_000);
   let vendor: FakeVendor;
@@ -58,14 +95,25 @@ describe('safe fleet upgrades (Worker Versioning on a real Temporal server)', ()
   it('moves runs waiting for approval from the 0.1.0 build to this build, where they complete', async () => {
     const deployment = `warden-upgrade-${randomUUID().slice(0, 8)}`;
     const taskQueue = `upgrade-${randomUUID()}`;
-    const env = { WARDEN_TASK_QUEUE: taskQueue, WARDEN_WORKER_DEPLOYMENT: deployment };
+    // One fleet: both builds share the fleet key, as a deployment's workers do.
+    const fleetKeyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'warden-fleet-')), 'fleet.key');
+    const env = {
+      WARDEN_TASK_QUEUE: taskQueue,
+      WARDEN_WORKER_DEPLOYMENT: deployment,
+      WARDEN_FLEET_KEY_FILE: fleetKeyFile,
+    };
     const tools = vendorTools(vendor.url);
 
     // The fleet runs 0.1.0: its workflow code, today's activities (activities stay backward compatible).
     const code = zlib.gunzipSync(fs.readFileSync(OLD_BUNDLE)).toString('utf8');
     old = await startTestStack(
       { ...env, WARDEN_BUILD_ID: '0.1.0' },
-      { extraTools: tools, policy: testPolicy(), workflowBundle: { code } },
+      {
+        extraTools: tools,
+        policy: testPolicy(),
+        workflowBundle: { code },
+        activityInterceptors: [tokenlessToolCalls(fleetKeyFile)],
+      },
     );
     await setCurrentBuild(old.client.temporal, deployment, '0.1.0');
     const ids = await Promise.all(

@@ -1,7 +1,7 @@
 import { condition, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { FailureType } from '../../errors';
-import type { ApprovalAttempt, ApprovalOutcome, PendingApproval } from '../../governance/approvals';
+import type { ApprovalAttempt, ApprovalOutcome, ApprovalSignal, PendingApproval } from '../../governance/approvals';
 import { applyApprovalSignal } from '../../governance/approvals';
 import type { Decision } from '../../governance/decision';
 import { StepFailure, now } from './failures';
@@ -26,6 +26,8 @@ export class ApprovalGate {
   private readonly decided = new Set<string>();
   private readonly outcomes = new Map<string, ApprovalOutcome>();
   private readonly attempts: ApprovalAttempt[] = [];
+  /** The accepted signed approvals of each approval id (re-verified by the worker before the action runs). */
+  private readonly votes = new Map<string, ApprovalSignal[]>();
   /** Nonces of accepted signed decisions: a signed request is used once. */
   private readonly nonces = new Set<string>();
   private waited = 0;
@@ -45,6 +47,11 @@ export class ApprovalGate {
     return [...this.pending.values()];
   }
 
+  /** The accepted signed approvals of one approval. */
+  votesFor(approvalId: string): ApprovalSignal[] {
+    return this.votes.get(approvalId) ?? [];
+  }
+
   /** Every attempt so far, or only the one sent with `requestId`. */
   attemptsFor(requestId?: string): ApprovalAttempt[] {
     return requestId ? this.attempts.filter((a) => a.requestId === requestId) : this.attempts;
@@ -58,6 +65,10 @@ export class ApprovalGate {
       const legacy = !patched(SIGNED_APPROVALS_PATCH);
       const res = applyApprovalSignal(raw, this.pending, this.decided, now(), this.nonces, legacy);
       attempt = res.attempt;
+      if (attempt.outcome === 'accepted' && attempt.decision === 'approve') {
+        const vote = raw as ApprovalSignal;
+        this.votes.set(attempt.approvalId, [...(this.votes.get(attempt.approvalId) ?? []), vote]);
+      }
       if (res.outcome) this.outcomes.set(attempt.approvalId, res.outcome);
       this.journal.approvalAttempt(attempt, res.outcome);
     } catch (err) {

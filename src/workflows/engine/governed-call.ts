@@ -1,4 +1,4 @@
-import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { DecideInput } from '../../activities/governance';
 import { FailureType } from '../../errors';
@@ -11,6 +11,9 @@ import type { StepRecord } from './state';
 /** Policy decisions run as local activities: pure, fast, and their result is recorded in history. */
 const decideProxy = (summary: string) =>
   proxyLocalActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+
+/** Patch marker: approved actions fetch their decision token (histories from before replay without it). */
+const DECISION_TOKENS_PATCH = 'warden-decision-tokens';
 
 /** Failures that retrying cannot fix. A plain ToolFailed (network error, 5xx) is retried with backoff. */
 const NON_RETRYABLE = [FailureType.ValidationError, FailureType.PolicyDenied, FailureType.KillSwitchEngaged];
@@ -92,6 +95,29 @@ export async function governedCall(
   });
   if (decision.invalid) throw new StepFailure(FailureType.ValidationError, decision.reason);
   await enforce(ctx, decision, call.stepId, call.callId, call.record);
+  let token = decision.token;
+  // An approved action gets its token only once the worker has re-verified the signed approvals.
+  if (decision.effect === 'require_approval' && patched(DECISION_TOKENS_PATCH)) {
+    const approvalId = `${call.stepId}.${call.callId}`;
+    ({ token } = await decideProxy(`authorize approved ${call.tool} (step ${call.stepId})`.slice(0, 200))
+      .authorizeApproved({
+        decision: {
+          effect: decision.effect,
+          tool: decision.tool,
+          tier: decision.tier,
+          actionHash: decision.actionHash,
+          policyVersion: decision.policyVersion,
+          granted: decision.granted ?? [],
+        },
+        stepId: call.stepId,
+        callId: call.callId,
+        initiator: ctx.initiator,
+        approvals: ctx.gate.votesFor(approvalId),
+      })
+      .catch((err: unknown) => {
+        throw new StepFailure(FailureType.PolicyDenied, describeError(err).message);
+      }));
+  }
   const actor = call.agent ?? 'system';
   const who = call.agent ? call.agent.replace(/^agent:/, 'agent ') : `step ${call.stepId}`;
   const where = { stepId: call.stepId, callId: call.callId, tool: call.tool, actionHash: decision.actionHash };
@@ -107,6 +133,7 @@ export async function governedCall(
     granted: decision.granted ?? [],
     actor,
     onBehalfOf: ctx.initiator,
+    ...(token ? { token } : {}),
   }).catch((err: unknown) => {
     if (!isCancellation(err)) {
       const e = describeError(err);
