@@ -11,6 +11,7 @@ import { registerRunCommands } from './runs';
 import { registerScheduleCommands } from './schedules';
 import { registerServeCommand } from './serve';
 import { registerSecretsCommands } from './secrets';
+import { registerTokenCommands } from './tokens';
 import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
 import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO): Command {
   registerGovernanceCommands(program, io);
   registerAuditCommands(program, io);
   registerSecretsCommands(program, io);
+  registerTokenCommands(program, io);
   registerCodecCommands(program, io);
   registerModelCommands(program, io);
   registerDeployCommands(program, io);
