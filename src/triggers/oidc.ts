@@ -56,10 +56,15 @@ function stringList(v: unknown): string[] {
 export class OidcVerifier {
   private jwks: Promise<JWTVerifyGetKey> | undefined;
 
+  private readonly clockTolerance: number;
+
+  /** @param opts.clockToleranceSec leeway on `exp`/`nbf` for clock skew. @default 60 */
   constructor(
     readonly settings: OidcSettings,
-    private readonly fetchImpl: typeof fetch = fetch,
-  ) {}
+    opts: { clockToleranceSec?: number } = {},
+  ) {
+    this.clockTolerance = opts.clockToleranceSec ?? 60;
+  }
 
   /** Verifies `token`. @throws OidcRejected */
   async verify(token: string): Promise<OidcIdentity> {
@@ -70,7 +75,7 @@ export class OidcVerifier {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         algorithms: ALGORITHMS,
-        clockTolerance: 60,
+        clockTolerance: this.clockTolerance,
       }));
     } catch (err) {
       throw this.explain(err);
@@ -107,7 +112,7 @@ export class OidcVerifier {
     const url = `${this.settings.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
     let doc: { issuer?: unknown; jwks_uri?: unknown };
     try {
-      const res = await this.fetchImpl(url, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       doc = (await res.json()) as typeof doc;
     } catch (err) {
