@@ -223,7 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
   }
   if (Boolean(s.WARDEN_OIDC_ISSUER) !== Boolean(s.WARDEN_OIDC_AUDIENCE)) {
     problems.push(
-      'WARDEN_OIDC_ISSUER and WARDEN_OIDC_AUDIENCE must be set together (a token is accepted only for this API\'s audience)',
+      "WARDEN_OIDC_ISSUER and WARDEN_OIDC_AUDIENCE must be set together (a token is accepted only for this API's audience)",
     );
   }
   if (problems.length) throw new ConfigError(problems);

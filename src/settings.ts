@@ -96,9 +96,12 @@ export const SETTINGS = {
     schema: z
       .string()
       .default('')
-      .refine((v) => v.split(',').every((h) => h.trim() === '' || /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)$/.test(h.trim())), {
-        message: 'must be comma-separated host names without scheme or port, e.g. warden.example.com,warden-http',
-      }),
+      .refine(
+        (v) => v.split(',').every((h) => h.trim() === '' || /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)$/.test(h.trim())),
+        {
+          message: 'must be comma-separated host names without scheme or port, e.g. warden.example.com,warden-http',
+        },
+      ),
     doc: 'Host header names the HTTP server answers besides localhost, 127.0.0.1, [::1] and WARDEN_HTTP_HOST (other hosts get 421; /healthz and /readyz answer any).',
   },
   WARDEN_API_TOKENS_FILE: {

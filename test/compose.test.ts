@@ -58,7 +58,9 @@ describe('docker-compose.yml', () => {
     });
 
     it('publishes every port on 127.0.0.1 only', () => {
-      const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => ({ name, p })));
+      const published = Object.entries(compose.services).flatMap(([name, s]) =>
+        (s.ports ?? []).map((p) => ({ name, p })),
+      );
       expect(published.length).toBeGreaterThan(0);
       for (const { name, p } of published) expect({ name, on: publishedOn(p) }).toEqual({ name, on: '127.0.0.1' });
     });

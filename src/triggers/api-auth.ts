@@ -124,7 +124,10 @@ export function hostOf(header: string): string | undefined {
  * Checks the Host header against the allowlist (stops DNS-rebinding pages in a browser from reaching a
  * loopback API). Resolves with the 400/421 to send, or undefined when the host is allowed.
  */
-export function hostProblem(header: string | undefined, allowed: Set<string>): { statusCode: 400 | 421; error: string } | undefined {
+export function hostProblem(
+  header: string | undefined,
+  allowed: Set<string>,
+): { statusCode: 400 | 421; error: string } | undefined {
   if (!header) return { statusCode: 400, error: 'missing Host header' };
   const host = hostOf(header);
   if (!host) return { statusCode: 400, error: 'malformed Host header' };

@@ -21,7 +21,9 @@ export function parseScopes(list: string): ApiScope[] {
     .filter(Boolean);
   const unknown = words.filter((w) => !(API_SCOPES as readonly string[]).includes(w));
   if (unknown.length)
-    throw new UserError(`unknown scope ${unknown.map((u) => `"${u}"`).join(', ')} — known scopes: ${API_SCOPES.join(', ')}`);
+    throw new UserError(
+      `unknown scope ${unknown.map((u) => `"${u}"`).join(', ')} — known scopes: ${API_SCOPES.join(', ')}`,
+    );
   if (!words.length) throw new UserError(`give at least one scope (${API_SCOPES.join(', ')})`);
   return [...new Set(words)] as ApiScope[];
 }
@@ -137,8 +139,7 @@ export class ApiTokenStore {
    */
   revoke(nameOrId: string): ApiTokenInfo {
     const row = this.db.prepare('SELECT * FROM api_tokens WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as
-      | TokenRow
-      | undefined;
+      TokenRow | undefined;
     if (!row) throw new UserError(`no API token named "${nameOrId}" — list them with: warden tokens ls`);
     if (!row.revoked_at)
       this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(this.now().toISOString(), row.id);
@@ -151,7 +152,8 @@ export class ApiTokenStore {
    */
   verify(token: string): { ok: true; name: string; scopes: ApiScope[] } | { ok: false; reason: string } {
     const m = TOKEN_FORMAT.exec(token);
-    if (!m) return { ok: false, reason: 'malformed API token (expected wdn_<id>_<secret> from `warden tokens create`)' };
+    if (!m)
+      return { ok: false, reason: 'malformed API token (expected wdn_<id>_<secret> from `warden tokens create`)' };
     const row = this.row(m[1]!);
     const given = Buffer.from(digest(token), 'hex');
     // Compare against something even for an unknown id, so timing does not tell ids apart.

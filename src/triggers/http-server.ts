@@ -103,7 +103,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     const extra = Object.keys(rest);
     if (extra.length)
       return reply.code(400).send({ error: `unknown field ${extra.join(', ')} — accepted: type, input, workflowId` });
-    if (typeof type !== 'string') return reply.code(400).send({ error: 'type (the workflow type to start) is required' });
+    if (typeof type !== 'string')
+      return reply.code(400).send({ error: 'type (the workflow type to start) is required' });
     if (workflowId !== undefined && typeof workflowId !== 'string')
       return reply.code(400).send({ error: 'workflowId must be a string' });
     if (input && typeof input === 'object' && 'initiator' in input)

@@ -88,7 +88,9 @@ export function runsVisibilityQuery(
   const since = one('since');
   if (since !== undefined) {
     const now = (opts.now ?? Date.now)();
-    const back = /^\d+(\.\d+)?\s*[a-z]+$/i.test(since) ? (ms(since as ms.StringValue) as number | undefined) : undefined;
+    const back = /^\d+(\.\d+)?\s*[a-z]+$/i.test(since)
+      ? (ms(since as ms.StringValue) as number | undefined)
+      : undefined;
     const at = back !== undefined && Number.isFinite(back) ? now - back : Date.parse(since);
     if (!Number.isFinite(at))
       throw new RunFilterError(

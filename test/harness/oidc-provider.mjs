@@ -53,7 +53,8 @@ const provider = new Provider(issuer, {
       },
     },
   },
-  extraTokenClaims: (_ctx, token) => (token.clientId === 'warden-ci' ? { groups: ['soc-l2', 'contractors'] } : undefined),
+  extraTokenClaims: (_ctx, token) =>
+    token.clientId === 'warden-ci' ? { groups: ['soc-l2', 'contractors'] } : undefined,
 });
 provider.on('server_error', (_ctx, err) => process.stderr.write(`oidc-provider: ${err.stack}\n`));
 server.on('request', provider.callback());

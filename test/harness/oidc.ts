@@ -12,7 +12,10 @@ export interface TestOidcProvider {
   stop(): Promise<void>;
 }
 
-const SECRETS = { 'warden-ci': 'warden-ci-secret-for-tests-only', 'warden-short': 'warden-short-secret-for-tests-only' };
+const SECRETS = {
+  'warden-ci': 'warden-ci-secret-for-tests-only',
+  'warden-short': 'warden-short-secret-for-tests-only',
+};
 
 /** Starts oidc-provider signing with `keys` (private JWKs), serving `resources` (resource → allowed scopes). */
 export async function startOidcProvider(opts: {

@@ -44,7 +44,11 @@ describe('runs API (real Temporal dev server)', () => {
     await app.listen({ host: '127.0.0.1', port });
     base = `http://127.0.0.1:${port}`;
     // Another application's workflow in the same namespace (no worker needed: it stays Running).
-    await stack.client.temporal.workflow.start('healthCheck', { taskQueue: 'billing-app', workflowId: foreignId, args: [{}] });
+    await stack.client.temporal.workflow.start('healthCheck', {
+      taskQueue: 'billing-app',
+      workflowId: foreignId,
+      args: [{}],
+    });
   });
   afterAll(async () => {
     await app?.close();
@@ -105,6 +109,8 @@ describe('runs API (real Temporal dev server)', () => {
       body: JSON.stringify({ type: 'runPlaybook', input: { playbook: { name: 'x' } } }),
     });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toMatch(/^invalid input for runPlaybook: .* — no run was started$/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /^invalid input for runPlaybook: .* — no run was started$/,
+    );
   });
 });

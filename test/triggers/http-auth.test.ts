@@ -42,7 +42,13 @@ function recordingClient(rec: Recorded): WardenClient {
       if (id === 'foreign-1')
         return Promise.resolve({ workflowId: id, type: 'otherAppWorkflow', taskQueue: 'billing', raw: {} });
       if (id === 'nope') return Promise.reject(new UserError(`no run with id ${id}`));
-      return Promise.resolve({ workflowId: id, type: 'healthCheck', taskQueue: 'warden-test', status: 'COMPLETED', raw: {} });
+      return Promise.resolve({
+        workflowId: id,
+        type: 'healthCheck',
+        taskQueue: 'warden-test',
+        status: 'COMPLETED',
+        raw: {},
+      });
     },
     start: (type: string, input: unknown, opts: unknown) => {
       rec.start.push({ type, input, opts });
@@ -52,13 +58,20 @@ function recordingClient(rec: Recorded): WardenClient {
 }
 
 /** A raw request, so the test controls the Host header (fetch always sends the real one). */
-function rawGet(port: number, urlPath: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function rawGet(
+  port: number,
+  urlPath: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'GET', headers, setHost: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: 'GET', headers, setHost: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -82,7 +95,10 @@ describe('HTTP API authentication', () => {
     if (bearer) secretsSeen.push(bearer);
     const res = await fetch(`${base}${urlPath}`, {
       ...init,
-      headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(init.headers as Record<string, string>) },
+      headers: {
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        ...(init.headers as Record<string, string>),
+      },
     });
     const text = await res.text();
     return { status: res.status, text, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
@@ -198,9 +214,9 @@ describe('HTTP API authentication', () => {
       const secretPart = token.split('_').slice(2).join('_');
       const bytes = [
         fs.readFileSync(path.join(dataDir, 'api-tokens.db')),
-        ...['-wal'].filter((s) => fs.existsSync(path.join(dataDir, `api-tokens.db${s}`))).map((s) =>
-          fs.readFileSync(path.join(dataDir, `api-tokens.db${s}`)),
-        ),
+        ...['-wal']
+          .filter((s) => fs.existsSync(path.join(dataDir, `api-tokens.db${s}`)))
+          .map((s) => fs.readFileSync(path.join(dataDir, `api-tokens.db${s}`))),
       ]
         .map((b) => b.toString('latin1'))
         .join('');
@@ -239,7 +255,12 @@ describe('HTTP API authentication', () => {
       const who = await call('/v1/whoami', jwt);
       expect(who.status).toBe(200);
       // groups claim ["soc-l2", "contractors"]: the map keeps only soc-l2.
-      expect(who.body).toEqual({ id: 'warden-ci', kind: 'oidc', scopes: ['runs:read', 'runs:start'], groups: ['soc-l2'] });
+      expect(who.body).toEqual({
+        id: 'warden-ci',
+        kind: 'oidc',
+        scopes: ['runs:read', 'runs:start'],
+        groups: ['soc-l2'],
+      });
       expect((await call('/v1/runs', jwt)).status).toBe(200);
     });
 
@@ -254,7 +275,11 @@ describe('HTTP API authentication', () => {
       expect(started.status).toBe(201);
       expect(started.body.initiator).toBe('warden-ci');
       expect(rec.start).toEqual([
-        { type: 'runPlaybook', input: { playbook: { name: 'p' } }, opts: { initiator: 'warden-ci', workflowId: undefined } },
+        {
+          type: 'runPlaybook',
+          input: { playbook: { name: 'p' } },
+          opts: { initiator: 'warden-ci', workflowId: undefined },
+        },
       ]);
 
       const forged = await call('/v1/runs', jwt, {
@@ -324,7 +349,10 @@ describe('HTTP API authentication', () => {
           .setExpirationTime('10m')
           .sign(privateKey);
         const res = await call('/v1/whoami', jwt);
-        expect([res.status, res.body.error]).toEqual([401, "the bearer token's key id (kid) is not in the issuer's JWKS"]);
+        expect([res.status, res.body.error]).toEqual([
+          401,
+          "the bearer token's key id (kid) is not in the issuer's JWKS",
+        ]);
       });
 
       it('refuses alg none', async () => {
@@ -360,7 +388,11 @@ describe('HTTP API authentication', () => {
       });
       const jwt = await provider.clientCredentialsToken('warden-ci', API, 'runs:read');
       secretsSeen.push(jwt);
-      const res = await offline.inject({ method: 'GET', url: '/v1/whoami', headers: { authorization: `Bearer ${jwt}` } });
+      const res = await offline.inject({
+        method: 'GET',
+        url: '/v1/whoami',
+        headers: { authorization: `Bearer ${jwt}` },
+      });
       expect(res.statusCode).toBe(503);
       expect(res.json<{ error: string }>().error).toMatch(/cannot read the OIDC issuer's discovery document/);
       await offline.close();
@@ -386,9 +418,9 @@ describe('HTTP API authentication', () => {
     it('checks the host before credentials, also on webhook routes', async () => {
       const { token } = tokens.create({ name: 'host-check', scopes: ['runs:read'] });
       secretsSeen.push(token);
-      expect((await rawGet(port, '/v1/runs', { host: 'rebind.example', authorization: `Bearer ${token}` })).status).toBe(
-        421,
-      );
+      expect(
+        (await rawGet(port, '/v1/runs', { host: 'rebind.example', authorization: `Bearer ${token}` })).status,
+      ).toBe(421);
       expect((await rawGet(port, '/v1/webhooks/siem', { host: 'rebind.example' })).status).toBe(421);
     });
   });

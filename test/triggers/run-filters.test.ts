@@ -1,5 +1,10 @@
 import * as workflows from '../../src/workflows';
-import { RunFilterError, WARDEN_WORKFLOW_TYPES, runsVisibilityQuery, visibilityLiteral } from '../../src/triggers/run-filters';
+import {
+  RunFilterError,
+  WARDEN_WORKFLOW_TYPES,
+  runsVisibilityQuery,
+  visibilityLiteral,
+} from '../../src/triggers/run-filters';
 
 const BASE =
   'TaskQueue = "warden" AND WorkflowType IN ("healthCheck", "runPlaybook", "forEachBatch", "governor", "thresholdEntity")';
@@ -30,7 +35,9 @@ describe('runs listing filters', () => {
 
   it('escapes quotes and backslashes in literals (the task queue comes from configuration)', () => {
     expect(visibilityLiteral('a"b\\c')).toBe('"a\\"b\\\\c"');
-    expect(runsVisibilityQuery({}, { taskQueue: 'q" OR "1"="1' }).query).toMatch(/^TaskQueue = "q\\" OR \\"1\\"=\\"1" AND/);
+    expect(runsVisibilityQuery({}, { taskQueue: 'q" OR "1"="1' }).query).toMatch(
+      /^TaskQueue = "q\\" OR \\"1\\"=\\"1" AND/,
+    );
   });
 
   it.each([
