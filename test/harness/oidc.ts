@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { JWK } from 'jose';
 
-/** A real OpenID provider (oidc-provider) in its own process; see oidc-provider.mjs. */
+/** A real OpenID provider (oidc-provider) in its own process; see oidc-provider.js. */
 export interface TestOidcProvider {
   issuer: string;
   /** An access token from a real client_credentials grant (resource indicator → JWT access token). */
@@ -24,7 +24,7 @@ export async function startOidcProvider(opts: {
 }): Promise<TestOidcProvider> {
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     process.execPath,
-    [path.join(__dirname, 'oidc-provider.mjs'), JSON.stringify(opts)],
+    [path.join(__dirname, 'oidc-provider.js'), JSON.stringify(opts)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
