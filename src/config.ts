@@ -38,6 +38,23 @@ export interface WardenConfig {
   deployment: { name: string; buildId: string } | undefined;
   dataDir: string;
   http: { host: string; port: number };
+  /** The HTTP API's callers: Host allowlist, API-token store, OIDC issuer. */
+  api: {
+    /** WARDEN_API_ALLOWED_HOSTS: Host names answered besides loopback and the bind host. */
+    allowedHosts: string[];
+    tokensFile: string;
+    /** Set when WARDEN_OIDC_ISSUER (and its audience) are. */
+    oidc:
+      | {
+          issuer: string;
+          audience: string;
+          userClaim: string;
+          groupsClaim: string;
+          groupMap: Record<string, string>;
+          defaultScopes: ('runs:read' | 'runs:start')[];
+        }
+      | undefined;
+  };
   devServer: { port: number; uiPort: number };
   health: { host: string; port: number };
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
@@ -211,6 +228,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     const file = s[key];
     if (file && !fs.existsSync(file)) problems.push(`${key}=${JSON.stringify(file)}: file not found`);
   }
+  if (Boolean(s.WARDEN_OIDC_ISSUER) !== Boolean(s.WARDEN_OIDC_AUDIENCE)) {
+    problems.push(
+      "WARDEN_OIDC_ISSUER and WARDEN_OIDC_AUDIENCE must be set together (a token is accepted only for this API's audience)",
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -231,6 +253,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       : undefined,
     dataDir: path.resolve(s.WARDEN_DATA_DIR),
     http: { host: s.WARDEN_HTTP_HOST, port: s.WARDEN_HTTP_PORT },
+    api: {
+      allowedHosts: s.WARDEN_API_ALLOWED_HOSTS.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+      tokensFile: path.resolve(s.WARDEN_API_TOKENS_FILE ?? path.join(s.WARDEN_DATA_DIR, 'api-tokens.db')),
+      oidc:
+        s.WARDEN_OIDC_ISSUER && s.WARDEN_OIDC_AUDIENCE
+          ? {
+              issuer: s.WARDEN_OIDC_ISSUER,
+              audience: s.WARDEN_OIDC_AUDIENCE,
+              userClaim: s.WARDEN_OIDC_USER_CLAIM,
+              groupsClaim: s.WARDEN_OIDC_GROUPS_CLAIM,
+              groupMap: Object.fromEntries(
+                s.WARDEN_OIDC_GROUP_MAP.split(',')
+                  .map((p) => p.split('=').map((x) => x.trim()))
+                  .filter((kv): kv is [string, string] => kv.length === 2 && Boolean(kv[0]) && Boolean(kv[1])),
+              ),
+              defaultScopes: s.WARDEN_OIDC_SCOPES.split(/[\s,]+/).filter(Boolean) as ('runs:read' | 'runs:start')[],
+            }
+          : undefined,
+    },
     devServer: { port: s.WARDEN_TEMPORAL_PORT, uiPort: s.WARDEN_UI_PORT },
     health: { host: s.WARDEN_HEALTH_HOST, port: s.WARDEN_HEALTH_PORT },
     logLevel: s.WARDEN_LOG_LEVEL,

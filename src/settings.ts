@@ -92,6 +92,56 @@ export const SETTINGS = {
   },
   WARDEN_HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Bind address of the HTTP server.' },
   WARDEN_HTTP_PORT: { schema: port.default(8787), doc: 'Port of the HTTP server (API, health).' },
+  WARDEN_API_ALLOWED_HOSTS: {
+    schema: z
+      .string()
+      .default('')
+      .refine(
+        (v) => v.split(',').every((h) => h.trim() === '' || /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)$/.test(h.trim())),
+        {
+          message: 'must be comma-separated host names without scheme or port, e.g. warden.example.com,warden-http',
+        },
+      ),
+    doc: 'Host header names the HTTP server answers besides localhost, 127.0.0.1, [::1] and WARDEN_HTTP_HOST (other hosts get 421; /healthz and /readyz answer any).',
+  },
+  WARDEN_API_TOKENS_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'SQLite file of HTTP API tokens (SHA-256 digests only; `warden tokens create|ls|revoke`). Default: <WARDEN_DATA_DIR>/api-tokens.db. Share it between HTTP servers of one deployment.',
+  },
+  WARDEN_OIDC_ISSUER: {
+    schema: vendorUrl.optional(),
+    doc: "OpenID issuer whose bearer tokens the HTTP API accepts (exactly its `iss`; keys from its discovery document's JWKS). Unset: API tokens only.",
+  },
+  WARDEN_OIDC_AUDIENCE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Audience (`aud`) an OIDC token must carry to call the HTTP API; required with WARDEN_OIDC_ISSUER.',
+  },
+  WARDEN_OIDC_USER_CLAIM: {
+    schema: z.string().min(1).default('sub'),
+    doc: 'Claim naming the person (their principal id, recorded as the initiator of runs they start), e.g. `preferred_username` or `email`.',
+  },
+  WARDEN_OIDC_GROUPS_CLAIM: {
+    schema: z.string().min(1).default('groups'),
+    doc: "Claim holding the person's groups (array, or space/comma-separated string).",
+  },
+  WARDEN_OIDC_GROUP_MAP: {
+    schema: z
+      .string()
+      .default('')
+      .refine((v) => v.trim() === '' || v.split(',').every((p) => /^\s*[^=\s,]+\s*=\s*[^=\s,]+\s*$/.test(p)), {
+        message: 'must be idpGroup=wardenGroup pairs, e.g. okta-soc-tier2=soc-l2,okta-soc-lead=soc-lead',
+      }),
+    doc: 'Maps IdP group names to Warden groups (`idpGroup=wardenGroup,…`); when set, unmapped groups are dropped. Empty: groups as the IdP names them.',
+  },
+  WARDEN_OIDC_SCOPES: {
+    schema: z
+      .string()
+      .default('runs:read')
+      .refine((v) => v.split(/[\s,]+/).every((s) => s === '' || ['runs:read', 'runs:start'].includes(s)), {
+        message: 'must list API scopes: runs:read, runs:start (comma-separated), or be empty',
+      }),
+    doc: 'API scopes every verified OIDC user holds, besides Warden scopes their token carries in `scope`/`scp`.',
+  },
   WARDEN_TEMPORAL_PORT: {
     schema: port.default(7233),
     doc: 'gRPC port of the embedded Temporal server (`warden dev`).',

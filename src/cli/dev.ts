@@ -31,7 +31,7 @@ export function registerDevCommand(program: Command, io: CliIO): void {
           'Warden is running.',
           stack.uiUrl ? `  Temporal Web UI   ${stack.uiUrl}` : undefined,
           `  Temporal gRPC     ${stack.temporalAddress}${stack.embedded ? `  (embedded; state in ${rel(path.join(config.dataDir, 'temporal.db'))})` : ''}`,
-          `  Warden HTTP       ${stack.httpUrl}  (GET /readyz, /v1/runs)`,
+          `  Warden HTTP       ${stack.httpUrl}  (GET /readyz; /v1/runs needs a token: warden tokens create)`,
           `  Logs              ${rel(logFile)}`,
           '',
           'Next steps, in another terminal:',

@@ -12,6 +12,7 @@ import { registerRunCommands } from './runs';
 import { registerScheduleCommands } from './schedules';
 import { registerServeCommand } from './serve';
 import { registerSecretsCommands } from './secrets';
+import { registerTokenCommands } from './tokens';
 import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
 import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIO): Command {
   registerKeysCommands(program, io);
   registerAuditCommands(program, io);
   registerSecretsCommands(program, io);
+  registerTokenCommands(program, io);
   registerCodecCommands(program, io);
   registerModelCommands(program, io);
   registerDeployCommands(program, io);

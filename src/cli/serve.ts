@@ -9,19 +9,28 @@ export function registerServeCommand(program: Command, io: CliIO): void {
     .description('run the HTTP server alone against TEMPORAL_ADDRESS until SIGTERM')
     .action(async () => {
       const config = loadConfig();
-      const [{ WardenClient }, { createLogger }, { createHttpServer }, { createSecretStore }, { useCaseWebhooks }] =
-        await Promise.all([
-          import('../client'),
-          import('../telemetry/logger'),
-          import('../triggers/http-server'),
-          import('../credentials/from-config'),
-          import('../triggers/webhook-ingress'),
-        ]);
+      const [
+        { WardenClient },
+        { createLogger },
+        { createHttpServer },
+        { createSecretStore },
+        { useCaseWebhooks },
+        { httpApiAccess },
+      ] = await Promise.all([
+        import('../client'),
+        import('../telemetry/logger'),
+        import('../triggers/http-server'),
+        import('../credentials/from-config'),
+        import('../triggers/webhook-ingress'),
+        import('../triggers/api-auth-config'),
+      ]);
       const logger = createLogger({ level: config.logLevel });
       const client = await WardenClient.connect(config);
+      const access = httpApiAccess(config);
       const app = createHttpServer({
         client,
         logger,
+        ...access.server,
         webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
       });
       await app.listen({ host: config.http.host, port: config.http.port });
@@ -31,6 +40,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         process.once('SIGTERM', () => resolve());
       });
       await app.close();
+      access.close();
       await client.close();
     });
 }

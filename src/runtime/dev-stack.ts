@@ -11,6 +11,7 @@ import { enrolLocalApprovers } from '../identity/local-enrolment';
 import { UserError } from '../errors';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
+import { httpApiAccess } from '../triggers/api-auth-config';
 import { createHttpServer } from '../triggers/http-server';
 import { createWardenWorker } from '../worker';
 import type { DevServer } from './dev-server';
@@ -154,9 +155,12 @@ export async function startDevStack(
     client = c;
     cleanups.push(() => c.close());
 
+    const access = httpApiAccess(config);
+    cleanups.push(() => Promise.resolve(access.close()));
     http = createHttpServer({
       client: c,
       logger,
+      ...access.server,
       ready: () => worker.getState() === 'RUNNING',
       webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),
     });

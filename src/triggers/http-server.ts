@@ -2,8 +2,11 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
+import type { ApiAuthOptions } from './api-auth';
+import { allowedHostNames, hostProblem, requireScope } from './api-auth';
 import type { EventRouteOptions } from './event-routes';
 import { registerEventRoutes } from './event-routes';
+import { RunFilterError, WARDEN_WORKFLOW_TYPES, runsVisibilityQuery } from './run-filters';
 import type { WebhookOptions } from './webhooks';
 import { registerWebhooks } from './webhooks';
 import type { Logger } from '../telemetry/logger';
@@ -20,17 +23,37 @@ export interface HttpServerOptions {
   webhooks?: WebhookOptions;
   /** Mounts POST /v1/events/:stream (threshold triggers) when given. */
   events?: EventRouteOptions;
+  /** How /v1/runs and /v1/whoami callers authenticate. Neither tokens nor OIDC: those routes answer 401. */
+  auth?: ApiAuthOptions;
+  /**
+   * Host header values answered besides loopback names and `bindHost` (WARDEN_API_ALLOWED_HOSTS).
+   * Others get 421; health probes answer any host.
+   */
+  allowedHosts?: string[];
+  /** The address the server binds (WARDEN_HTTP_HOST), allowed as a Host name. @default 127.0.0.1 */
+  bindHost?: string;
 }
 
+const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
+
 /**
- * Warden's HTTP server: health probes and a read-only runs API (webhook triggers mount here too).
- * Binds where WARDEN_HTTP_HOST says (loopback by default).
+ * Warden's HTTP server: health probes, the runs API (authenticated: API tokens or OIDC bearer tokens, by
+ * scope) and the HMAC-signed trigger routes (webhooks, threshold events). Binds where WARDEN_HTTP_HOST
+ * says (loopback by default) and answers only Host names it knows.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const httpLogger: FastifyBaseLogger = opts.logger.child({ component: 'http' });
   const app: FastifyInstance = Fastify({
     loggerInstance: httpLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+  });
+  const auth = opts.auth ?? {};
+  const hosts = allowedHostNames(opts.bindHost ?? '127.0.0.1', opts.allowedHosts ?? []);
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (HEALTH_PATHS.has(req.url.split('?')[0]!)) return;
+    const problem = hostProblem(req.headers.host, hosts);
+    if (problem) await reply.code(problem.statusCode).send({ error: problem.error });
   });
 
   app.get('/healthz', () => ({ ok: true }));
@@ -40,13 +63,57 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     const ready = opts.ready ? opts.ready() : true;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
-  app.get<{ Querystring: { limit?: string; query?: string } }>('/v1/runs', async (req) => {
-    const limit = Math.min(Math.max(Number(req.query.limit ?? 20) || 20, 1), 500);
-    return { runs: await opts.client.list({ limit, query: req.query.query }) };
+
+  app.get('/v1/whoami', { preHandler: requireScope(auth) }, (req) => {
+    const p = req.principal!;
+    return { id: p.id, kind: p.kind, scopes: p.scopes, groups: p.groups };
   });
-  app.get<{ Params: { id: string } }>('/v1/runs/:id', async (req) => {
-    const { raw: _raw, ...summary } = await opts.client.describe(req.params.id);
-    return summary;
+  app.get<{ Querystring: Record<string, unknown> }>(
+    '/v1/runs',
+    { preHandler: requireScope(auth, 'runs:read') },
+    async (req, reply) => {
+      let q: { query: string; limit: number };
+      try {
+        q = runsVisibilityQuery(req.query, { taskQueue: opts.client.taskQueue });
+      } catch (err) {
+        if (err instanceof RunFilterError) return reply.code(400).send({ error: err.message });
+        throw err;
+      }
+      return { runs: await opts.client.list(q) };
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/runs/:id',
+    { preHandler: requireScope(auth, 'runs:read') },
+    async (req, reply) => {
+      const { raw: _raw, ...summary } = await opts.client.describe(req.params.id);
+      // Only Warden's own runs: another application's workflow in the namespace reads as absent.
+      if (summary.taskQueue !== opts.client.taskQueue || !WARDEN_WORKFLOW_TYPES.includes(summary.type))
+        return reply.code(404).send({ error: `no run with id ${req.params.id}` });
+      return summary;
+    },
+  );
+  app.post<{ Body: unknown }>('/v1/runs', { preHandler: requireScope(auth, 'runs:start') }, async (req, reply) => {
+    const body = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      return reply
+        .code(400)
+        .send({ error: 'send a JSON object: {"type": "<workflow type>", "input": {...}, "workflowId"?: "..."}' });
+    const { type, input, workflowId, ...rest } = body as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length)
+      return reply.code(400).send({ error: `unknown field ${extra.join(', ')} — accepted: type, input, workflowId` });
+    if (typeof type !== 'string')
+      return reply.code(400).send({ error: 'type (the workflow type to start) is required' });
+    if (workflowId !== undefined && typeof workflowId !== 'string')
+      return reply.code(400).send({ error: 'workflowId must be a string' });
+    if (input && typeof input === 'object' && 'initiator' in input)
+      return reply.code(400).send({
+        error: 'input.initiator is not accepted: the server records the authenticated caller as the initiator',
+      });
+    const initiator = req.principal!.id;
+    const started = await opts.client.start(type, input ?? {}, { initiator, workflowId });
+    return reply.code(201).send({ ...started, initiator });
   });
 
   app.setErrorHandler((err, _req, reply) => {

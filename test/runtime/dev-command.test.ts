@@ -77,9 +77,15 @@ describe('warden dev (npm start)', () => {
     const id = `dev-restart-${Date.now()}`;
     const run = await runCli(['run', 'healthCheck', '--id', id, '--wait'], env);
     expect(run.code).toBe(0);
-    const viaHttp = (await (await fetch(`http://127.0.0.1:${ports.http}/v1/runs/${id}`)).json()) as { status: string };
+    // The runs API needs a caller identity: an API token from the same data directory.
+    expect((await fetch(`http://127.0.0.1:${ports.http}/v1/runs/${id}`)).status).toBe(401);
+    const created = await runCli(['tokens', 'create', 'dev-test', '--scopes', 'runs:read'], env);
+    const auth = { headers: { authorization: `Bearer ${created.stdout.trim()}` } };
+    const viaHttp = (await (await fetch(`http://127.0.0.1:${ports.http}/v1/runs/${id}`, auth)).json()) as {
+      status: string;
+    };
     expect(viaHttp.status).toBe('COMPLETED');
-    expect((await fetch(`http://127.0.0.1:${ports.http}/v1/runs/nope`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${ports.http}/v1/runs/nope`, auth)).status).toBe(404);
 
     expect(await stopDev(dev)).toBe(0);
     expect(dev.output()).toContain('warden: stopped.');
