@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { ApprovalSignal } from '../governance/approvals';
@@ -8,6 +8,7 @@ import { mintDecisionToken } from '../identity/decision-token';
 import type { FleetKey } from '../identity/fleet-key';
 import { verifySignedRequest } from '../identity/signed-request';
 import { keysOf } from '../identity/directory';
+import { callingRun } from './identity';
 import type { ApprovalPendingNotice } from './notify';
 import type { Logger } from '../telemetry/logger';
 import type { Decision } from '../governance/decision';
@@ -56,19 +57,6 @@ export interface AuthorizeApprovedInput {
   callId: string;
   initiator: string;
   approvals: ApprovalSignal[];
-}
-
-/** The calling run, as Temporal recorded it; refuses anything but a local activity of a workflow. */
-function callingRun(activity: string): { workflowId: string; runId: string } {
-  const info = Context.current().info;
-  const run = info.workflowExecution;
-  if (!info.isLocal || !run)
-    throw ApplicationFailure.create({
-      type: FailureType.PolicyDenied,
-      nonRetryable: true,
-      message: `${activity} runs only as a local activity of a Warden run (called as a ${info.isLocal ? 'local' : 'remote'} activity)`,
-    });
-  return run;
 }
 
 /** Task queue carrying one rate-limit class's tool calls (its own worker enforces the fleet-wide rate). */

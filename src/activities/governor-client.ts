@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
+import type { FleetKey } from '../identity/fleet-key';
+import { breakerReportFields } from './identity';
 import type { GovernorState, KillSwitchSignal, ToolOutcomeSignal } from '../workflows/contract';
 import { governorStateQuery, reportToolOutcomeSignal, setKillSwitchSignal } from '../workflows/contract';
 
@@ -48,13 +50,34 @@ export class GovernorClient {
     this.cached = undefined;
   }
 
-  /** Engages or releases the kill switch (starts the governor if needed). */
-  async setKillSwitch(payload: KillSwitchSignal): Promise<void> {
+  /**
+   * Engages or releases the kill switch (starts the governor if needed) and waits until the governor has
+   * verified the signed request: resolves with the change it recorded (`kill switch ON…`) or its refusal
+   * (`refused kill-switch change: …`).
+   */
+  async setKillSwitch(payload: KillSwitchSignal, timeoutMs = 30_000): Promise<string> {
+    const sentAt = new Date().toISOString();
     await this.signalWithStart(setKillSwitchSignal, payload);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { changes } = await this.state(true);
+      const mine = [...changes]
+        .reverse()
+        .find((c) => c.at >= sentAt.slice(0, 19) && /^(refused kill-switch change|kill switch )/.test(c.what));
+      if (mine) return mine.what;
+      if (Date.now() > deadline)
+        throw new Error(`the governor did not process the kill-switch change within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
-  /** Feeds a tool outcome to the integration's breaker. */
-  async report(outcome: ToolOutcomeSignal): Promise<void> {
+  /** Feeds a tool outcome to the integration's breaker, MAC'd with the fleet key (workers only). */
+  async report(integration: string, ok: boolean, fleetKey: FleetKey): Promise<void> {
+    const body = { integration, ok, at: new Date().toISOString() };
+    const outcome: ToolOutcomeSignal = {
+      ...body,
+      mac: fleetKey.mac('breaker-report', breakerReportFields(this.governorId, body)),
+    };
     await this.signalWithStart(reportToolOutcomeSignal, outcome);
   }
 }

@@ -11,6 +11,7 @@ import { createGovernanceActivities } from './governance';
 import type { ApprovalPendingNotice } from './notify';
 import { createToolActivities } from './tools';
 import { createAuditActivities } from './audit';
+import { createIdentityActivities } from './identity';
 import type { AuditLedger } from '../audit';
 import type { LlmSettings } from './llm';
 import { createLlmActivities } from './llm';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities(deps),
     ...createLlmActivities(deps),
     ...createAuditActivities(deps),
+    ...createIdentityActivities(deps),
 
     /** Reports which worker process ran this activity (used by `healthCheck`). */
     describeWorker(input: { workflowId: string }): Promise<WorkerDescription> {

@@ -239,7 +239,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
           throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${message}`);
         log.warn({ err: message }, 'tool failed');
         await deps.governor
-          .report({ integration, ok: false, threshold: deps.breakerThreshold, cooldownMs: deps.breakerCooldownMs })
+          .report(integration, false, deps.fleetKey)
           .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not report to the governor'));
         if (err instanceof ApplicationFailure) {
           throw ApplicationFailure.create({
@@ -254,9 +254,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
       }
       clearInterval(beat);
       if (breaker && (breaker.consecutiveFailures > 0 || breaker.state !== 'closed')) {
-        await deps.governor
-          .report({ integration, ok: true, threshold: deps.breakerThreshold, cooldownMs: deps.breakerCooldownMs })
-          .catch(() => undefined);
+        await deps.governor.report(integration, true, deps.fleetKey).catch(() => undefined);
       }
       const out = tool.output.safeParse(raw);
       if (!out.success) {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
 import { loadSigner } from '../identity/keyring';
+import { killSwitchFields } from '../workflows/contract';
 import { loadConfig } from '../config';
 import { withClient } from './client';
 import type { CliIO } from './output';
@@ -104,20 +105,31 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
     .command('kill-switch')
     .description('global kill switch: while on, no write or destructive tool executes in any run')
     .argument('<state>', 'on | off | status')
-    .option('--as <user>', 'who is acting (recorded)', os.userInfo().username)
+    .option(
+      '--as <user>',
+      'who is acting: signs with your key; must be authorised by the policy’s controls',
+      os.userInfo().username,
+    )
     .option('--reason <text>', 'why (recorded)')
     .option('--json', 'machine-readable output')
     .action(async (stateArg: string, opts: { as: string; reason?: string; json?: boolean }) => {
       if (!['on', 'off', 'status'].includes(stateArg))
         throw new UserError(`kill-switch takes on, off or status, not "${stateArg}"`);
+      const signer = stateArg === 'status' ? undefined : loadSigner(loadConfig().keysDir, opts.as);
       await withGovernor(async (client, governorId) => {
         const governor = client.governor(governorId);
-        if (stateArg !== 'status')
-          await governor.setKillSwitch({
+        if (signer) {
+          const body = {
             engaged: stateArg === 'on',
-            by: opts.as,
+            by: signer.principal,
             ...(opts.reason ? { reason: opts.reason } : {}),
+          };
+          const outcome = await governor.setKillSwitch({
+            ...body,
+            signature: signer.sign('kill-switch', killSwitchFields(governorId, body)),
           });
+          if (outcome.startsWith('refused')) throw new UserError(`the governor ${outcome}`);
+        }
         const state = await governor.state(true);
         if (opts.json) return io.out(json(state));
         const k = state.killSwitch;

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { Signature, digestText } from '../identity/signed-request';
 import type { ApprovalAttempt, ApprovalSignal, PendingApproval } from '../governance/approvals';
 import type { ControlRecord, RunState } from './engine/state';
 
@@ -51,21 +52,33 @@ export const approvalAttemptsQuery = defineQuery<ApprovalAttempt[], [string?]>('
 /** `runState` — status, step states, policy decisions and interrupts of a run. */
 export const runStateQuery = defineQuery<RunState>('runState');
 
-/** Payload of the governor's `setKillSwitch` signal. */
+/**
+ * Payload of the governor's `setKillSwitch` signal: signed by `by` over {@link killSwitchFields}; `by`
+ * must be authorised by the policy's `controls.killSwitchOn`/`killSwitchOff`.
+ */
 export const KillSwitchSignal = z.object({
   engaged: z.boolean(),
   by: z.string().min(1).max(200),
   reason: z.string().max(2000).optional(),
+  signature: Signature.optional(),
 });
 /** Payload of `setKillSwitch`. */
 export type KillSwitchSignal = z.infer<typeof KillSwitchSignal>;
 
-/** Payload of the governor's `reportToolOutcome` signal (sent by tool activities). */
+/** The fields a kill-switch signature covers. */
+export function killSwitchFields(governorId: string, s: Pick<KillSwitchSignal, 'engaged' | 'by' | 'reason'>): string[] {
+  return [governorId, s.engaged ? 'on' : 'off', s.by, digestText(s.reason)];
+}
+
+/**
+ * Payload of the governor's `reportToolOutcome` signal, sent by tool activities with a MAC under the
+ * fleet key. Thresholds and cooldowns are not part of it: they come from the workers' configuration.
+ */
 export const ToolOutcomeSignal = z.object({
-  integration: z.string().min(1),
+  integration: z.string().min(1).max(200),
   ok: z.boolean(),
-  threshold: z.number().int().min(1),
-  cooldownMs: z.number().int().min(1),
+  at: z.string().datetime(),
+  mac: z.string().max(200),
 });
 /** Payload of `reportToolOutcome`. */
 export type ToolOutcomeSignal = z.infer<typeof ToolOutcomeSignal>;
@@ -90,6 +103,8 @@ export interface GovernorState {
   breakers: Record<string, BreakerState>;
   /** The last changes, newest last. */
   changes: { at: string; what: string; by?: string }[];
+  /** Nonces of accepted signed kill-switch changes (replays are refused). */
+  nonces?: string[];
 }
 
 /** `governorState` — kill switch and breaker states. */

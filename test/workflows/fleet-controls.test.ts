@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Playbook } from '../../src/governance/steps';
 import type { GovernorState } from '../../src/workflows/contract';
+import type { ToolOutcomeSignal } from '../../src/workflows/contract';
+import { reportToolOutcomeSignal, setKillSwitchSignal } from '../../src/workflows/contract';
 import { runCli } from '../harness/cli';
+import { testKeysDir } from '../harness/identity';
 import { testPolicy } from '../harness/policies';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
@@ -51,7 +54,12 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       WARDEN_RATE_LIMITS: 'slowvendor=4',
     };
     stack = await startTestStack(env, { extraTools: vendorTools(vendor.url), policy: testPolicy() });
-    env = { ...env, TEMPORAL_ADDRESS: stack.config.temporal.address!, WARDEN_TASK_QUEUE: stack.config.taskQueue };
+    env = {
+      ...env,
+      TEMPORAL_ADDRESS: stack.config.temporal.address!,
+      WARDEN_TASK_QUEUE: stack.config.taskQueue,
+      WARDEN_KEYS_DIR: testKeysDir(['carol', 'alice', 'mallory']),
+    };
   });
   afterAll(async () => {
     await stack.client.temporal.workflow
@@ -76,7 +84,7 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
         async () => writesOf(id).length,
         (n) => n >= 3,
       );
-      const on = await runCli(['kill-switch', 'on', '--as', 'ciso', '--reason', 'suspected compromise'], env);
+      const on = await runCli(['kill-switch', 'on', '--as', 'alice', '--reason', 'suspected compromise'], env);
       expect(on.code).toBe(0);
       expect(on.stdout).toMatch(/killSwitch:\s+ON/);
       const engagedAt = Date.now();
@@ -88,7 +96,7 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       const status = await runCli(['kill-switch', 'status', '--json'], env);
       expect((JSON.parse(status.stdout) as GovernorState).killSwitch).toMatchObject({
         engaged: true,
-        by: 'ciso',
+        by: 'alice',
         reason: 'suspected compromise',
       });
 
@@ -102,7 +110,20 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       });
       expect((await stack.client.result<{ status: string }>(read.workflowId)).status).toBe('completed');
 
-      expect((await runCli(['kill-switch', 'off', '--as', 'ciso'], env)).code).toBe(0);
+      // Releasing lets every held write go: only the highest tier's groups may (l2: carol), signed.
+      const early = await runCli(['kill-switch', 'off', '--as', 'alice'], env);
+      expect(early.code).toBe(1);
+      expect(early.stderr).toMatch(/alice is not authorised to turn the kill switch off/);
+      const forged = await runCli(['kill-switch', 'off', '--as', 'mallory'], env);
+      expect(forged.stderr).toMatch(/mallory is not authorised/);
+      // An unsigned release straight through Temporal (what any client with access could send).
+      await stack.client.temporal.workflow
+        .getHandle(governorId)
+        .signal(setKillSwitchSignal, { engaged: false, by: 'carol', reason: 'forged' });
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect((await stack.client.governor(governorId).state(true)).killSwitch.engaged).toBe(true);
+      expect(writesOf(id).length).toBe(heldAt);
+      expect((await runCli(['kill-switch', 'off', '--as', 'carol'], env)).code).toBe(0);
       const result = await stack.client.result<{ outputs: { each: { succeeded: number } } }>(id);
       expect(result.outputs.each.succeeded).toBe(60);
       const keys = writesOf(id).map((r) => r.idempotencyKey!);
@@ -148,6 +169,35 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
     );
     const s = await stack.client.runState(id);
     expect(s.steps[0]!.status).toBe('completed');
+  });
+
+  it('breakers take reports only from the fleet’s workers, and threshold and cooldown only from configuration', async () => {
+    const h = stack.client.temporal.workflow.getHandle(governorId);
+    // What any Temporal client could send: a failure with a decades-long cooldown, then forged MACs.
+    for (let i = 0; i < 5; i++)
+      await h.signal(reportToolOutcomeSignal, {
+        integration: 'edr',
+        ok: false,
+        threshold: 1,
+        cooldownMs: 1e12,
+      } as unknown as ToolOutcomeSignal);
+    await h.signal(reportToolOutcomeSignal, {
+      integration: 'edr',
+      ok: false,
+      at: new Date().toISOString(),
+      mac: 'ab'.repeat(32),
+    });
+    const state = await waitFor(
+      () => stack.client.governor(governorId).state(true),
+      (st) => st.changes.filter((c) => c.what.startsWith('refused breaker report')).length >= 6,
+    );
+    expect(state.breakers.edr).toBeUndefined();
+    expect(state.changes.map((c) => c.what)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^refused breaker report: malformed report: at/),
+        'refused breaker report: report for edr not signed by a worker of this fleet',
+      ]),
+    );
   });
 
   it('rate limit: calls of a limited class run on their own task queue at no more than the configured rate', async () => {

@@ -13,6 +13,7 @@ import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
 import { signerOf } from '../harness/identity';
+import { setKillSwitchSignal } from '../../src/workflows/contract';
 import os from 'node:os';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { ExecuteToolInput } from '../../src/activities/tools';
@@ -101,6 +102,7 @@ describe('safe fleet upgrades (Worker Versioning on a real Temporal server)', ()
       WARDEN_TASK_QUEUE: taskQueue,
       WARDEN_WORKER_DEPLOYMENT: deployment,
       WARDEN_FLEET_KEY_FILE: fleetKeyFile,
+      WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
     };
     const tools = vendorTools(vendor.url);
 
@@ -124,6 +126,20 @@ describe('safe fleet upgrades (Worker Versioning on a real Temporal server)', ()
         () => old!.client.pendingApprovalsOf(id),
         (p) => p.length === 1,
       );
+    // The 0.1.0 governor takes an unsigned kill-switch change (a drill: engaged and released).
+    const governorId = env.WARDEN_GOVERNOR_ID;
+    for (const engaged of [true, false])
+      await old.client.temporal.workflow.signalWithStart('governor', {
+        workflowId: governorId,
+        taskQueue,
+        args: [{}],
+        signal: setKillSwitchSignal,
+        signalArgs: [{ engaged, by: 'ops', reason: `drill ${engaged ? 'on' : 'off'}` }],
+      });
+    await waitFor(
+      () => old!.client.governor(governorId).state(true),
+      (st) => st.killSwitch.reason === 'drill off',
+    );
 
     // Deploy: the old workers stop, the new build starts and becomes current.
     await old.stop();
@@ -133,6 +149,19 @@ describe('safe fleet upgrades (Worker Versioning on a real Temporal server)', ()
       { extraTools: tools, policy: testPolicy() },
     );
     await setCurrentBuild(next.client.temporal, deployment, WARDEN_VERSION);
+
+    // The governor replays its 0.1.0 history, then hands over to the verifying governor with its state:
+    // the same unsigned change the old build took is now refused.
+    await next.client.temporal.workflow
+      .getHandle(governorId)
+      .signal(setKillSwitchSignal, { engaged: true, by: 'ops', reason: 'unsigned after upgrade' });
+    const gov = await waitFor(
+      () => next!.client.governor(governorId).state(true),
+      (st) => st.changes.some((c) => c.what.startsWith('refused kill-switch change')),
+      60_000,
+    );
+    expect(gov.killSwitch).toMatchObject({ engaged: false, by: 'ops', reason: 'drill off' });
+    expect(gov.changes.at(-1)!.what).toMatch(/ops is not authorised to turn the kill switch on/);
 
     // Each waiting run is decided on the new build, through its new synchronous decision path.
     for (const id of ids) {
