@@ -12,6 +12,10 @@ import { GovernorClient } from './activities/governor-client';
 import type { ApprovalAttempt, ApprovalSignal, PendingApproval } from './governance/approvals';
 import { approvalFields } from './governance/approvals';
 import type { Signer } from './identity/keyring';
+import type { FleetKey } from './identity/fleet-key';
+import { loadFleetKey } from './identity/fleet-key';
+import { attestStart, signStart } from './identity/start-attestation';
+import type { RunPlaybookInput } from './workflows/catalog';
 import { connectClient } from './runtime/connection';
 import type { ControlSignal } from './workflows/contract';
 import {
@@ -49,6 +53,14 @@ export interface StartOptions {
   initiator?: string;
   /** A duplicate id returns the existing run (`duplicate: true`) instead of failing (webhooks). */
   idempotent?: boolean;
+  /** The initiator's signer: the run's initiator is then verified by their signature (`warden run`). */
+  signer?: Signer;
+}
+
+/** A Warden service that vouches for the initiators it authenticated itself (the HTTP server), under the fleet key. */
+export interface StartAttestor {
+  key: FleetKey;
+  service: string;
 }
 
 function entryNeedsInitiator(workflowType: string): boolean {
@@ -76,11 +88,20 @@ export class WardenClient {
   constructor(
     readonly temporal: Client,
     readonly taskQueue: string = DEFAULT_TASK_QUEUE,
+    /** Set in Warden's own services: runs they start carry an attestation of the initiator they authenticated. */
+    private readonly attestor?: StartAttestor,
   ) {}
 
-  /** Connects using configuration from the environment (or the given config). */
-  static async connect(config: WardenConfig = loadConfig()): Promise<WardenClient> {
-    return new WardenClient(await connectClient(config), config.taskQueue);
+  /**
+   * Connects using configuration from the environment (or the given config). `attestAs` names the Warden
+   * service this process is (it holds the fleet key and vouches for the initiators it authenticated).
+   */
+  static async connect(config: WardenConfig = loadConfig(), opts: { attestAs?: string } = {}): Promise<WardenClient> {
+    return new WardenClient(
+      await connectClient(config),
+      config.taskQueue,
+      opts.attestAs ? { key: loadFleetKey(config.fleetKeyFile), service: opts.attestAs } : undefined,
+    );
   }
 
   /** Closes the underlying connection. */
@@ -111,11 +132,14 @@ export class WardenClient {
       throw new UserError(`invalid input for ${workflowType}: ${formatIssues(parsed.error)} — no run was started`);
     }
     const workflowId = opts.workflowId ?? `${entry.idPrefix}-${randomUUID()}`;
+    const args = entryNeedsInitiator(workflowType)
+      ? this.attested(workflowId, parsed.data as RunPlaybookInput, opts)
+      : parsed.data;
     try {
       const handle = await this.temporal.workflow.start(workflowType, {
         taskQueue: this.taskQueue,
         workflowId,
-        args: [parsed.data],
+        args: [args],
         staticSummary: (opts.summary ?? entry.summarize(parsed.data as never)).slice(0, 200),
         // A workflow id is a business key: never a second run for it, even after the first has closed.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -169,6 +193,22 @@ export class WardenClient {
   /** A run's status, steps, decisions, agent turns and interrupts (`runState` query). */
   async runState(workflowId: string): Promise<RunState> {
     return this.guard(workflowId, () => this.temporal.workflow.getHandle(workflowId).query(runStateQuery));
+  }
+
+  /** The input with an attestation of its initiator: theirs (signer), or this service's; unchanged otherwise. */
+  private attested(workflowId: string, input: RunPlaybookInput, opts: StartOptions): RunPlaybookInput {
+    if (input.attestation) return input;
+    const subject = {
+      workflowId,
+      initiator: input.initiator,
+      playbook: input.playbook,
+      input: input.input,
+      trigger: input.trigger,
+    };
+    if (opts.signer && opts.signer.principal === input.initiator)
+      return { ...input, attestation: signStart(opts.signer, subject) };
+    if (this.attestor) return { ...input, attestation: attestStart(this.attestor.key, this.attestor.service, subject) };
+    return input;
   }
 
   /** What one run waits for (`pendingApprovals` query). */

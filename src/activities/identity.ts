@@ -4,7 +4,10 @@ import { formatIssues } from '../governance/issues';
 import type { Policy } from '../governance/policy';
 import { controlAuthorisations, keysOf } from '../identity/directory';
 import type { FleetKey } from '../identity/fleet-key';
+import type { StartAttestation } from '../identity/signed-request';
 import { verifySignedRequest } from '../identity/signed-request';
+import { startFields } from '../identity/start-attestation';
+import type { RunProvenance } from '../triggers/run-provenance';
 import { KillSwitchSignal, ToolOutcomeSignal, killSwitchFields } from '../workflows/contract';
 
 /** Dependencies of the identity activities. */
@@ -13,6 +16,30 @@ export interface IdentityDeps {
   fleetKey: FleetKey;
   breakerThreshold: number;
   breakerCooldownMs: number;
+}
+
+/** A service's start attestation is accepted for this long after it was issued. */
+const START_ATTESTATION_MAX_AGE_MS = 60 * 60_000;
+
+/** Who started a run, and how that is known. */
+export interface RunIdentity {
+  /** The verified principal (`alice`, `token:ci`, `webhook:crowdstrike`, `schedule:<id>`), or `unverified:<claim>`. */
+  initiator: string;
+  verified: boolean;
+  /** How: `signature:<keyId>`, `service:<name>`, `temporal-schedule`, `threshold-parent`, or `none`. */
+  via: string;
+  /** Why the claim was not verified. */
+  reason?: string;
+}
+
+/** Input of `identifyRun`. */
+export interface IdentifyRunInput {
+  claimed: string;
+  attestation?: StartAttestation;
+  playbook: unknown;
+  input: unknown;
+  trigger?: unknown;
+  provenance: RunProvenance;
 }
 
 /** A breaker report older than this is refused (a replayed failure must not open a breaker). */
@@ -43,6 +70,53 @@ export function callingRun(activity: string): { workflowId: string; runId: strin
 export function createIdentityActivities(deps: IdentityDeps) {
   const doc = deps.policy.document;
   return {
+    /**
+     * Establishes who started the calling run: Temporal's own record (a schedule or threshold entity
+     * started it), the initiator's signature over this run and its input, or a Warden service's
+     * attestation under the fleet key. Anything else leaves the initiator unverified.
+     */
+    identifyRun(input: IdentifyRunInput): Promise<RunIdentity> {
+      const run = callingRun('identifyRun');
+      const p = input.provenance;
+      if ((p.evidence === 'temporal-schedule' || p.evidence === 'threshold-parent') && !p.discrepancy) {
+        const expected = `${p.type}:`;
+        const initiator = input.claimed.startsWith(expected)
+          ? input.claimed
+          : `${p.type}:${p.ref ?? p.parentWorkflowId ?? '?'}`;
+        return Promise.resolve({ initiator, verified: true, via: p.evidence });
+      }
+      const subject = {
+        workflowId: run.workflowId,
+        initiator: input.claimed,
+        playbook: input.playbook,
+        input: input.input,
+        trigger: input.trigger,
+      };
+      const unverified = (reason: string): Promise<RunIdentity> =>
+        Promise.resolve({ initiator: `unverified:${input.claimed}`, verified: false, via: 'none', reason });
+      const a = input.attestation;
+      if (!a) return unverified('the start carried no attestation (not signed by the initiator or a Warden service)');
+      if (a.kind === 'principal') {
+        const v = verifySignedRequest({
+          purpose: 'start',
+          fields: startFields(subject),
+          signature: a.signature,
+          principal: input.claimed,
+          keys: keysOf(doc.principals, [input.claimed])[input.claimed],
+          nowMs: Date.now(),
+          usedNonces: new Set(),
+        });
+        return v.ok
+          ? Promise.resolve({ initiator: input.claimed, verified: true, via: `signature:${v.keyId}` })
+          : unverified(v.reason);
+      }
+      if (!deps.fleetKey.verify('start', startFields(subject, [a.service, a.issuedAt]), a.mac))
+        return unverified(`the ${a.service} attestation is not valid for this run, initiator and input`);
+      if (Date.now() - Date.parse(a.issuedAt) > START_ATTESTATION_MAX_AGE_MS)
+        return unverified(`the ${a.service} attestation expired (issued ${a.issuedAt})`);
+      return Promise.resolve({ initiator: input.claimed, verified: true, via: `service:${a.service}` });
+    },
+
     /** Breaker threshold and cooldown, from this worker's configuration (never from a sender). */
     governorSettings(): Promise<{ breakerThreshold: number; breakerCooldownMs: number }> {
       callingRun('governorSettings');

@@ -1,9 +1,13 @@
+import os from 'node:os';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { UserError } from '../errors';
 import { WORKFLOW_CATALOG } from '../workflows/catalog';
 import { withClient } from './client';
+import { loadConfig } from '../config';
+import type { Signer } from '../identity/keyring';
+import { loadSigner } from '../identity/keyring';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
 
@@ -37,6 +41,19 @@ const STATUS_FILTERS: Record<string, string> = {
   timedout: 'TimedOut',
 };
 
+/** The initiator's signing key, or undefined (with a warning: the run's initiator will be unverified). */
+function startSigner(initiator: string, io: CliIO): Signer | undefined {
+  try {
+    return loadSigner(loadConfig().keysDir, initiator);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    io.err(
+      `warden: warning: ${err.message}; the run starts with an unverified initiator and its approvals will be refused`,
+    );
+    return undefined;
+  }
+}
+
 /** `warden run`, `warden status`, `warden ls`. */
 export function registerRunCommands(program: Command, io: CliIO): void {
   program
@@ -46,7 +63,7 @@ export function registerRunCommands(program: Command, io: CliIO): void {
     .option('-i, --input <file|->', 'JSON or YAML input file, or - for stdin')
     .option('-p, --playbook <file>', 'runPlaybook: the playbook (YAML/JSON); --input then holds the playbook input')
     .option('--id <workflowId>', 'workflow id (a business key makes the start idempotent)')
-    .option('--as <user>', 'initiator recorded on the run (may not approve its actions)')
+    .option('--as <user>', 'who starts the run (signs with your key; may not approve its actions)')
     .option('-w, --wait', 'wait for the run to finish and print its result')
     .option('--json', 'machine-readable output')
     .action(
@@ -59,8 +76,14 @@ export function registerRunCommands(program: Command, io: CliIO): void {
           if (workflow !== 'runPlaybook') throw new UserError('--playbook goes with `warden run runPlaybook`');
           input = { playbook: await readInput(opts.playbook, io), input };
         }
+        const initiator = opts.as ?? os.userInfo().username;
+        const signer = workflow === 'runPlaybook' ? startSigner(initiator, io) : undefined;
         await withClient(async (client) => {
-          const started = await client.start(workflow, input, { workflowId: opts.id, initiator: opts.as });
+          const started = await client.start(workflow, input, {
+            workflowId: opts.id,
+            initiator,
+            ...(signer ? { signer } : {}),
+          });
           const result = opts.wait ? await client.result(started.workflowId) : undefined;
           if (opts.json) io.out(json({ ...started, ...(opts.wait ? { result } : {}) }));
           else {

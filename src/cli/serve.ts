@@ -25,7 +25,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         import('../triggers/api-auth-config'),
       ]);
       const logger = createLogger({ level: config.logLevel });
-      const client = await WardenClient.connect(config);
+      const client = await WardenClient.connect(config, { attestAs: 'http' });
       const access = httpApiAccess(config);
       const app = createHttpServer({
         client,

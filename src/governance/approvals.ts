@@ -149,6 +149,13 @@ export function applyApprovalSignal(
   }
   if (s.approver === p.initiator)
     return refuse(`self-approval: ${s.approver} initiated this run and cannot decide its approvals`);
+  if (p.initiator.startsWith('unverified:')) {
+    if (s.approver === p.initiator.slice('unverified:'.length))
+      return refuse(`self-approval: ${s.approver} is named as this run's initiator and cannot decide its approvals`);
+    return refuse(
+      `this run's initiator is unverified (${p.initiator}): nobody can show the approver did not start it — start runs with a signed \`warden run\`, the authenticated API, or a trigger`,
+    );
+  }
   if (s.approver.startsWith('agent:')) return refuse('agents cannot approve actions');
   if (!p.eligible.includes(s.approver)) {
     return refuse(

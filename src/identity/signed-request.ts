@@ -114,3 +114,22 @@ export function verifySignedRequest(args: {
     };
   return { ok: true, keyId: s.keyId };
 }
+
+/**
+ * Proof of who started a run, carried in its input: the initiator's own signature (`warden run`), or a
+ * service's MAC under the fleet key (the HTTP server for authenticated API callers and webhook sources).
+ * Both cover the workflow id, the initiator and a digest of the input.
+ */
+export const StartAttestation = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('principal'), signature: Signature }).strict(),
+  z
+    .object({
+      kind: z.literal('service'),
+      service: z.string().min(1).max(100),
+      issuedAt: z.string().datetime(),
+      mac: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .strict(),
+]);
+/** Proof of who started a run. */
+export type StartAttestation = z.infer<typeof StartAttestation>;

@@ -8,6 +8,7 @@ import { startCodecServer } from '../codec/codec-server';
 import type { WardenConfig } from '../config';
 import { ensureMasterKey } from '../credentials/from-config';
 import { enrolLocalApprovers } from '../identity/local-enrolment';
+import { loadFleetKey } from '../identity/fleet-key';
 import { UserError } from '../errors';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
@@ -151,7 +152,10 @@ export async function startDevStack(
     });
 
     const temporalClient = await connectClient(config, 60_000);
-    const c = new WardenClient(temporalClient, config.taskQueue);
+    const c = new WardenClient(temporalClient, config.taskQueue, {
+      key: loadFleetKey(config.fleetKeyFile),
+      service: 'http',
+    });
     client = c;
     cleanups.push(() => c.close());
 

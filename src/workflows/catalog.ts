@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StartAttestation } from '../identity/signed-request';
 import { Playbook } from '../governance/steps';
 import type { DecisionRecord, RunStatus, StepRecord } from './engine/state';
 
@@ -39,9 +40,11 @@ export const RunPlaybookInput = z
     playbook: Playbook,
     /** Data the steps' expressions see as `input`. */
     input: z.record(z.string(), z.unknown()).default({}),
-    /** Who started the run; they may not approve its actions. Set by the client (`--as`). */
+    /** Who started the run; they may not approve its actions. A claim until `attestation` proves it. */
     initiator: z.string().min(1).max(200),
     trigger: z.object({ type: z.string(), ref: z.string().optional() }).optional(),
+    /** Proof of the initiator (signed by them, or by a Warden service); without it the initiator is unverified. */
+    attestation: StartAttestation.optional(),
   })
   .strict();
 /** Input of `runPlaybook`. */

@@ -1,4 +1,5 @@
 import type { ForEachBatchInput, ForEachBatchResult } from './engine/types';
+import { workflowInfo } from '@temporalio/workflow';
 import { Run } from './engine/runner';
 
 /**
@@ -7,9 +8,12 @@ import { Run } from './engine/runner';
  * same governance as the parent; its approvals and controls are addressed to this child's workflow id.
  */
 export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
+  // Only a parent run (Temporal records it) establishes a batch's initiator; a batch started any other way is unverified.
+  const fromParent = workflowInfo().parent !== undefined;
   const run = new Run({
     playbook: `${input.playbook}/${input.stepId}`,
-    initiator: input.initiator,
+    initiator:
+      fromParent || input.initiator.startsWith('unverified:') ? input.initiator : `unverified:${input.initiator}`,
     tainted: input.tainted,
   });
   return run.runBatch(input);

@@ -28,10 +28,17 @@ export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookR
     });
   }
   const { workflowId } = workflowInfo();
+  const initiator = await runner.identify({
+    claimed: input.initiator,
+    ...(input.attestation ? { attestation: input.attestation } : {}),
+    playbook: input.playbook,
+    input: input.input ?? {},
+    ...(input.trigger ? { trigger: input.trigger } : {}),
+  });
   const outcome = await runner.run(parsed.data.steps, {
     input: input.input ?? {},
     steps: {},
-    run: { workflowId, initiator: input.initiator },
+    run: { workflowId, initiator },
   });
   if (outcome.status === 'failed') {
     throw ApplicationFailure.create({

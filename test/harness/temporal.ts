@@ -18,6 +18,7 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { AuditLedger } from '../../src/audit';
 import { HARNESS_ENV } from './env';
+import { loadFleetKey } from '../../src/identity/fleet-key';
 
 /** The address of the run's shared Temporal dev server. */
 export function testServerAddress(): string {
@@ -88,7 +89,12 @@ export async function startTestStack(
   });
   const { worker } = ww;
   const running = ww.run();
-  const client = new WardenClient(await connectClient(config, 60_000), config.taskQueue);
+  // The harness's client plays a Warden service: it vouches for the initiators tests name (as the HTTP
+  // server does for the callers it authenticates), so runs it starts have a verified initiator.
+  const client = new WardenClient(await connectClient(config, 60_000), config.taskQueue, {
+    key: loadFleetKey(config.fleetKeyFile),
+    service: 'test-harness',
+  });
   return {
     config,
     client,

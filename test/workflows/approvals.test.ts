@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AuditLedger } from '../../src/audit';
+import { WardenClient } from '../../src/client';
 import type { Playbook } from '../../src/governance/steps';
 import { resolveTemporalCli } from '../../src/runtime/temporal-binaries';
 import { runCli } from '../harness/cli';
@@ -192,6 +193,62 @@ describe('approval gates (real Temporal dev server)', () => {
     } finally {
       await stack2.stop();
     }
+  });
+
+  it('self-approval through a second name is refused: the initiator is who signed the start, never a bare claim', async () => {
+    // A client with Temporal access but no service attestation: what any user of the official SDK has.
+    const plain = new WardenClient(stack.client.temporal, stack.config.taskQueue);
+    // alice starts a run claiming to be bob, then approves it herself.
+    const claimed = await plain.start('runPlaybook', { playbook: isolate('low'), initiator: 'bob' });
+    const p1 = await pendingOf(claimed.workflowId);
+    expect(p1.initiator).toBe('unverified:bob');
+    expect(await stack.client.decide(claimed.workflowId, p1.approvalId, 'approve', signerOf('alice'))).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/initiator is unverified \(unverified:bob\)/),
+    });
+    // alice's signature on a start that names carol does not make carol the initiator either.
+    const forged = await plain.start('runPlaybook', {
+      playbook: isolate('low'),
+      initiator: 'carol',
+      attestation: { kind: 'principal', signature: signerOf('alice').sign('start', ['x']) },
+    });
+    expect((await pendingOf(forged.workflowId)).initiator).toBe('unverified:carol');
+    // Signed by alice herself: she is the verified initiator, so she cannot approve; bob can.
+    const signed = await plain.start(
+      'runPlaybook',
+      { playbook: isolate('low'), initiator: 'alice' },
+      { signer: signerOf('alice') },
+    );
+    const p3 = await pendingOf(signed.workflowId);
+    expect(p3.initiator).toBe('alice');
+    expect(await stack.client.decide(signed.workflowId, p3.approvalId, 'approve', signerOf('alice'))).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/^self-approval: alice initiated this run/),
+    });
+    expect(await stack.client.decide(signed.workflowId, p3.approvalId, 'approve', signerOf('bob'))).toMatchObject({
+      outcome: 'accepted',
+    });
+    await stack.client.result(signed.workflowId);
+    // The ledger's run start says how the initiator is known.
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const startOf = async (id: string) =>
+        (await ledger.store.list({ workflowId: id })).find((r) => r.type === 'run.started')!.data;
+      expect(await startOf(signed.workflowId)).toMatchObject({
+        initiator: 'alice',
+        initiatorVerified: true,
+        via: 'signature:alice-test',
+      });
+      expect(await startOf(claimed.workflowId)).toMatchObject({
+        initiator: 'unverified:bob',
+        initiatorVerified: false,
+        unverifiedBecause: expect.stringMatching(/no attestation/),
+      });
+    } finally {
+      await ledger.close();
+    }
+    for (const id of [claimed.workflowId, forged.workflowId])
+      await stack.client.temporal.workflow.getHandle(id).terminate('test done');
   });
 
   it('rejection fails the step with ApprovalRejected and nothing executes', async () => {

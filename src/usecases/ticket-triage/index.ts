@@ -27,7 +27,10 @@ export const useCase: UseCase = {
     return createTicketTriageTools(options, {
       // The poll starts runs; its client connects on first use and lives as long as the worker.
       // The Temporal client loads on first use, so loading the use case (every CLI start) stays cheap.
-      client: () => (client ??= import('../../client').then((m) => m.WardenClient.connect(ctx.config))),
+      client: () =>
+        (client ??= import('../../client').then((m) =>
+          m.WardenClient.connect(ctx.config, { attestAs: 'ticket-poll' }),
+        )),
       eager: true,
     });
   },

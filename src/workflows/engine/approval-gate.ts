@@ -34,7 +34,8 @@ export class ApprovalGate {
 
   constructor(
     private readonly journal: Journal,
-    private readonly initiator: string,
+    /** The run's initiator once established (`unverified:<claim>` when it could not be). */
+    public initiator: string,
   ) {}
 
   /** Workflow time spent waiting for humans so far (agents' wall-time budgets exclude it). */

@@ -27,8 +27,16 @@ export class Journal {
     return this.ledger.flush();
   }
 
-  runStarted(data: { playbook: string; initiator: string; trigger: { type: string; ref?: string } }): void {
-    this.ledger.add('run.started', { kind: 'human', id: data.initiator }, data);
+  runStarted(data: {
+    playbook: string;
+    initiator: string;
+    initiatorVerified: boolean;
+    via: string;
+    unverifiedBecause?: string;
+    trigger: { type: string; ref?: string };
+  }): void {
+    const kind = /^(schedule|threshold|webhook):/.test(data.initiator) ? 'system' : 'human';
+    this.ledger.add('run.started', { kind, id: data.initiator.slice(0, 256) }, data);
   }
 
   runEnded(): void {

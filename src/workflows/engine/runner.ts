@@ -1,4 +1,7 @@
-import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { IdentifyRunInput, RunIdentity } from '../../activities/identity';
+import { runProvenance } from '../../triggers/run-provenance';
 import type { Decision } from '../../governance/decision';
 import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
@@ -18,6 +21,15 @@ import { Taint } from './step-context';
 import type { GovernedCall } from './step-context';
 import { inSpan } from './tracing';
 import type { ForEachBatchInput, ForEachBatchResult } from './types';
+
+/** Patch marker: runs from this build on establish their initiator before their first step. */
+const VERIFIED_INITIATOR_PATCH = 'warden-verified-initiator';
+
+const identifyProxy = proxyLocalActivities<Activities>({
+  summary: 'identify the initiator',
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5 },
+});
 
 /** Who and what a run is. */
 export interface RunOptions {
@@ -45,6 +57,8 @@ export class Run implements FanOutContext {
   /** Each completed step's output, by step id. */
   readonly outputs: Record<string, unknown> = {};
 
+  private identity: RunIdentity;
+
   constructor(private readonly opts: RunOptions) {
     const info = workflowInfo();
     this.state = {
@@ -63,7 +77,28 @@ export class Run implements FanOutContext {
     this.journal = new Journal(this.state);
     this.gate = new ApprovalGate(this.journal, opts.initiator);
     this.interrupts = new Interrupts(this.journal);
+    // A forEach child's initiator was established by its parent (Temporal records the parent; nothing else).
+    this.identity = { initiator: opts.initiator, verified: !opts.initiator.startsWith('unverified:'), via: 'parent' };
     registerRunHandlers(this);
+  }
+
+  /**
+   * Establishes who started this run (a local activity: the worker checks the attestation against its
+   * directory and fleet key, or Temporal's record of a schedule or threshold start). Until it is proven,
+   * the initiator is `unverified:<claim>` and nobody can approve the run's actions. Returns the initiator.
+   */
+  async identify(claim: Omit<IdentifyRunInput, 'provenance'>): Promise<string> {
+    // Histories from before verified initiators replay with the claim, as that build ran them.
+    if (!patched(VERIFIED_INITIATOR_PATCH)) {
+      this.identity = { initiator: claim.claimed, verified: true, via: 'legacy' };
+    } else {
+      const provenance = runProvenance(workflowInfo(), claim.trigger as { type: string; ref?: string } | undefined);
+      this.identity = await identifyProxy.identifyRun({ ...claim, provenance });
+    }
+    this.opts.initiator = this.identity.initiator;
+    this.state.initiator = this.identity.initiator;
+    this.gate.initiator = this.identity.initiator;
+    return this.identity.initiator;
   }
 
   get workflowId(): string {
@@ -103,6 +138,9 @@ export class Run implements FanOutContext {
     this.journal.runStarted({
       playbook: this.opts.playbook,
       initiator: this.opts.initiator,
+      initiatorVerified: this.identity.verified,
+      via: this.identity.via,
+      ...(this.identity.reason ? { unverifiedBecause: this.identity.reason } : {}),
       trigger: this.opts.trigger ?? { type: 'manual' },
     });
     try {
