@@ -41,7 +41,8 @@ export function fleetKeyFrom(secret: Buffer): FleetKey {
 export function loadFleetKey(file: string): FleetKey {
   if (!fs.existsSync(file)) createFileExclusive(file, `${randomBytes(32).toString('hex')}\n`);
   const st = fs.statSync(file);
-  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0)
+  // Container secrets (/run/secrets) are mounted read-only by the runtime, often world-readable inside it.
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0 && !file.startsWith('/run/secrets/'))
     throw new ConfigError([`WARDEN_FLEET_KEY_FILE: ${file} is readable by other users: chmod 600 it`]);
   const hex = fs.readFileSync(file, 'utf8').trim();
   if (!/^[0-9a-f]{64}$/.test(hex))

@@ -19,7 +19,8 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
-import { signedApproval } from '../harness/identity';
+import { signedApproval, signerOf } from '../harness/identity';
+import { signStart } from '../../src/identity/start-attestation';
 
 /*
  * Approval timeouts are Temporal timers, so they survive worker restarts and can be tested in minutes of
@@ -90,12 +91,16 @@ describe('approval timeouts and escalation (time-skipping test server)', () => {
     await vendor?.close();
   });
 
-  const start = (initiator = 'olivia'): Promise<WorkflowHandle> =>
-    env.client.workflow.start('runPlaybook', {
+  // Started as `warden run` does: signed by the initiator, so the run's initiator is verified.
+  const start = (initiator = 'olivia'): Promise<WorkflowHandle> => {
+    const workflowId = `timeouts-${randomUUID()}`;
+    const attestation = signStart(signerOf(initiator), { workflowId, initiator, playbook: isolateLowHost, input: {} });
+    return env.client.workflow.start('runPlaybook', {
       taskQueue,
-      workflowId: `timeouts-${randomUUID()}`,
-      args: [{ playbook: isolateLowHost, input: {}, initiator }],
+      workflowId,
+      args: [{ playbook: isolateLowHost, input: {}, initiator, attestation }],
     });
+  };
   const pendingOf = (h: WorkflowHandle) =>
     waitFor(
       () => h.query<PendingApproval[]>('pendingApprovals'),

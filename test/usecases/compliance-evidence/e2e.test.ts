@@ -29,6 +29,7 @@ import type { TestStack } from '../../harness/temporal';
 import { startTestStack } from '../../harness/temporal';
 import { waitFor } from '../../harness/wait';
 import { signedApproval } from '../../harness/identity';
+import { withTestPrincipals } from '../../harness/identity';
 
 const OKTA_TOKEN = 'okta-token-compliance-e2e-000000000000';
 const GITHUB_TOKEN = 'ghp_complianceE2eToken00000000000000000';
@@ -153,7 +154,7 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
         stack = await startTestStack(env, {
           extraTools: tools,
           agents: useCase.agents ?? [],
-          policy: mergedPolicy(),
+          policy: withTestPrincipals(mergedPolicy()),
           ledger,
         });
         break;

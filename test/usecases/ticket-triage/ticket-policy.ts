@@ -5,6 +5,7 @@ import type { Policy } from '../../../src/governance/policy';
 import { parsePolicy } from '../../../src/runtime/policy-file';
 import { useCase } from '../../../src/usecases/ticket-triage';
 import { ROOT } from '../../harness/cli';
+import { withTestPrincipals } from '../../harness/identity';
 
 /**
  * The default policy with ticket triage's fragment appended, as the core will merge it (until the registry
@@ -13,5 +14,7 @@ import { ROOT } from '../../harness/cli';
 export function ticketPolicy(extraRules: unknown[] = []): Policy {
   const base = YAML.parse(fs.readFileSync(path.join(ROOT, 'policy', 'default.yaml'), 'utf8')) as { rules: unknown[] };
   const fragment = YAML.parse(fs.readFileSync(useCase.policyRules!, 'utf8')) as { rules: unknown[] };
-  return parsePolicy({ ...base, rules: [...base.rules, ...fragment.rules, ...extraRules] }, 'default+ticket-triage');
+  return withTestPrincipals(
+    parsePolicy({ ...base, rules: [...base.rules, ...fragment.rules, ...extraRules] }, 'default+ticket-triage'),
+  );
 }
