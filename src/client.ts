@@ -15,6 +15,7 @@ import type { Signer } from './identity/keyring';
 import type { FleetKey } from './identity/fleet-key';
 import { loadFleetKey } from './identity/fleet-key';
 import { attestStart, signStart } from './identity/start-attestation';
+import { controlFields } from './identity/signed-request';
 import type { RunPlaybookInput } from './workflows/catalog';
 import { connectClient } from './runtime/connection';
 import type { ControlSignal } from './workflows/contract';
@@ -305,10 +306,15 @@ export class WardenClient {
   async control(
     workflowId: string,
     action: ControlSignal['action'],
-    by: string,
+    signer: Signer,
     reason?: string,
   ): Promise<ControlRecord> {
-    const payload: ControlSignal = { action, by, requestId: randomUUID(), ...(reason ? { reason } : {}) };
+    const body = { action, by: signer.principal, ...(reason ? { reason } : {}) };
+    const payload: ControlSignal = {
+      ...body,
+      requestId: randomUUID(),
+      signature: signer.sign('control', controlFields(workflowId, body)),
+    };
     return this.update(workflowId, () =>
       this.temporal.workflow.getHandle(workflowId).executeUpdate(controlUpdate, { args: [payload] }),
     );

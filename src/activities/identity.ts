@@ -5,10 +5,11 @@ import type { Policy } from '../governance/policy';
 import { controlAuthorisations, keysOf } from '../identity/directory';
 import type { FleetKey } from '../identity/fleet-key';
 import type { StartAttestation } from '../identity/signed-request';
-import { verifySignedRequest } from '../identity/signed-request';
+import { killSwitchFields, verifySignedRequest } from '../identity/signed-request';
 import { startFields } from '../identity/start-attestation';
 import type { RunProvenance } from '../triggers/run-provenance';
-import { KillSwitchSignal, ToolOutcomeSignal, killSwitchFields } from '../workflows/contract';
+import type { ControlAuthority } from '../workflows/contract';
+import { KillSwitchSignal, ToolOutcomeSignal } from '../workflows/contract';
 
 /** Dependencies of the identity activities. */
 export interface IdentityDeps {
@@ -30,6 +31,8 @@ export interface RunIdentity {
   via: string;
   /** Why the claim was not verified. */
   reason?: string;
+  /** Who may pause, resume and cancel the run, with their keys (absent from builds before signed controls). */
+  controls?: Omit<ControlAuthority, 'runWorkflowId'>;
 }
 
 /** Input of `identifyRun`. */
@@ -69,52 +72,61 @@ export function callingRun(activity: string): { workflowId: string; runId: strin
 /** Builds the activities that verify who is asking: the governor's requests, against the worker's directory and fleet key. */
 export function createIdentityActivities(deps: IdentityDeps) {
   const doc = deps.policy.document;
+  /** Who started the calling run (see identifyRun). */
+  function identify(input: IdentifyRunInput): Promise<RunIdentity> {
+    const run = callingRun('identifyRun');
+    const p = input.provenance;
+    if ((p.evidence === 'temporal-schedule' || p.evidence === 'threshold-parent') && !p.discrepancy) {
+      const expected = `${p.type}:`;
+      const initiator = input.claimed.startsWith(expected)
+        ? input.claimed
+        : `${p.type}:${p.ref ?? p.parentWorkflowId ?? '?'}`;
+      return Promise.resolve({ initiator, verified: true, via: p.evidence });
+    }
+    const subject = {
+      workflowId: run.workflowId,
+      initiator: input.claimed,
+      playbook: input.playbook,
+      input: input.input,
+      trigger: input.trigger,
+    };
+    const unverified = (reason: string): Promise<RunIdentity> =>
+      Promise.resolve({ initiator: `unverified:${input.claimed}`, verified: false, via: 'none', reason });
+    const a = input.attestation;
+    if (!a) return unverified('the start carried no attestation (not signed by the initiator or a Warden service)');
+    if (a.kind === 'principal') {
+      const v = verifySignedRequest({
+        purpose: 'start',
+        fields: startFields(subject),
+        signature: a.signature,
+        principal: input.claimed,
+        keys: keysOf(doc.principals, [input.claimed])[input.claimed],
+        nowMs: Date.now(),
+        usedNonces: new Set(),
+      });
+      return v.ok
+        ? Promise.resolve({ initiator: input.claimed, verified: true, via: `signature:${v.keyId}` })
+        : unverified(v.reason);
+    }
+    if (!deps.fleetKey.verify('start', startFields(subject, [a.service, a.issuedAt]), a.mac))
+      return unverified(`the ${a.service} attestation is not valid for this run, initiator and input`);
+    if (Date.now() - Date.parse(a.issuedAt) > START_ATTESTATION_MAX_AGE_MS)
+      return unverified(`the ${a.service} attestation expired (issued ${a.issuedAt})`);
+    return Promise.resolve({ initiator: input.claimed, verified: true, via: `service:${a.service}` });
+  }
+
   return {
     /**
      * Establishes who started the calling run: Temporal's own record (a schedule or threshold entity
      * started it), the initiator's signature over this run and its input, or a Warden service's
      * attestation under the fleet key. Anything else leaves the initiator unverified.
      */
-    identifyRun(input: IdentifyRunInput): Promise<RunIdentity> {
-      const run = callingRun('identifyRun');
-      const p = input.provenance;
-      if ((p.evidence === 'temporal-schedule' || p.evidence === 'threshold-parent') && !p.discrepancy) {
-        const expected = `${p.type}:`;
-        const initiator = input.claimed.startsWith(expected)
-          ? input.claimed
-          : `${p.type}:${p.ref ?? p.parentWorkflowId ?? '?'}`;
-        return Promise.resolve({ initiator, verified: true, via: p.evidence });
-      }
-      const subject = {
-        workflowId: run.workflowId,
-        initiator: input.claimed,
-        playbook: input.playbook,
-        input: input.input,
-        trigger: input.trigger,
-      };
-      const unverified = (reason: string): Promise<RunIdentity> =>
-        Promise.resolve({ initiator: `unverified:${input.claimed}`, verified: false, via: 'none', reason });
-      const a = input.attestation;
-      if (!a) return unverified('the start carried no attestation (not signed by the initiator or a Warden service)');
-      if (a.kind === 'principal') {
-        const v = verifySignedRequest({
-          purpose: 'start',
-          fields: startFields(subject),
-          signature: a.signature,
-          principal: input.claimed,
-          keys: keysOf(doc.principals, [input.claimed])[input.claimed],
-          nowMs: Date.now(),
-          usedNonces: new Set(),
-        });
-        return v.ok
-          ? Promise.resolve({ initiator: input.claimed, verified: true, via: `signature:${v.keyId}` })
-          : unverified(v.reason);
-      }
-      if (!deps.fleetKey.verify('start', startFields(subject, [a.service, a.issuedAt]), a.mac))
-        return unverified(`the ${a.service} attestation is not valid for this run, initiator and input`);
-      if (Date.now() - Date.parse(a.issuedAt) > START_ATTESTATION_MAX_AGE_MS)
-        return unverified(`the ${a.service} attestation expired (issued ${a.issuedAt})`);
-      return Promise.resolve({ initiator: input.claimed, verified: true, via: `service:${a.service}` });
+    async identifyRun(input: IdentifyRunInput): Promise<RunIdentity> {
+      const identity = await identify(input);
+      const auth = controlAuthorisations(doc);
+      const authorised = { pause: auth.pause, resume: auth.resume, cancel: auth.cancel };
+      const users = new Set([...authorised.pause, ...authorised.resume, ...authorised.cancel]);
+      return { ...identity, controls: { authorised, keys: keysOf(doc.principals, users) } };
     },
 
     /** Breaker threshold and cooldown, from this worker's configuration (never from a sender). */

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { WardenClient } from '../client';
 import { UserError } from '../errors';
 import { loadSigner } from '../identity/keyring';
-import { killSwitchFields } from '../workflows/contract';
+import { killSwitchFields } from '../identity/signed-request';
 import { loadConfig } from '../config';
 import { withClient } from './client';
 import type { CliIO } from './output';
@@ -90,11 +90,16 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
             : 'cancel a run at its next safe point',
       )
       .argument('<workflowId>')
-      .option('--as <user>', 'who is acting (recorded)', os.userInfo().username)
+      .option(
+        '--as <user>',
+        'who is acting: signs with your key; must be authorised by the policy’s controls',
+        os.userInfo().username,
+      )
       .option('--reason <text>', 'why (recorded)')
       .action(async (workflowId: string, opts: { as: string; reason?: string }) => {
+        const signer = loadSigner(loadConfig().keysDir, opts.as);
         await withClient(async (client) => {
-          const rec = await client.control(workflowId, action, opts.as, opts.reason);
+          const rec = await client.control(workflowId, action, signer, opts.reason);
           if (rec.outcome === 'refused') throw new UserError(`the run refused ${action}: ${rec.note}`);
           io.out(`${action} accepted: ${rec.note}`);
         });

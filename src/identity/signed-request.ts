@@ -133,3 +133,13 @@ export const StartAttestation = z.discriminatedUnion('kind', [
 ]);
 /** Proof of who started a run. */
 export type StartAttestation = z.infer<typeof StartAttestation>;
+
+/** The fields a kill-switch signature covers. */
+export function killSwitchFields(governorId: string, s: { engaged: boolean; by: string; reason?: string }): string[] {
+  return [governorId, s.engaged ? 'on' : 'off', s.by, digestText(s.reason)];
+}
+
+/** The fields a control signature covers: the run it is for (a forEach batch checks its parent run's id). */
+export function controlFields(runWorkflowId: string, c: { action: string; by: string; reason?: string }): string[] {
+  return [runWorkflowId, c.action, c.by, digestText(c.reason)];
+}

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { Signature, digestText } from '../identity/signed-request';
+import type { KeyDirectory } from '../identity/directory';
+import { Signature } from '../identity/signed-request';
 import type { ApprovalAttempt, ApprovalSignal, PendingApproval } from '../governance/approvals';
 import type { ControlRecord, RunState } from './engine/state';
 
@@ -24,15 +25,28 @@ export const approvalSignal = defineSignal<[ApprovalSignal]>('approval');
  */
 export const decideApprovalUpdate = defineUpdate<ApprovalAttempt, [ApprovalSignal]>('decideApproval');
 
-/** Payload of the `control` signal. */
+/**
+ * Payload of the `control` signal: signed by `by` over `controlFields` (src/identity/signed-request.ts); `by` must be authorised by
+ * the policy's `controls.pause|resume|cancel`.
+ */
 export const ControlSignal = z.object({
   action: z.enum(['pause', 'resume', 'cancel']),
   by: z.string().min(1).max(200),
   reason: z.string().max(2000).optional(),
+  /** Not signed: correlates the sender with the recorded outcome. */
   requestId: z.string().max(200).optional(),
+  signature: Signature.optional(),
 });
 /** Payload of the `control` signal. */
 export type ControlSignal = z.infer<typeof ControlSignal>;
+
+/** Who may interrupt a run, with their keys: the run's snapshot of the directory, taken when it started. */
+export interface ControlAuthority {
+  /** The run whose id control signatures cover (a forEach batch's parent run). */
+  runWorkflowId: string;
+  authorised: Record<ControlSignal['action'], string[]>;
+  keys: KeyDirectory;
+}
 
 /**
  * `control` — interrupt a run: `pause` stops before the next step, `resume` continues, `cancel` stops at
@@ -53,7 +67,7 @@ export const approvalAttemptsQuery = defineQuery<ApprovalAttempt[], [string?]>('
 export const runStateQuery = defineQuery<RunState>('runState');
 
 /**
- * Payload of the governor's `setKillSwitch` signal: signed by `by` over {@link killSwitchFields}; `by`
+ * Payload of the governor's `setKillSwitch` signal: signed by `by` over `killSwitchFields` (src/identity/signed-request.ts); `by`
  * must be authorised by the policy's `controls.killSwitchOn`/`killSwitchOff`.
  */
 export const KillSwitchSignal = z.object({
@@ -64,11 +78,6 @@ export const KillSwitchSignal = z.object({
 });
 /** Payload of `setKillSwitch`. */
 export type KillSwitchSignal = z.infer<typeof KillSwitchSignal>;
-
-/** The fields a kill-switch signature covers. */
-export function killSwitchFields(governorId: string, s: Pick<KillSwitchSignal, 'engaged' | 'by' | 'reason'>): string[] {
-  return [governorId, s.engaged ? 'on' : 'off', s.by, digestText(s.reason)];
-}
 
 /**
  * Payload of the governor's `reportToolOutcome` signal, sent by tool activities with a MAC under the

@@ -15,6 +15,7 @@ export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBat
     initiator:
       fromParent || input.initiator.startsWith('unverified:') ? input.initiator : `unverified:${input.initiator}`,
     tainted: input.tainted,
+    controls: input.controls ?? 'legacy',
   });
   return run.runBatch(input);
 }

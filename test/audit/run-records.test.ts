@@ -11,7 +11,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
-import { signedApproval } from '../harness/identity';
+import { signedApproval, signerOf } from '../harness/identity';
 
 /** A ledger whose appends fail once *after* committing (as if the worker died before answering). */
 function flakyLedger(inner: AuditLedger): { ledger: AuditLedger; failures: () => number } {
@@ -101,8 +101,8 @@ describe('what a run records in the audit ledger (real Temporal server, real SQL
     await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'olivia'));
     await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'mallory'));
     await stack.client.signal(workflowId, approvalSignal, signedApproval(p!, 'approve', 'bob', { reason: 'ok' }));
-    await stack.client.control(workflowId, 'pause', 'oncall').catch(() => undefined);
-    await stack.client.control(workflowId, 'resume', 'oncall').catch(() => undefined);
+    await stack.client.control(workflowId, 'pause', signerOf('dave')).catch(() => undefined);
+    await stack.client.control(workflowId, 'resume', signerOf('dave')).catch(() => undefined);
     await stack.client.result(workflowId);
 
     const all = await waitFor(

@@ -10,7 +10,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
-import { signedApproval } from '../harness/identity';
+import { signedApproval, signerOf } from '../harness/identity';
 
 const TRIAGE_TOOLS = ['asset_lookup', 'ticket_create', 'http_request'];
 const AGENTS = [
@@ -293,7 +293,7 @@ describe('agent steps against a hostile model (real Temporal server, real openai
     expect(p).toMatchObject({ tier: 2, required: 2, action: 'host_isolate dc01' });
     await new Promise((r) => setTimeout(r, 500));
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
-    await stack.client.control(id, 'cancel', 'oncall', 'injection attempt');
+    await stack.client.control(id, 'cancel', signerOf('dave'), 'injection attempt');
     expect((await stack.client.result<{ status: string }>(id)).status).toBe('cancelled');
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
     const state = await stack.client.runState(id);

@@ -1,3 +1,5 @@
+import { AuditLedger } from '../../src/audit';
+import { controlFields } from '../../src/identity/signed-request';
 import { controlSignal } from '../../src/workflows/contract';
 import type { Playbook } from '../../src/governance/steps';
 import { runCli } from '../harness/cli';
@@ -8,6 +10,7 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { signerOf, testKeysDir } from '../harness/identity';
 
 const tickets = (n: number): Playbook => ({
   name: 'tickets',
@@ -28,7 +31,11 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
   beforeAll(async () => {
     vendor = await startFakeVendor();
     stack = await startTestStack({}, { extraTools: vendorTools(vendor.url), policy: testPolicy() });
-    env = { TEMPORAL_ADDRESS: stack.config.temporal.address!, WARDEN_TASK_QUEUE: stack.config.taskQueue };
+    env = {
+      TEMPORAL_ADDRESS: stack.config.temporal.address!,
+      WARDEN_TASK_QUEUE: stack.config.taskQueue,
+      WARDEN_KEYS_DIR: testKeysDir(['dave']),
+    };
   });
   afterAll(async () => {
     await stack.stop();
@@ -46,7 +53,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
         async () => ticketsOf(id).length,
         (n) => n >= 1,
       );
-      const paused = await runCli(['pause', id, '--as', 'oncall', '--reason', 'investigating'], env);
+      const paused = await runCli(['pause', id, '--as', 'dave', '--reason', 'investigating'], env);
       expect(paused.stdout).toMatch(/pause accepted/);
       const s = await waitFor(
         () => state(id),
@@ -59,14 +66,14 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
       expect(during).toBeLessThan(6);
       expect(s.controls[0]).toMatchObject({
         action: 'pause',
-        by: 'oncall',
+        by: 'dave',
         reason: 'investigating',
         outcome: 'accepted',
       });
-      const again = await runCli(['pause', id, '--as', 'oncall'], env);
+      const again = await runCli(['pause', id, '--as', 'dave'], env);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/the run refused pause: already paused/);
-      expect((await runCli(['resume', id, '--as', 'oncall'], env)).stdout).toMatch(/resume accepted/);
+      expect((await runCli(['resume', id, '--as', 'dave'], env)).stdout).toMatch(/resume accepted/);
       const result = await stack.client.result<{ status: string }>(id);
       expect(result.status).toBe('completed');
       expect(ticketsOf(id)).toHaveLength(6);
@@ -95,7 +102,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
       () => stack.client.pendingApprovalsOf(id),
       (p) => p.length === 1,
     );
-    const rec = await stack.client.control(id, 'cancel', 'oncall', 'wrong alert');
+    const rec = await stack.client.control(id, 'cancel', signerOf('dave'), 'wrong alert');
     expect(rec.outcome).toBe('accepted');
     const result = await stack.client.result<{ status: string; steps: { stepId: string; status: string }[] }>(id);
     expect(result.status).toBe('cancelled');
@@ -144,7 +151,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
         async () => childTickets(),
         (n) => n >= 2,
       );
-      await stack.client.control(id, 'cancel', 'oncall');
+      await stack.client.control(id, 'cancel', signerOf('dave'));
       const result = await stack.client.result<{ status: string }>(id);
       expect(result.status).toBe('cancelled');
       const atEnd = childTickets();
@@ -175,7 +182,68 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
       note: expect.stringMatching(/malformed control payload/),
     });
     expect(s.status).toBe('running');
-    await stack.client.control(id, 'cancel', 'oncall');
+    await stack.client.control(id, 'cancel', signerOf('dave'));
     expect((await stack.client.result<{ status: string }>(id)).status).toBe('cancelled');
+  });
+
+  it('refuses unsigned, forged, unauthorised and replayed controls, and audits each', async () => {
+    const { workflowId: id } = await stack.client.start('runPlaybook', {
+      playbook: { name: 'gate', steps: [{ id: 'ask', kind: 'approval', title: 'ok?', tier: 1 }] },
+      initiator: 'olivia',
+    });
+    await waitFor(
+      () => stack.client.pendingApprovalsOf(id),
+      (p) => p.length === 1,
+    );
+    const body = { action: 'cancel' as const, by: 'dave' };
+    // What any Temporal client could send: no signature; dave's name with mallory's key; mallory herself.
+    await stack.client.signal(id, controlSignal, { ...body, requestId: 'unsigned' });
+    await stack.client.signal(id, controlSignal, {
+      ...body,
+      requestId: 'forged',
+      signature: signerOf('mallory').sign('control', controlFields(id, body)),
+    });
+    expect(await stack.client.control(id, 'pause', signerOf('mallory'))).toMatchObject({
+      outcome: 'refused',
+      by: 'unverified:mallory',
+      note: 'mallory is not authorised to pause runs (policy controls.pause)',
+    });
+    // dave's genuine signature, made for another run.
+    await stack.client.signal(id, controlSignal, {
+      ...body,
+      requestId: 'other-run',
+      signature: signerOf('dave').sign('control', controlFields('some-other-run', body)),
+    });
+    const s = await waitFor(
+      () => state(id),
+      (x) => x.controls.length === 4,
+    );
+    const note = (rid: string) => s.controls.find((c) => c.requestId === rid)?.note;
+    expect(note('unsigned')).toMatch(/^unsigned: dave must sign/);
+    expect(note('forged')).toMatch(/key mallory-test is not enrolled for dave/);
+    expect(note('other-run')).toMatch(/^bad signature/);
+    expect(s.status).toBe('running');
+    // A genuine pause is accepted once; the same signed request again is a replay.
+    const pause = { action: 'pause' as const, by: 'dave' };
+    const signedPause = { ...pause, signature: signerOf('dave').sign('control', controlFields(id, pause)) };
+    await stack.client.signal(id, controlSignal, { ...signedPause, requestId: 'p1' });
+    await stack.client.signal(id, controlSignal, { ...signedPause, requestId: 'p1-replayed' });
+    const after = await waitFor(
+      () => state(id),
+      (x) => x.controls.length === 6,
+    );
+    expect(after.controls.find((c) => c.requestId === 'p1')).toMatchObject({ outcome: 'accepted', by: 'dave' });
+    expect(after.controls.find((c) => c.requestId === 'p1-replayed')?.note).toMatch(/^replayed/);
+    await stack.client.control(id, 'cancel', signerOf('dave'));
+    await stack.client.result(id).catch(() => undefined);
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const refused = (await ledger.store.list({ workflowId: id })).filter(
+        (r) => r.type === 'interrupt' && r.data.outcome === 'refused',
+      );
+      expect(refused.map((r) => r.actor.id)).toEqual(expect.arrayContaining(['unverified:dave', 'unverified:mallory']));
+    } finally {
+      await ledger.close();
+    }
   });
 });

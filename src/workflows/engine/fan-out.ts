@@ -7,6 +7,7 @@ import { StepFailure, describeError, now } from './failures';
 import type { StepContext } from './step-context';
 import type { StepRecord } from './state';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
+import type { ControlAuthority } from '../contract';
 
 /** Runs one step of a run (the runner's dispatch), handed to fan-out so it never depends on the runner. */
 export type ExecuteStep = (step: Step, scope: ExpressionScope, record: StepRecord) => Promise<unknown>;
@@ -19,6 +20,8 @@ export interface FanOutContext extends StepContext {
   readonly cancelRequested: boolean;
   /** The run's cancellation scope. */
   readonly scope: CancellationScope;
+  /** Who may control the run; its batches verify forwarded controls against it. */
+  readonly controlAuthority: ControlAuthority | undefined;
 }
 
 /**
@@ -56,6 +59,7 @@ export async function runForEach(
       concurrency: step.concurrency,
       onItemFailure: step.onItemFailure,
       scope: { input: scope.input, steps: scope.steps, run: scope.run },
+      ...(ctx.controlAuthority ? { controls: ctx.controlAuthority } : {}),
     };
     const untrack = ctx.trackChild(childId);
     let res: ForEachBatchResult;

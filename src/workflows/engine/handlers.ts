@@ -21,8 +21,8 @@ export function registerRunHandlers(run: { state: RunState; gate: ApprovalGate; 
   // The payload types are what senders should send; the handlers parse whatever actually arrives.
   setHandler(approvalSignal, (raw: unknown) => void run.gate.decide(raw));
   setHandler(decideApprovalUpdate, (raw: unknown) => run.gate.decide(raw));
-  setHandler(controlSignal, (raw: unknown) => void run.interrupts.apply(raw));
-  setHandler(controlUpdate, (raw: unknown) => run.interrupts.apply(raw));
+  setHandler(controlSignal, (raw: unknown) => void run.interrupts.request(raw));
+  setHandler(controlUpdate, (raw: unknown) => run.interrupts.request(raw));
   setHandler(pendingApprovalsQuery, () => run.gate.waitingFor());
   setHandler(approvalAttemptsQuery, (requestId?: string) => run.gate.attemptsFor(requestId));
   setHandler(runStateQuery, () => run.state);

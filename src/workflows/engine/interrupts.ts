@@ -1,8 +1,12 @@
-import { CancellationScope, condition, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
+import { controlFields, verifySignedRequest } from '../../identity/signed-request';
 import { FailureType } from '../../errors';
 import { formatIssues } from '../../governance/issues';
-import type { ControlSignal } from '../contract';
+import type { ControlAuthority, ControlSignal } from '../contract';
 import { ControlSignal as ControlSignalSchema, controlSignal } from '../contract';
+
+/** Patch marker: runs from this build on verify every control request's signature. */
+const SIGNED_CONTROLS_PATCH = 'warden-signed-controls';
 import { StepFailure, now } from './failures';
 import type { Journal } from './journal';
 import type { ControlRecord } from './state';
@@ -18,8 +22,36 @@ export class Interrupts {
   /** The scope steps run in; a cancel request cancels it, which cancels in-flight activities. */
   readonly scope = new CancellationScope();
   private readonly children = new Set<string>();
+  /** Who may interrupt this run ('legacy': a history from before signed controls replays unverified). */
+  private authority: ControlAuthority | 'legacy' | undefined;
+  private readonly nonces = new Set<string>();
 
-  constructor(private readonly journal: Journal) {}
+  /**
+   * @param authority a forEach batch's, from its parent run; a run's own is set by {@link authorize} once it
+   *   has identified itself (requests that arrive earlier wait for it).
+   */
+  constructor(
+    private readonly journal: Journal,
+    authority?: ControlAuthority | 'legacy',
+  ) {
+    this.authority = authority ?? (patched(SIGNED_CONTROLS_PATCH) ? undefined : 'legacy');
+  }
+
+  /** Sets who may interrupt the run (from the directory the worker holds when the run starts). */
+  authorize(authority: ControlAuthority | 'legacy'): void {
+    this.authority ??= authority;
+  }
+
+  /** The authority forEach batches inherit (undefined for histories from before signed controls). */
+  get controlAuthority(): ControlAuthority | undefined {
+    return typeof this.authority === 'object' ? this.authority : undefined;
+  }
+
+  /** Applies a control request once the run knows who may send one; answers with the request as recorded. */
+  async request(raw: unknown): Promise<ControlRecord> {
+    if (this.authority === undefined) await condition(() => this.authority !== undefined);
+    return this.apply(raw);
+  }
 
   /** True once a cancel was accepted. */
   get cancelRequested(): boolean {
@@ -72,6 +104,36 @@ export class Interrupts {
       this.journal.control(rec);
       return rec;
     };
+    const authority = this.authority;
+    if (authority !== 'legacy') {
+      const refuse = (note: string): ControlRecord => {
+        const rec: ControlRecord = {
+          action: c.action,
+          by: `unverified:${c.by}`,
+          reason: c.reason,
+          requestId: c.requestId,
+          outcome: 'refused',
+          note,
+          at: now(),
+        };
+        this.journal.control(rec);
+        return rec;
+      };
+      if (!authority) return refuse('the run has not established who may control it');
+      if (!authority.authorised[c.action].includes(c.by))
+        return refuse(`${c.by} is not authorised to ${c.action} runs (policy controls.${c.action})`);
+      const v = verifySignedRequest({
+        purpose: 'control',
+        fields: controlFields(authority.runWorkflowId, c),
+        signature: c.signature,
+        principal: c.by,
+        keys: authority.keys[c.by],
+        nowMs: Date.now(),
+        usedNonces: this.nonces,
+      });
+      if (!v.ok) return refuse(v.reason);
+      this.nonces.add(c.signature!.nonce);
+    }
     if (state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled')
       return record('refused', `run already ${state.status}`);
     let rec: ControlRecord;

@@ -1,5 +1,6 @@
 import { CancellationScope, isCancellation, patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import type { ControlAuthority } from '../contract';
 import type { IdentifyRunInput, RunIdentity } from '../../activities/identity';
 import { runProvenance } from '../../triggers/run-provenance';
 import type { Decision } from '../../governance/decision';
@@ -39,6 +40,8 @@ export interface RunOptions {
   tainted?: boolean;
   /** How the run was started (webhook source and id, schedule, CLI), for the audit record. */
   trigger?: { type: string; ref?: string };
+  /** forEach batches: who may control the parent run ('legacy' when the parent predates signed controls). */
+  controls?: ControlAuthority | 'legacy';
 }
 
 /**
@@ -76,7 +79,7 @@ export class Run implements FanOutContext {
     this.taint = new Taint(Boolean(opts.tainted));
     this.journal = new Journal(this.state);
     this.gate = new ApprovalGate(this.journal, opts.initiator);
-    this.interrupts = new Interrupts(this.journal);
+    this.interrupts = new Interrupts(this.journal, opts.controls);
     // A forEach child's initiator was established by its parent (Temporal records the parent; nothing else).
     this.identity = { initiator: opts.initiator, verified: !opts.initiator.startsWith('unverified:'), via: 'parent' };
     registerRunHandlers(this);
@@ -91,9 +94,14 @@ export class Run implements FanOutContext {
     // Histories from before verified initiators replay with the claim, as that build ran them.
     if (!patched(VERIFIED_INITIATOR_PATCH)) {
       this.identity = { initiator: claim.claimed, verified: true, via: 'legacy' };
+      this.interrupts.authorize('legacy');
     } else {
       const provenance = runProvenance(workflowInfo(), claim.trigger as { type: string; ref?: string } | undefined);
       this.identity = await identifyProxy.identifyRun({ ...claim, provenance });
+      this.interrupts.authorize({
+        runWorkflowId: this.workflowId,
+        ...(this.identity.controls ?? { authorised: { pause: [], resume: [], cancel: [] }, keys: {} }),
+      });
     }
     this.opts.initiator = this.identity.initiator;
     this.state.initiator = this.identity.initiator;
@@ -111,6 +119,11 @@ export class Run implements FanOutContext {
 
   get playbook(): string {
     return this.opts.playbook;
+  }
+
+  /** Who may control this run, for its forEach batches. */
+  get controlAuthority(): ControlAuthority | undefined {
+    return this.interrupts.controlAuthority;
   }
 
   get cancelRequested(): boolean {

@@ -1,6 +1,7 @@
 import type { ExpressionScope } from '../../governance/expressions';
 import type { Step } from '../../governance/steps';
 import type { DecisionRecord, StepError } from './state';
+import type { ControlAuthority } from '../contract';
 
 /** Input of the `forEachBatch` child workflow: one batch of a forEach step's items. */
 export interface ForEachBatchInput {
@@ -15,6 +16,8 @@ export interface ForEachBatchInput {
   concurrency: number;
   onItemFailure: 'continue' | 'failFast';
   scope: ExpressionScope;
+  /** Who may control the parent run (absent from parents that predate signed controls). */
+  controls?: ControlAuthority;
 }
 
 /** One item's outcome. */

@@ -17,7 +17,7 @@ import { startScriptedLlm } from '../../harness/scripted-llm';
 import type { TestStack } from '../../harness/temporal';
 import { startTestStack } from '../../harness/temporal';
 import { waitFor } from '../../harness/wait';
-import { testKeysDir, withTestPrincipals } from '../../harness/identity';
+import { signerOf, testKeysDir, withTestPrincipals } from '../../harness/identity';
 
 const WEBHOOK_SECRET = 'whsec-test-crowdstrike';
 
@@ -231,7 +231,7 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
     const child = await stack.client.runState(`${workflowId}--isolate--b0`);
     const denied = child.decisions.filter((d) => d.ruleId === 'isolate-outside-alert').map((d) => d.action);
     expect(denied.sort()).toEqual([expect.stringMatching(/ceo-laptop/), expect.stringMatching(/dc-01/)]);
-    await stack.client.control(workflowId, 'cancel', 'oncall', 'injection');
+    await stack.client.control(workflowId, 'cancel', signerOf('dave'), 'injection');
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       stack.client.result(workflowId).catch(() => undefined),
