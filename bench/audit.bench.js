@@ -1,27 +1,36 @@
 #!/usr/bin/env node
-// Audit ledger throughput: append and verify, records/s, for SQLite (and PostgreSQL when the embedded
-// server starts), each next to a baseline measured in the same run on the same database:
-//   append  vs  a bare INSERT of a same-shaped row in its own transaction (no hashing, no chain, no
-//               idempotency check), so the ratio is the ledger's own cost;
-//   verify  vs  reading the same rows without checking them.
-// Each measurement is time-boxed; the whole file stays well under a minute.
-// BENCH_POSTGRES=0 skips PostgreSQL.
+// Audit ledger throughput, records/s, each figure next to a baseline measured in the same run on the
+// same database, so the ratio is the ledger's own cost:
+//   SQLite append      vs  a bare INSERT of the same rows, one per transaction (one fsync each), and in
+//                          batches of CONCURRENCY per transaction (what batching alone buys);
+//   PostgreSQL append  vs  a bare INSERT of the same rows (autocommit, prepared), with 1 and 4 clients,
+//                          durable (fsync=on) and as the test harness runs it (fsync=off);
+//   verify             vs  reading the same rows without checking them.
+// Appends are time-boxed; the verify ledger is built directly (chained, signed) so it can be large.
+// `--json` prints one JSON document instead of lines. BENCH_POSTGRES=0 skips PostgreSQL;
+// BENCH_VERIFY_RECORDS sets the verify ledger's size.
 'use strict';
 const { spawn } = require('node:child_process');
-const { generateKeyPairSync, randomBytes } = require('node:crypto');
+const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const Database = require('better-sqlite3');
-const { Pool } = require('pg');
+const { Client, Pool } = require('pg');
 const audit = require('../dist/audit');
+const { rowLeafHash } = require('../dist/audit/threads/row-hash');
+const { signCheckpoint, syncSigner, checkpointHash, GENESIS } = require('../dist/audit/threads/checkpoint');
 
-const BUDGET_MS = 3000;
-const MAX_RECORDS = 20000;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-bench-'));
-const signer = audit.createCheckpointSigner(generateKeyPairSync('ed25519').privateKey);
+const JSON_OUT = process.argv.includes('--json');
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 4000);
+const CONCURRENCY = 64;
+const VERIFY_RECORDS = Number(process.env.BENCH_VERIFY_RECORDS ?? 200_000);
 const COLS =
   'seq, ts, idempotency_key, workflow_id, run_id, type, actor_kind, actor_id, data, trace_id, span_id, prev_hash, leaf_hash';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-bench-'));
+const { privateKey } = require('node:crypto').generateKeyPairSync('ed25519');
+const signer = audit.createCheckpointSigner(privateKey);
+const results = [];
 
 function input(i) {
   return {
@@ -43,8 +52,10 @@ function input(i) {
   };
 }
 
+/** The same record as a stored row (seq i), for the bare INSERT baselines. */
 function row(i) {
   const r = input(i);
+  const data = audit.canonicalJson(r.data);
   return [
     i,
     new Date().toISOString(),
@@ -54,7 +65,7 @@ function row(i) {
     r.type,
     r.actor.kind,
     r.actor.id,
-    JSON.stringify(r.data),
+    data,
     r.traceId,
     r.spanId,
     '0'.repeat(64),
@@ -62,35 +73,50 @@ function row(i) {
   ];
 }
 
-/** Runs `op(i)` for i = 1, 2, ... until the budget or the cap; returns { n, perSec }. */
-async function measure(op, { budgetMs = BUDGET_MS, max = MAX_RECORDS, concurrency = 1 } = {}) {
-  let next = 1;
-  const start = process.hrtime.bigint();
+/** Runs `op(i)` from `concurrency` callers for the budget; returns { n, perSec }. `per` = records per op. */
+async function measure(op, { concurrency = 1, per = 1, budgetMs = BUDGET_MS, start = 1 } = {}) {
+  let next = start;
+  const t0 = process.hrtime.bigint();
   const deadline = Date.now() + budgetMs;
-  const worker = async () => {
-    while (next <= max && Date.now() < deadline) await op(next++);
+  const caller = async () => {
+    while (Date.now() < deadline) {
+      const i = next;
+      next += per;
+      await op(i);
+    }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  return { n: next - 1, perSec: (next - 1) / secs };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  const n = next - start;
+  return { n, perSec: n / (Number(process.hrtime.bigint() - t0) / 1e9) };
 }
 
-async function measureScan(fn) {
-  const start = process.hrtime.bigint();
+async function timed(fn) {
+  const t0 = process.hrtime.bigint();
   const n = await fn();
-  return { n, perSec: n / (Number(process.hrtime.bigint() - start) / 1e9) };
+  return { n, perSec: n / (Number(process.hrtime.bigint() - t0) / 1e9) };
 }
 
-const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(9);
+const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
 function report(store, what, m, baseline) {
-  const ratio = baseline ? `  ${(m.perSec / baseline.perSec).toFixed(2)}x baseline` : '  (baseline)';
-  console.log(`audit ${store.padEnd(8)} ${what.padEnd(44)} ${fmt(m.perSec)} records/s  (n=${m.n})${ratio}`);
+  const ratio = baseline ? m.perSec / baseline.perSec : undefined;
+  results.push({
+    store,
+    what,
+    recordsPerSec: Math.round(m.perSec),
+    n: m.n,
+    ...(baseline ? { baseline: baseline.what, ratio: Number(ratio.toFixed(3)) } : {}),
+  });
+  m.what = what;
+  if (!JSON_OUT) {
+    const r = baseline ? `  ${ratio.toFixed(2)}x ${baseline.what}` : '  (baseline)';
+    console.log(`audit ${store.padEnd(10)} ${what.padEnd(58)} ${fmt(m.perSec)} records/s  (n=${m.n})${r}`);
+  }
+  return m;
 }
 
-async function sqlite() {
-  // Baseline: same schema, same pragmas (WAL, synchronous=FULL), one bare INSERT per transaction.
+async function sqliteAppend() {
   const bareFile = path.join(dir, 'bare.db');
-  audit.SqliteAuditStore.open({ file: bareFile }).close();
+  await audit.SqliteAuditStore.open({ file: bareFile }).close();
   const bare = new Database(bareFile);
   bare.pragma('journal_mode = WAL');
   bare.pragma('synchronous = FULL');
@@ -99,66 +125,108 @@ async function sqlite() {
       .map(() => '?')
       .join(',')})`,
   );
-  const one = bare.transaction((i) => ins.run(...row(i)));
-  const base = await measure((i) => one.immediate(i));
+  const one = bare.transaction((i) => ins.run(row(i)));
+  const base1 = report('sqlite', 'bare INSERT, 1 row per transaction', await measure(async (i) => one.immediate(i)));
+  const many = bare.transaction((i, n) => {
+    for (let k = 0; k < n; k++) ins.run(row(i + k));
+  });
+  const baseN = report(
+    'sqlite',
+    `bare INSERT, ${CONCURRENCY} rows per transaction`,
+    await measure(async (i) => many.immediate(i, CONCURRENCY), { per: CONCURRENCY, start: 10_000_000 }),
+  );
   bare.close();
-  report('sqlite', 'bare INSERT per transaction', base);
 
   const store = audit.SqliteAuditStore.open({ file: path.join(dir, 'store.db') });
-  const app = await measure((i) => store.append(input(i)));
-  report('sqlite', 'append (store: hash, chain, exactly-once)', app, base);
-  const retry = await measure((i) => store.append(input(i)), { max: app.n });
-  report('sqlite', 'append retried (key exists: returns original)', retry, base);
+  report('sqlite', 'append, 1 caller (durable, one commit each)', await measure((i) => store.append(input(i))), base1);
+  const conc = await measure((i) => store.append(input(i)), { concurrency: CONCURRENCY, start: 1_000_000 });
+  report('sqlite', `append, ${CONCURRENCY} concurrent callers (group commit)`, conc, base1);
+  results[results.length - 1].vsBatchedBare = Number((conc.perSec / baseN.perSec).toFixed(3));
+  if (!JSON_OUT) console.log(`${' '.repeat(17)}(${(conc.perSec / baseN.perSec).toFixed(2)}x ${baseN.what})`);
+  const stats = await store.writerStats();
+  await store.close();
 
+  const witnessDir = path.join(dir, 'witness');
   const ledger = new audit.AuditLedger({
     store: audit.SqliteAuditStore.open({ file: path.join(dir, 'ledger.db') }),
     signer,
     checkpointEvery: 100,
-    checkpointIntervalMs: 0,
+    checkpointIntervalMs: 60_000,
+    witnessDir,
   });
-  const led = await measure((i) => ledger.append(input(i)));
-  report('sqlite', 'append (AuditLedger, checkpoint every 100)', led, base);
-
-  const read = await measureScan(async () => {
-    let n = 0;
-    for await (const b of store.scan()) n += b.length;
-    return n;
-  });
-  report('sqlite', 'read all rows (verify baseline)', read);
-  const ver = await measureScan(async () => {
-    const r = await audit.verifyStore(store, [signer.publicKey]);
-    if (!r.ok) throw new Error(`bench ledger does not verify: ${r.reason}`);
-    return r.checked;
-  });
-  report('sqlite', 'verify (recompute hashes, chain)', ver, read);
-  const lv = await measureScan(async () => (await ledger.verify()).checked);
-  report('sqlite', 'verify with checkpoint signatures', lv, read);
+  const led = await measure((i) => ledger.appendMany([input(i), input(i + 1)]), { concurrency: CONCURRENCY, per: 2 });
+  report('sqlite', `AuditLedger.appendMany (2 records/call, ${CONCURRENCY} callers, checkpoints+witness)`, led, base1);
   await ledger.close();
-  await store.close();
+  if (!JSON_OUT) {
+    console.log(`${' '.repeat(17)}(group commit: ${stats.records} records in ${stats.transactions} transactions)`);
+  }
 }
 
-function memory() {
-  const records = [];
-  let prev = audit.GENESIS_HASH;
-  const checkpoints = [];
-  for (let i = 1; i <= 50000; i++) {
-    const r = { seq: i, ts: new Date().toISOString(), ...input(i), prevHash: prev };
-    r.leafHash = audit.leafHashOf(r);
-    prev = r.leafHash;
-    records.push(r);
-    if (i % 100 === 0) checkpoints.push(signer.sign(r));
-  }
-  const m = { n: 0, perSec: 0 };
-  const start = process.hrtime.bigint();
-  const r = audit.verifyLedger(records, checkpoints, [signer.publicKey]);
-  if (!r.ok) throw new Error(r.reason);
-  m.n = r.checked;
-  m.perSec = m.n / (Number(process.hrtime.bigint() - start) / 1e9);
-  const hs = process.hrtime.bigint();
-  for (const rec of records) audit.sha256Hex(JSON.stringify(rec));
-  const hash = { n: records.length, perSec: records.length / (Number(process.hrtime.bigint() - hs) / 1e9) };
-  report('memory', 'sha256 of JSON.stringify (verify baseline)', hash);
-  report('memory', 'verifyLedger (zod, RFC 8785, sha256, chain, sigs)', m, hash);
+/** A chained, signed ledger of `n` records written straight into a store's tables. */
+function buildVerifyLedger(file, n) {
+  audit.SqliteAuditStore.open({ file }).close();
+  const db = new Database(file);
+  db.pragma('synchronous = OFF');
+  const ins = db.prepare(
+    `INSERT INTO audit_records (${COLS}) VALUES (${COLS.split(',')
+      .map(() => '?')
+      .join(',')})`,
+  );
+  const cpIns = db.prepare('INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?, ?, ?)');
+  const sync = syncSigner(signer.threadSpec());
+  let prev = GENESIS;
+  let prevCp;
+  db.transaction(() => {
+    for (let i = 1; i <= n; i++) {
+      const r = row(i);
+      r[11] = prev;
+      r[12] = rowLeafHash(r);
+      prev = r[12];
+      ins.run(r);
+      if (i % 1000 === 0 || i === n) {
+        const cp = signCheckpoint(sync, { seq: i, leafHash: r[12] }, prevCp ? checkpointHash(prevCp) : GENESIS, r[1]);
+        cpIns.run(cp.seq, cp.leafHash, cp.prevCheckpoint, cp.ts, cp.keyId, cp.signature);
+        prevCp = cp;
+      }
+    }
+  })();
+  db.close();
+}
+
+async function readAll(store) {
+  const snap = await store.snapshot();
+  let n = 0;
+  for await (const b of snap.rows()) n += b.length;
+  await snap.close();
+  return n;
+}
+
+async function verifyFigures(name, store, n) {
+  await readAll(store); // warm the page cache
+  const read = report(name, `read every row (verify baseline), ${n} records`, await timed(() => readAll(store)));
+  const check = async (opts) => {
+    const r = await audit.verifyStore(store, [signer.publicKey], opts);
+    if (!r.ok) throw new Error(`bench ledger does not verify: ${r.reason}`);
+    return r.checked;
+  };
+  report(name, 'verify (streaming, hashing threads)', await timed(() => check({})), read);
+  report(name, 'verify (streaming, main thread only)', await timed(() => check({ threads: 0 })), read);
+}
+
+async function sqliteVerify() {
+  const file = path.join(dir, 'verify.db');
+  buildVerifyLedger(file, VERIFY_RECORDS);
+  const store = audit.SqliteAuditStore.open({ file, create: false });
+  await verifyFigures('sqlite', store, VERIFY_RECORDS);
+  // The record-by-record path (zod + RFC 8785 per record), which verify used for every record before.
+  const records = await store.list({ limit: 50_000 });
+  const m = await timed(async () => {
+    const v = new audit.LedgerVerifier([], []);
+    for (const r of records) v.push(r);
+    return v.finish().checked;
+  });
+  report('memory', 'record by record (zod + RFC 8785), 50k records in memory', m);
+  await store.close();
 }
 
 function startPostgres() {
@@ -177,46 +245,87 @@ function startPostgres() {
   });
 }
 
+async function pgAppend(url, label) {
+  const db = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  const store = await audit.PostgresAuditStore.open({ connectionString: u.toString(), poolSize: 4 });
+  const pool = new Pool({ connectionString: u.toString(), max: 4 });
+  pool.on('error', () => undefined);
+  await pool.query('CREATE TABLE bare (LIKE audit_records INCLUDING ALL)');
+  const values = COLS.split(',')
+    .map((_, k) => `$${k + 1}`)
+    .join(',');
+  const bareInsert = (i) =>
+    pool.query({ name: 'bare-insert', text: `INSERT INTO bare (${COLS}) VALUES (${values})`, values: row(i) });
+  for (const clients of [1, 4]) {
+    const start = clients * 10_000_000;
+    const base = report(
+      label,
+      `bare INSERT (${clients} client${clients > 1 ? 's' : ''})`,
+      await measure(bareInsert, { concurrency: clients, start }),
+    );
+    const app = await measure((i) => store.appendMany([input(i)]), { concurrency: clients, start });
+    report(label, `append (${clients} client${clients > 1 ? 's' : ''}, durable in the intake)`, app, base);
+    const t0 = Date.now();
+    await store.sealer.drain();
+    const backlog = await store.backlog();
+    if (backlog.count) throw new Error(`sealer left ${backlog.count} records`);
+    if (!JSON_OUT) console.log(`${' '.repeat(17)}(sealer caught up ${Date.now() - t0} ms after the last append)`);
+  }
+  await pool.end();
+  return { store, db: u.toString() };
+}
+
 async function postgres() {
-  if (process.env.BENCH_POSTGRES === '0') return console.log('audit postgres skipped (BENCH_POSTGRES=0)');
+  if (process.env.BENCH_POSTGRES === '0') return;
   let pg;
   try {
     pg = await startPostgres();
   } catch (e) {
-    return console.log(`audit postgres skipped: ${e.message}`);
+    if (!JSON_OUT) console.log(`audit postgres skipped: ${e.message}`);
+    return;
   }
   const exited = new Promise((r) => pg.child.on('exit', r));
   try {
-    const store = await audit.PostgresAuditStore.open({ connectionString: pg.url, poolSize: 4 });
-    const pool = new Pool({ connectionString: pg.url, max: 4 });
-    pool.on('error', () => undefined); // the server stopping under an idle client at the end
-    await pool.query(`CREATE TABLE bare (LIKE audit_records INCLUDING ALL)`);
-    const values = COLS.split(',')
-      .map((_, k) => `$${k + 1}`)
-      .join(',');
-    const base = await measure((i) => pool.query(`INSERT INTO bare (${COLS}) VALUES (${values})`, row(i)), {
-      max: 5000,
-    });
-    report('postgres', 'bare INSERT (autocommit, 1 client)', base);
-    const app = await measure((i) => store.append(input(i)), { max: 5000 });
-    report('postgres', 'append (1 client)', app, base);
-    const base4 = await measure((i) => pool.query(`INSERT INTO bare (${COLS}) VALUES (${values})`, row(100000 + i)), {
-      max: 5000,
-      concurrency: 4,
-    });
-    report('postgres', 'bare INSERT (4 clients)', base4);
-    const app4 = await measure((i) => store.append(input(100000 + i)), { max: 5000, concurrency: 4 });
-    report('postgres', 'append (4 clients, serialised on the head row)', app4, base4);
-    const read = await measureScan(async () => {
-      let n = 0;
-      for await (const b of store.scan()) n += b.length;
-      return n;
-    });
-    report('postgres', 'read all rows (verify baseline)', read);
-    const ver = await measureScan(async () => (await audit.verifyStore(store, [])).checked);
-    report('postgres', 'verify (recompute hashes, chain)', ver, read);
-    await pool.end();
-    await store.close();
+    // The harness runs PostgreSQL with fsync=off; a production server flushes every commit.
+    const setFsync = async (on) => {
+      const c = new Client({ connectionString: pg.url });
+      await c.connect();
+      await c.query(`ALTER SYSTEM SET fsync = ${on ? 'on' : 'off'}`);
+      await c.query('SELECT pg_reload_conf()');
+      await c.end();
+    };
+    await setFsync(true);
+    const durable = await pgAppend(pg.url, 'pg-fsync');
+    await setFsync(false);
+    const fast = await pgAppend(pg.url, 'pg-nofsync');
+    await durable.store.close();
+    // Verify: a ledger built straight into the tables, as for SQLite.
+    const file = path.join(dir, 'verify.db');
+    const src = new Database(file, { readonly: true });
+    const c = new Client({ connectionString: fast.db });
+    await c.connect();
+    await c.query('TRUNCATE audit_records, audit_checkpoints');
+    const rows = src.prepare(`SELECT ${COLS} FROM audit_records ORDER BY seq`).raw(true).all();
+    for (let i = 0; i < rows.length; i += 5000) {
+      const chunk = rows.slice(i, i + 5000);
+      await c.query(
+        `INSERT INTO audit_records (${COLS}) SELECT * FROM unnest($1::bigint[], ${Array.from({ length: 12 }, (_, k) => `$${k + 2}::text[]`).join(', ')})`,
+        Array.from({ length: 13 }, (_, k) => chunk.map((r) => r[k])),
+      );
+    }
+    for (const cp of src.prepare('SELECT * FROM audit_checkpoints').raw(true).all()) {
+      await c.query('INSERT INTO audit_checkpoints VALUES ($1, $2, $3, $4, $5, $6)', cp);
+    }
+    src.close();
+    await c.end();
+    await verifyFigures('postgres', fast.store, rows.length);
+    await fast.store.close();
   } finally {
     pg.child.stdin.end();
     await exited;
@@ -224,12 +333,19 @@ async function postgres() {
 }
 
 (async () => {
-  console.log(
-    `audit bench: node ${process.version}, ${os.cpus().length} CPUs, data in ${dir}; sample id ${randomBytes(3).toString('hex')}`,
-  );
-  await sqlite();
-  memory();
+  const header = {
+    node: process.version,
+    cpus: os.cpus().length,
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+  };
+  if (!JSON_OUT)
+    console.log(
+      `audit bench: node ${header.node}, ${header.cpus} CPUs, load ${header.loadavg.join(' ')}, data in ${dir}`,
+    );
+  await sqliteAppend();
+  await sqliteVerify();
   await postgres();
+  if (JSON_OUT) console.log(JSON.stringify({ bench: 'audit', ...header, results }, null, 2));
 })()
   .catch((e) => {
     console.error(e);

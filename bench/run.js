@@ -9,7 +9,9 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const filters = process.argv.slice(2);
+// Flags (`--json`) go to every benchmark; other arguments select benchmark files.
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (!fs.existsSync(path.join(__dirname, '..', 'dist'))) {
   console.error('bench: dist/ is missing: run `npm run build` first (or `npm run bench`, which builds).');
   process.exit(1);
@@ -26,7 +28,7 @@ let failed = 0;
 for (const file of benches) {
   console.log(`== ${file}`);
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, file)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, file), ...flags], { stdio: 'inherit' });
   if (r.status !== 0) {
     failed++;
     console.log(`!! ${file} failed (exit ${r.status ?? r.signal})`);

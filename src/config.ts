@@ -124,8 +124,17 @@ export interface WardenConfig {
     /** WARDEN_AUDIT_DATABASE_URL (a secret); unset: the SQLite ledger at `sqliteFile`. */
     databaseUrl: string | undefined;
     sqliteFile: string;
-    /** Operator-provided signing key; unset: generated in the data dir. */
+    /** Operator-provided signing key; unset: generated in `keysDir`. */
     signingKeyFile: string | undefined;
+    /** External signer command; wins over the key file. */
+    signerCommand: string | undefined;
+    /** The signer command's public key (PEM file). */
+    signerPublicKeyFile: string | undefined;
+    /** Zero-config key and published public key, outside the data dir. */
+    keysDir: string;
+    /** Where every checkpoint is also written; undefined when `off`. */
+    witnessDir: string | undefined;
+    /** Keys `warden audit verify` trusts without --public-key. */
     publicKeyFiles: string[];
     checkpointEvery: number;
     checkpointIntervalMs: number;
@@ -339,6 +348,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       databaseUrl: s.WARDEN_AUDIT_DATABASE_URL,
       sqliteFile: path.resolve(s.WARDEN_DATA_DIR, 'audit.db'),
       signingKeyFile: s.WARDEN_AUDIT_SIGNING_KEY_FILE ? path.resolve(s.WARDEN_AUDIT_SIGNING_KEY_FILE) : undefined,
+      signerCommand: s.WARDEN_AUDIT_SIGNER_COMMAND,
+      signerPublicKeyFile: s.WARDEN_AUDIT_SIGNER_PUBLIC_KEY
+        ? path.resolve(s.WARDEN_AUDIT_SIGNER_PUBLIC_KEY)
+        : undefined,
+      keysDir: path.resolve(s.WARDEN_AUDIT_KEYS_DIR ?? `${path.resolve(s.WARDEN_DATA_DIR)}-keys`),
+      witnessDir:
+        s.WARDEN_AUDIT_WITNESS_DIR === 'off'
+          ? undefined
+          : path.resolve(s.WARDEN_AUDIT_WITNESS_DIR ?? `${path.resolve(s.WARDEN_DATA_DIR)}-witness`),
       publicKeyFiles: s.WARDEN_AUDIT_PUBLIC_KEYS.split(',')
         .map((f) => f.trim())
         .filter(Boolean)

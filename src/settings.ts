@@ -328,19 +328,35 @@ export const SETTINGS = {
   },
   WARDEN_AUDIT_SIGNING_KEY_FILE: {
     schema: z.string().min(1).optional(),
-    doc: 'Ed25519 private key (PEM) that signs audit checkpoints. Default: <WARDEN_DATA_DIR>/audit-signing.key, generated (0600) on first use; the public key is published as audit-signing.pub beside it.',
+    doc: 'Ed25519 private key (PEM, mode 0600: a key group or others can read is refused) that signs audit checkpoints; never inside WARDEN_DATA_DIR. Unset (and no signer command): a key generated in WARDEN_AUDIT_KEYS_DIR.',
+  },
+  WARDEN_AUDIT_SIGNER_COMMAND: {
+    schema: z.string().min(1).optional(),
+    doc: 'External checkpoint signer (a KMS or HSM client), run with /bin/sh -c: receives the bytes to sign on stdin, prints the Ed25519 signature in base64. Wins over WARDEN_AUDIT_SIGNING_KEY_FILE; needs WARDEN_AUDIT_SIGNER_PUBLIC_KEY. See docs/audit-ledger.md.',
+  },
+  WARDEN_AUDIT_SIGNER_PUBLIC_KEY: {
+    schema: z.string().min(1).optional(),
+    doc: 'PEM public key of the key WARDEN_AUDIT_SIGNER_COMMAND signs with (every signature is checked against it).',
+  },
+  WARDEN_AUDIT_KEYS_DIR: {
+    schema: z.string().min(1).optional(),
+    doc: 'Where the zero-config signing key is generated (0600) and the signing public key published (audit-signing.pub). Default: <WARDEN_DATA_DIR>-keys, beside the data dir, never inside it.',
+  },
+  WARDEN_AUDIT_WITNESS_DIR: {
+    schema: z.string().min(1).optional(),
+    doc: 'Every audit checkpoint is also appended here, outside the database (one NDJSON file per host); `warden audit verify --witness <dir>` checks the ledger against it. Default: <WARDEN_DATA_DIR>-witness; `off` disables.',
   },
   WARDEN_AUDIT_PUBLIC_KEYS: {
     schema: z.string().default(''),
-    doc: 'Comma-separated PEM public-key files `warden audit verify` trusts besides the local signing key (e.g. keys rotated out). `--public-key` replaces both.',
+    doc: 'Comma-separated PEM public-key files `warden audit verify` trusts when no `--public-key` is given (include keys rotated out). Obtain them out of band.',
   },
   WARDEN_AUDIT_CHECKPOINT_EVERY: {
     schema: z.coerce.number().int().min(1).default(100),
-    doc: 'Sign an audit checkpoint after this many records.',
+    doc: 'Sign an audit checkpoint after this many records; `warden audit verify` fails when more records than this follow the newest checkpoint.',
   },
   WARDEN_AUDIT_CHECKPOINT_INTERVAL_MS: {
     schema: z.coerce.number().int().min(0).default(60_000),
-    doc: 'Also sign an audit checkpoint at least this often while records arrive (0: by count only).',
+    doc: 'Records wait at most about ¾ of this for a checkpoint while a worker runs; `warden audit verify` fails when one has waited longer than this (0: by count only).',
   },
   WARDEN_HEC_TOKEN: {
     secret: true,

@@ -1,34 +1,72 @@
 import type { KeyObject } from 'node:crypto';
-import { createHash, createPublicKey, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson } from './hash';
-import { HexDigest } from './record';
+import { canonicalJson, sha256Hex } from './hash';
+import { GENESIS_HASH, HexDigest } from './record';
 
 /**
- * A signed statement "the ledger's record `seq` has leaf hash `leafHash`", made at `ts` with the key
- * `keyId`. Because each leaf hash commits to every record before it, a checkpoint pins the whole prefix:
- * records cannot be rewritten, removed or truncated below it without the signature failing to match.
+ * A signed statement "the ledger's record `seq` has leaf hash `leafHash`, and the checkpoint before this
+ * one hashes to `prevCheckpoint`", made at `ts` with the key `keyId`.
+ *
+ * Each leaf hash commits to every record before it, so a checkpoint pins the whole record prefix; each
+ * checkpoint also commits to the previous checkpoint, so checkpoints form a chain of their own: deleting,
+ * replacing or reordering one breaks the link of the next. The first checkpoint's `prevCheckpoint` is
+ * {@link GENESIS_HASH}.
  */
 export const AuditCheckpoint = z.strictObject({
   seq: z.number().int().min(1),
   leafHash: HexDigest,
+  /** {@link checkpointHash} of the previous checkpoint ({@link GENESIS_HASH} for the first). */
+  prevCheckpoint: HexDigest,
   ts: z.iso.datetime({ offset: false }),
   keyId: z.string().min(1).max(100),
   /** Ed25519 signature (base64) over {@link checkpointPayload}. */
-  signature: z.string().min(1),
+  signature: z.string().min(1).max(200),
 });
 /** A signed checkpoint. */
 export type AuditCheckpoint = z.infer<typeof AuditCheckpoint>;
 
-/** Domain-separation tag inside every signed payload, so a checkpoint signature means nothing elsewhere. */
-export const CHECKPOINT_PAYLOAD_KIND = 'warden.audit.checkpoint.v1';
+/** A checkpoint before it is signed. */
+export type UnsignedCheckpoint = Omit<AuditCheckpoint, 'signature'>;
 
-/** The exact bytes a checkpoint signature covers: RFC 8785 JSON of { kind, seq, leafHash, ts, keyId }. */
-export function checkpointPayload(cp: Pick<AuditCheckpoint, 'seq' | 'leafHash' | 'ts' | 'keyId'>): Buffer {
+/** Domain-separation tag inside every signed payload, so a checkpoint signature means nothing elsewhere. */
+export const CHECKPOINT_PAYLOAD_KIND = 'warden.audit.checkpoint.v2';
+
+/**
+ * The exact bytes a checkpoint signature covers: RFC 8785 JSON of
+ * `{ kind, seq, leafHash, prevCheckpoint, ts, keyId }`. An external signer receives these bytes.
+ */
+export function checkpointPayload(cp: UnsignedCheckpoint): Buffer {
   return Buffer.from(
-    canonicalJson({ kind: CHECKPOINT_PAYLOAD_KIND, seq: cp.seq, leafHash: cp.leafHash, ts: cp.ts, keyId: cp.keyId }),
+    canonicalJson({
+      kind: CHECKPOINT_PAYLOAD_KIND,
+      seq: cp.seq,
+      leafHash: cp.leafHash,
+      prevCheckpoint: cp.prevCheckpoint,
+      ts: cp.ts,
+      keyId: cp.keyId,
+    }),
     'utf8',
   );
+}
+
+/** The hash the next checkpoint links to: sha256 over the RFC 8785 JSON of every field, signature included. */
+export function checkpointHash(cp: AuditCheckpoint): string {
+  return sha256Hex(
+    canonicalJson({
+      seq: cp.seq,
+      leafHash: cp.leafHash,
+      prevCheckpoint: cp.prevCheckpoint,
+      ts: cp.ts,
+      keyId: cp.keyId,
+      signature: cp.signature,
+    }),
+  );
+}
+
+/** The `prevCheckpoint` a new checkpoint after `latest` carries. */
+export function nextPrevCheckpoint(latest: AuditCheckpoint | undefined): string {
+  return latest ? checkpointHash(latest) : GENESIS_HASH;
 }
 
 /** A key's id: `ed25519:` + the first 16 hex characters of sha256 over its public key (SPKI DER). */
@@ -38,31 +76,54 @@ export function keyIdOf(key: KeyObject): string {
   return `ed25519:${createHash('sha256').update(der).digest('hex').slice(0, 16)}`;
 }
 
-/** Signs checkpoints with one Ed25519 private key. */
+/**
+ * How a worker thread rebuilds a signer (threads cannot share functions): the private key itself, or
+ * the external command and its public key. Holds secret material: never log it.
+ */
+export type SignerSpec =
+  | { kind: 'key'; privateKeyPem: string }
+  | { kind: 'command'; command: string; publicKeyPem: string; timeoutMs: number };
+
+/** Signs checkpoints with one Ed25519 key, held in this process or by an external signer. */
 export interface CheckpointSigner {
   /** Id recorded in each checkpoint (see {@link keyIdOf}). */
   readonly keyId: string;
   /** The public half, for verification. */
   readonly publicKey: KeyObject;
-  /** Signs `{ seq, leafHash }` (a record's own seq and leaf hash) at `ts` (default now). */
-  sign(head: { seq: number; leafHash: string }, ts?: string): AuditCheckpoint;
+  /** What the signer is, for messages: `key file …` or `signer command`. Never secret. */
+  readonly description: string;
+  /** Ed25519 signature over `payload`. @throws when the signer fails (the caller retries later). */
+  signPayload(payload: Buffer): Promise<Buffer>;
+  /** The recipe for a worker thread; secret (see {@link SignerSpec}). */
+  threadSpec(): SignerSpec;
 }
 
-/** Builds a signer from an Ed25519 private key. @throws TypeError when the key is not an Ed25519 private key. */
-export function createCheckpointSigner(privateKey: KeyObject): CheckpointSigner {
-  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new TypeError(`the audit signing key must be an Ed25519 private key, not ${privateKey.asymmetricKeyType}`);
-  }
-  const publicKey = createPublicKey(privateKey);
-  const keyId = keyIdOf(publicKey);
-  return {
-    keyId,
-    publicKey,
-    sign(head, ts = new Date().toISOString()) {
-      const unsigned = { seq: head.seq, leafHash: head.leafHash, ts, keyId };
-      return { ...unsigned, signature: sign(null, checkpointPayload(unsigned), privateKey).toString('base64') };
-    },
+/**
+ * Signs a checkpoint of `head` linked to `prevCheckpoint` at `ts`, and checks the signature before
+ * returning it, so a misbehaving external signer can never store a checkpoint that fails verification.
+ * @throws Error when the signer fails or returns a signature that does not verify.
+ */
+export async function signCheckpoint(
+  signer: CheckpointSigner,
+  head: { seq: number; leafHash: string },
+  prevCheckpoint: string,
+  ts: string,
+): Promise<AuditCheckpoint> {
+  const unsigned: UnsignedCheckpoint = {
+    seq: head.seq,
+    leafHash: head.leafHash,
+    prevCheckpoint,
+    ts,
+    keyId: signer.keyId,
   };
+  const payload = checkpointPayload(unsigned);
+  const signature = await signer.signPayload(payload);
+  if (!verify(null, payload, signer.publicKey, signature)) {
+    throw new Error(
+      `the ${signer.description} returned a signature that does not verify with key ${signer.keyId}: check that its public key is the one configured`,
+    );
+  }
+  return { ...unsigned, signature: signature.toString('base64') };
 }
 
 /** Public keys by key id, for verification. Accepts KeyObjects or PEM text (public or private; only the public half is kept). */

@@ -1,55 +1,33 @@
 import type { PoolClient } from 'pg';
 import { Pool } from 'pg';
 import type { AuditCheckpoint } from './checkpoints';
+import { INTAKE_COLUMNS, createPostgresSchema } from './postgres-schema';
+import { PostgresSealer } from './postgres-sealer';
 import type { AppendInput, AuditRecord } from './record';
-import { GENESIS_HASH, parseAppendInput, unsealed } from './record';
-import type { AuditQuery, AuditStore, CheckpointRow, RecordRow } from './store';
+import { parseAppendInput } from './record';
+import type {
+  AppendReceipt,
+  AuditQuery,
+  AuditStore,
+  Backlog,
+  CheckpointRow,
+  LedgerSnapshot,
+  RecordRow,
+  StoreCheckpointConfig,
+} from './store';
 import {
+  AuditKeyConflictError,
   CHECKPOINT_COLUMNS,
   RECORD_COLUMNS,
   assertSameRecord,
+  checkpointValues,
   listLimit,
-  recordValues,
+  pendingRow,
+  rawToRow,
   rowToCheckpoint,
   rowToRecord,
-  seal,
 } from './store';
-
-// One arbitrary constant: the advisory lock that serialises schema creation across a starting fleet.
-const MIGRATION_LOCK = 0x5741_5244; // "WARD"
-
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS audit_records (
-    seq BIGINT PRIMARY KEY,
-    ts TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    workflow_id TEXT NOT NULL,
-    run_id TEXT,
-    type TEXT NOT NULL,
-    actor_kind TEXT NOT NULL,
-    actor_id TEXT NOT NULL,
-    data TEXT NOT NULL,
-    trace_id TEXT,
-    span_id TEXT,
-    prev_hash TEXT NOT NULL,
-    leaf_hash TEXT NOT NULL
-  )`,
-  'CREATE INDEX IF NOT EXISTS audit_records_workflow ON audit_records (workflow_id, seq)',
-  `CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    seq BIGINT PRIMARY KEY,
-    leaf_hash TEXT NOT NULL,
-    ts TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    signature TEXT NOT NULL
-  )`,
-  // The chain head as one row: appenders lock it (SELECT ... FOR UPDATE), which serialises them.
-  `CREATE TABLE IF NOT EXISTS audit_head (
-    id SMALLINT PRIMARY KEY CHECK (id = 1),
-    seq BIGINT NOT NULL,
-    leaf_hash TEXT NOT NULL
-  )`,
-  `INSERT INTO audit_head (id, seq, leaf_hash) VALUES (1, 0, '${GENESIS_HASH}') ON CONFLICT (id) DO NOTHING`,
-];
+import type { RawRecordRow } from './threads/row-hash';
 
 /** Options for {@link PostgresAuditStore.open}. */
 export interface PostgresAuditStoreOptions {
@@ -59,7 +37,7 @@ export interface PostgresAuditStoreOptions {
   create?: boolean;
   /** Connections in the pool. @default 4 */
   poolSize?: number;
-  /** Clock for record timestamps (tests). */
+  /** Clock for record timestamps and checkpoint decisions (tests). */
   now?: () => Date;
 }
 
@@ -73,21 +51,30 @@ export function redactConnectionString(url: string): string {
   }
 }
 
+const INTAKE_TYPES = INTAKE_COLUMNS.split(', ').map(() => 'text');
+
 /**
  * The PostgreSQL audit store, for a worker fleet sharing one ledger.
  *
- * An append locks the single `audit_head` row, inserts the record if its idempotency key is new and
- * advances the head, all in one transaction: concurrent workers queue on the row lock, so the chain
- * can neither fork nor skip a seq, and a retried append returns the original record.
+ * Writers never wait for each other: an append inserts into `audit_intake` (its unique idempotency
+ * key makes it exactly-once, and it is durable once the insert commits), and a sealer (one at a time
+ * fleet-wide, under an advisory lock; see PostgresSealer) assigns seq/prevHash/leafHash in batches and
+ * signs checkpoints. `appendMany` returns once records are accepted; `append` also waits for the seal.
+ * Verification covers sealed records and reports the backlog.
  */
 export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres';
+  /** The sealer of this process (exposed for tests and benchmarks). */
+  readonly sealer: PostgresSealer;
+  private warn: (message: string) => void = () => undefined;
 
   private constructor(
     private readonly pool: Pool,
     readonly location: string,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    this.sealer = new PostgresSealer(pool, now);
+  }
 
   /**
    * Connects and (by default) creates the schema.
@@ -98,20 +85,22 @@ export class PostgresAuditStore implements AuditStore {
     const pool = new Pool({
       connectionString: opts.connectionString,
       max: opts.poolSize ?? 4,
-      connectionTimeoutMillis: 10_000,
+      // Generous: under load, appends queue for a pooled connection, which this timeout also bounds.
+      connectionTimeoutMillis: 60_000,
     });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const location = redactConnectionString(opts.connectionString);
     try {
       if (opts.create ?? true) {
-        await withTransaction(pool, async (c) => {
-          await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-          for (const statement of SCHEMA) await c.query(statement);
-        });
+        await withTransaction(pool, createPostgresSchema);
       } else {
-        const r = await pool.query<{ t: string | null }>("SELECT to_regclass('audit_records')::text AS t");
-        if (!r.rows[0]?.t) throw new Error(`no audit ledger in ${location} (table audit_records does not exist)`);
+        const r = await pool.query<{ t: string | null }>("SELECT to_regclass('audit_intake')::text AS t");
+        if (!r.rows[0]?.t) {
+          throw new Error(
+            `no audit ledger in ${location} (table audit_intake does not exist; a ledger from an older Warden is upgraded when a worker starts)`,
+          );
+        }
       }
     } catch (err) {
       await pool.end();
@@ -121,41 +110,69 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async append(input: AppendInput): Promise<AuditRecord> {
-    const parsed = parseAppendInput(input);
-    return withTransaction(this.pool, async (c) => {
-      // Lock the head and look the key up in one round trip, so the lock is held for two round trips.
-      // The join reads the statement's snapshot, which can predate an append that committed while this
-      // one waited for the lock: ON CONFLICT below catches that race.
-      const cols = RECORD_COLUMNS.split(', ')
-        .map((col) => `r.${col}`)
-        .join(', ');
-      const found = await c.query<{ head_seq: string; head_leaf: string } & RecordRow>(
-        `SELECT h.seq::text AS head_seq, h.leaf_hash AS head_leaf, ${cols}
-           FROM audit_head h LEFT JOIN audit_records r ON r.idempotency_key = $1
-          WHERE h.id = 1 FOR UPDATE OF h`,
-        [parsed.idempotencyKey],
+    const [receipt] = await this.appendMany([input]);
+    if (receipt!.record) return receipt!.record;
+    for (;;) {
+      await this.sealer.drain();
+      const r = await this.pool.query<RecordRow>(
+        `SELECT ${RECORD_COLUMNS} FROM audit_records WHERE idempotency_key = $1`,
+        [receipt!.idempotencyKey],
       );
-      const h = found.rows[0];
-      if (!h) throw new Error('audit_head row is missing: the ledger schema was altered; restore it before appending');
-      if (h.idempotency_key !== null) return assertSameRecord(rowToRecord(h), parsed);
-      const record = seal(unsealed(parsed, Number(h.head_seq) + 1, h.head_leaf, this.now));
-      const inserted = await c.query(
-        `WITH ins AS (
-           INSERT INTO audit_records (${RECORD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           ON CONFLICT (idempotency_key) DO NOTHING
-           RETURNING seq, leaf_hash)
-         UPDATE audit_head SET seq = ins.seq, leaf_hash = ins.leaf_hash FROM ins WHERE audit_head.id = 1`,
-        recordValues(record),
-      );
-      if (inserted.rowCount === 0) {
-        const existing = await c.query<RecordRow>(
-          `SELECT ${RECORD_COLUMNS} FROM audit_records WHERE idempotency_key = $1`,
-          [parsed.idempotencyKey],
-        );
-        if (!existing.rows[0]) throw new Error('audit append lost a race it cannot explain; retry it');
-        return assertSameRecord(rowToRecord(existing.rows[0]), parsed);
+      if (r.rows[0]) return rowToRecord(r.rows[0]);
+    }
+  }
+
+  async appendMany(inputs: readonly AppendInput[]): Promise<AppendReceipt[]> {
+    const parsed = inputs.map((i) => parseAppendInput(i));
+    if (!parsed.length) return [];
+    const first = new Map<string, ReturnType<typeof parseAppendInput>>();
+    for (const p of parsed) {
+      const f = first.get(p.idempotencyKey);
+      if (f && (f.workflowId !== p.workflowId || f.type !== p.type)) {
+        throw new AuditKeyConflictError(p.idempotencyKey, {
+          ...rowToRecord(rawToRow(pendingRow(f, this.now))),
+          seq: 0,
+        });
       }
-      return record;
+      first.set(p.idempotencyKey, p);
+    }
+    const rows = parsed.map((p) => pendingRow(p, this.now).slice(1, 11));
+    const receipts: AppendReceipt[] = parsed.map((p) => ({ idempotencyKey: p.idempotencyKey, record: undefined }));
+    const accepted = new Set(await insertIntake(this.pool, rows));
+    // Keys not inserted now were known before (sealed, or waiting): check they name the same record.
+    const known = parsed.filter((p) => !accepted.has(p.idempotencyKey));
+    if (known.length) await this.resolveKnown(this.pool, known, receipts, parsed);
+    void this.sealer.drain().catch((err: unknown) => this.warn(`audit sealing failed: ${(err as Error).message}`));
+    return receipts;
+  }
+
+  /** Fills receipts for keys that were known already, sealed or waiting; refuses a reused key. */
+  private async resolveKnown(
+    db: Pool,
+    known: readonly ReturnType<typeof parseAppendInput>[],
+    receipts: AppendReceipt[],
+    parsed: readonly ReturnType<typeof parseAppendInput>[],
+  ): Promise<void> {
+    // One statement, one snapshot: the sealer moves a key atomically, so it is in one table or the other.
+    const r = await db.query<RecordRow & { sealed: boolean }>(
+      `SELECT true AS sealed, ${RECORD_COLUMNS} FROM audit_records WHERE idempotency_key = ANY($1::text[])
+       UNION ALL
+       SELECT false, NULL, ts, idempotency_key, workflow_id, run_id, type, actor_kind, actor_id, data, trace_id, span_id, NULL, NULL
+         FROM audit_intake WHERE idempotency_key = ANY($1::text[])`,
+      [known.map((k) => k.idempotencyKey)],
+    );
+    const byKey = new Map(r.rows.map((row) => [row.idempotency_key, row]));
+    parsed.forEach((p, i) => {
+      const row = byKey.get(p.idempotencyKey);
+      if (!row) return; // inserted just now
+      const record = rowToRecord(row);
+      if (!row.sealed) {
+        if (record.workflowId !== p.workflowId || record.type !== p.type) {
+          throw new AuditKeyConflictError(p.idempotencyKey, { ...record, seq: 0 });
+        }
+        return;
+      }
+      receipts[i] = { idempotencyKey: p.idempotencyKey, record: assertSameRecord(record, p) };
     });
   }
 
@@ -184,28 +201,66 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async *scan(batchSize = 5000): AsyncIterable<AuditRecord[]> {
-    // A server-side cursor in one REPEATABLE READ transaction: a consistent snapshot, constant memory,
-    // and every stored row (even ones that break the schema's intent) reaches the verifier.
-    const c = await this.pool.connect();
+    const snap = await this.snapshot();
     try {
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await c.query(`DECLARE audit_scan NO SCROLL CURSOR FOR SELECT ${RECORD_COLUMNS} FROM audit_records ORDER BY seq`);
-      for (;;) {
-        const r = await c.query<RecordRow>(`FETCH ${Math.max(1, Math.floor(batchSize))} FROM audit_scan`);
-        if (!r.rows.length) break;
-        yield r.rows.map(rowToRecord);
-      }
+      for await (const rows of snap.rows(batchSize)) yield rows.map((r) => rowToRecord(rawToRow(r)));
     } finally {
-      // Read-only: ending it either way is the same. Also runs when the consumer stops early.
+      await snap.close();
+    }
+  }
+
+  async snapshot(): Promise<LedgerSnapshot> {
+    // A server-side cursor in one REPEATABLE READ transaction: one snapshot for checkpoints, backlog and
+    // rows, constant memory, and every stored row (even ones that break the schema's intent).
+    const c = await this.pool.connect();
+    let released = false;
+    const close = async () => {
+      if (released) return;
+      released = true;
       await c.query('ROLLBACK').catch(() => undefined);
       c.release();
+    };
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const cps = await c.query<CheckpointRow>(`SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq`);
+      const max = await c.query<{ m: string }>('SELECT coalesce(max(seq), 0)::text AS m FROM audit_records');
+      const backlog = await c.query<{ n: string; oldest: string | null }>(
+        'SELECT count(*)::text AS n, min(ts) AS oldest FROM audit_intake',
+      );
+      await c.query(`DECLARE audit_scan NO SCROLL CURSOR FOR SELECT ${RECORD_COLUMNS} FROM audit_records ORDER BY seq`);
+      return {
+        checkpoints: cps.rows.map(rowToCheckpoint),
+        maxSeq: Number(max.rows[0]?.m ?? 0),
+        backlog: toBacklog(backlog.rows[0]),
+        rows: async function* (batchSize = 5000) {
+          for (;;) {
+            const r = await c.query<unknown[]>({
+              text: `FETCH ${Math.max(1, Math.floor(batchSize))} FROM audit_scan`,
+              rowMode: 'array',
+            });
+            if (!r.rows.length) return;
+            yield r.rows;
+          }
+        },
+        close,
+      };
+    } catch (err) {
+      await close();
+      throw err;
     }
+  }
+
+  async backlog(): Promise<Backlog> {
+    const r = await this.pool.query<{ n: string; oldest: string | null }>(
+      'SELECT count(*)::text AS n, min(ts) AS oldest FROM audit_intake',
+    );
+    return toBacklog(r.rows[0]);
   }
 
   async addCheckpoint(cp: AuditCheckpoint): Promise<void> {
     await this.pool.query(
-      `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING`,
-      [cp.seq, cp.leafHash, cp.ts, cp.keyId, cp.signature],
+      `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      checkpointValues(cp),
     );
   }
 
@@ -221,9 +276,66 @@ export class PostgresAuditStore implements AuditStore {
     return r.rows[0] ? rowToCheckpoint(r.rows[0]) : undefined;
   }
 
+  enableCheckpoints(config: StoreCheckpointConfig | undefined): Promise<void> {
+    this.sealer.config = config;
+    this.warn = config?.onWarning ?? (() => undefined);
+    return Promise.resolve();
+  }
+
+  async checkpointNow(opts: { at: Date; force: boolean }): Promise<AuditCheckpoint | undefined> {
+    await this.sealer.drain();
+    for (;;) {
+      const r = await this.sealer.sealOnce(opts);
+      if (r.locked) return r.checkpoint;
+      if (!opts.force) return undefined; // another process is sealing: it checks the policy too
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   async close(): Promise<void> {
+    await this.sealer.drain().catch(() => undefined);
     if (!this.pool.ended) await this.pool.end();
   }
+}
+
+/** Inserts rows into the intake unless their key is known; returns the keys inserted. */
+/**
+ * Inserts rows into the intake unless their key is known; returns the keys inserted. One statement
+ * (durable when it returns). A batch in which a known key names another record inserts nothing; only a
+ * second caller racing with the same key for yet another record could slip between, a double bug.
+ */
+async function insertIntake(db: Pool, rows: RawRecordRow[]): Promise<string[]> {
+  const notSealed = 'NOT EXISTS (SELECT 1 FROM audit_records r WHERE r.idempotency_key = v.idempotency_key)';
+  if (rows.length === 1) {
+    const r = await db.query<{ k: string }>({
+      // Named: prepared once per connection, as any hot statement should be.
+      name: 'warden-audit-intake-1',
+      text: `INSERT INTO audit_intake (${INTAKE_COLUMNS})
+             SELECT * FROM (VALUES (${INTAKE_TYPES.map((t, i) => `$${i + 1}::${t}`).join(', ')})) AS v(${INTAKE_COLUMNS})
+             WHERE ${notSealed}
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key AS k`,
+      values: rows[0],
+    });
+    return r.rows.map((x) => x.k);
+  }
+  const r = await db.query<{ k: string }>({
+    name: 'warden-audit-intake-n',
+    text: `WITH v AS (SELECT * FROM unnest(${INTAKE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS v(${INTAKE_COLUMNS})),
+           reused AS (
+             SELECT 1 FROM v JOIN audit_records r USING (idempotency_key) WHERE r.workflow_id <> v.workflow_id OR r.type <> v.type
+             UNION ALL
+             SELECT 1 FROM v JOIN audit_intake i USING (idempotency_key) WHERE i.workflow_id <> v.workflow_id OR i.type <> v.type)
+           INSERT INTO audit_intake (${INTAKE_COLUMNS})
+           SELECT * FROM v WHERE NOT EXISTS (SELECT 1 FROM reused) AND ${notSealed}
+           ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key AS k`,
+    values: INTAKE_TYPES.map((_, i) => rows.map((row) => row[i])),
+  });
+  return r.rows.map((x) => x.k);
+}
+
+function toBacklog(row: { n: string; oldest: string | null } | undefined): Backlog {
+  const count = Number(row?.n ?? 0);
+  return count && row?.oldest ? { count, oldestTs: row.oldest } : { count };
 }
 
 async function withTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {

@@ -4,21 +4,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import type { CheckpointSigner } from './checkpoints';
-import { createCheckpointSigner } from './checkpoints';
+import { commandSigner, createCheckpointSigner } from './signers';
 
-/** File name of the generated checkpoint signing key inside the data dir (PEM, mode 0600). */
+/** File name of the generated checkpoint signing key inside the keys dir (PEM, mode 0600). */
 export const SIGNING_KEY_FILE = 'audit-signing.key';
-/** File name of the published public key inside the data dir (PEM): give it to whoever verifies. */
+/** File name of the published public key inside the keys dir (PEM): give it to whoever verifies. */
 export const PUBLIC_KEY_FILE = 'audit-signing.pub';
 
-/** Where the signing key comes from. */
-export interface SigningKeyOptions {
-  /** Data dir: where a generated key is written and the public key published. */
-  dataDir: string;
-  /** An operator-provided private key (PEM); when set, nothing is generated. */
+/** Where the checkpoint signer comes from (see {@link openCheckpointSigner}). */
+export interface SignerOptions {
+  /** The ledger's data dir: no signing key may live inside it (checked when given). */
+  dataDir?: string | undefined;
+  /** Where a zero-config key is generated and every public key published (outside `dataDir`). */
+  keysDir: string;
+  /** An operator-provided Ed25519 private key (PEM, mode 0600 or stricter). */
   keyFile?: string | undefined;
-  /** Told about non-fatal problems (a key file readable by others, a public key that could not be published). */
+  /** An external signer command (see commandSigner); wins over `keyFile`. */
+  command?: string | undefined;
+  /** The command's public key (PEM); required with `command`. */
+  commandPublicKeyFile?: string | undefined;
+  /** Told about non-fatal problems (a public key that could not be published, a stale key). */
   onWarning?: (message: string) => void;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(path.resolve(parent), path.resolve(child));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function readPrivateKey(file: string, setting: string): KeyObject {
@@ -28,6 +39,13 @@ function readPrivateKey(file: string, setting: string): KeyObject {
   } catch (err) {
     throw new ConfigError([`${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
+  // Refused, not warned: a key others can read signs for anyone who reads it.
+  const mode = fs.statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    throw new ConfigError([
+      `${setting}: ${file} is readable by group or others (mode ${mode.toString(8)}): run chmod 600 ${file}`,
+    ]);
+  }
   try {
     return createPrivateKey(pem);
   } catch (err) {
@@ -36,50 +54,74 @@ function readPrivateKey(file: string, setting: string): KeyObject {
 }
 
 /**
- * Loads the checkpoint signing key, generating one on first use.
+ * Opens the checkpoint signer the configuration names, in this order: the external signer command
+ * (WARDEN_AUDIT_SIGNER_COMMAND with WARDEN_AUDIT_SIGNER_PUBLIC_KEY), an operator key file
+ * (WARDEN_AUDIT_SIGNING_KEY_FILE), or the zero-config key in `keysDir`, generated on first use
+ * (Ed25519, PKCS#8 PEM, mode 0600; processes racing agree on one key). Its public key is published as
+ * `<keysDir>/audit-signing.pub`. Keys never live in the data dir or the database.
  *
- * With `keyFile`, that key is used (it must exist). Otherwise `<dataDir>/audit-signing.key` is read, or
- * created (Ed25519, PKCS#8 PEM, mode 0600; two processes racing agree on one key). Either way the public
- * key is published as `<dataDir>/audit-signing.pub` so anyone can verify checkpoints.
- *
- * @throws ConfigError when the key cannot be read or is not an Ed25519 private key.
+ * @throws ConfigError saying what to fix: a missing or unreadable key, one that group or others can read,
+ *   one that is not Ed25519, a key inside the data dir, a command without its public key.
  */
-export function loadOrCreateSigningKey(opts: SigningKeyOptions): CheckpointSigner {
+export function openCheckpointSigner(opts: SignerOptions): CheckpointSigner {
   const warn = opts.onWarning ?? (() => undefined);
-  const file = opts.keyFile ?? path.join(opts.dataDir, SIGNING_KEY_FILE);
-  const setting = opts.keyFile ? 'WARDEN_AUDIT_SIGNING_KEY_FILE' : 'audit signing key';
-  if (!opts.keyFile && !fs.existsSync(file)) {
-    fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    try {
-      fs.writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      // Another process created it first: use theirs, so the fleet signs with one key.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  const key = readPrivateKey(file, setting);
-  const mode = fs.statSync(file).mode & 0o777;
-  if (mode & 0o077) {
-    warn(`${file} is readable by other users (mode ${mode.toString(8)}): run chmod 600 ${file}`);
+  const legacy = opts.dataDir ? path.join(opts.dataDir, SIGNING_KEY_FILE) : undefined;
+  if (legacy && fs.existsSync(legacy)) {
+    warn(
+      `${legacy} is no longer used: signing keys live outside the data dir now (${opts.keysDir}); delete it, or move it to WARDEN_AUDIT_SIGNING_KEY_FILE to keep signing with it`,
+    );
   }
   let signer: CheckpointSigner;
-  try {
-    signer = createCheckpointSigner(key);
-  } catch (err) {
-    throw new ConfigError([`${setting}: ${file}: ${(err as Error).message}`]);
+  if (opts.command) {
+    if (!opts.commandPublicKeyFile) {
+      throw new ConfigError([
+        'WARDEN_AUDIT_SIGNER_COMMAND needs WARDEN_AUDIT_SIGNER_PUBLIC_KEY: the PEM public key of the key the command signs with',
+      ]);
+    }
+    const [publicKey] = readPublicKeyFiles([opts.commandPublicKeyFile], 'WARDEN_AUDIT_SIGNER_PUBLIC_KEY');
+    try {
+      signer = commandSigner({ command: opts.command, publicKey: publicKey! });
+    } catch (err) {
+      throw new ConfigError([`WARDEN_AUDIT_SIGNER_PUBLIC_KEY: ${(err as Error).message}`]);
+    }
+  } else {
+    const setting = opts.keyFile ? 'WARDEN_AUDIT_SIGNING_KEY_FILE' : 'audit signing key';
+    const file = opts.keyFile ?? path.join(opts.keysDir, SIGNING_KEY_FILE);
+    if (opts.dataDir && isInside(file, opts.dataDir)) {
+      throw new ConfigError([
+        `${opts.keyFile ? setting : 'WARDEN_AUDIT_KEYS_DIR'}: ${file} is inside the data dir ${opts.dataDir}; keep the signing key outside it, so write access to the ledger does not give the key`,
+      ]);
+    }
+    if (!opts.keyFile) generateKey(file);
+    try {
+      signer = createCheckpointSigner(readPrivateKey(file, setting), `key file ${file}`);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError([`${setting}: ${file}: ${(err as Error).message}`]);
+    }
   }
-  publishPublicKey(opts.dataDir, signer.publicKey, warn);
+  publishPublicKey(opts.keysDir, signer.publicKey, warn);
   return signer;
 }
 
-function publishPublicKey(dataDir: string, key: KeyObject, warn: (m: string) => void): void {
-  const file = path.join(dataDir, PUBLIC_KEY_FILE);
+function generateKey(file: string): void {
+  if (fs.existsSync(file)) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  try {
+    fs.writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process created it first: use theirs, so the processes sign with one key.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+function publishPublicKey(keysDir: string, key: KeyObject, warn: (m: string) => void): void {
+  const file = path.join(keysDir, PUBLIC_KEY_FILE);
   const pem = key.export({ type: 'spki', format: 'pem' }) as string;
   try {
     if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === pem) return;
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, pem, { mode: 0o644 });
   } catch (err) {
     warn(`could not publish the audit public key to ${file}: ${(err as Error).message}`);
@@ -102,22 +144,5 @@ export function readPublicKeyFiles(files: string[], setting = 'public key'): Key
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  return keys;
-}
-
-/**
- * The public keys found in the data dir (the published `.pub` and the local signing key's public
- * half), for a verifier that was given none. An auditor should pass keys obtained out of band instead:
- * whoever can write the data dir could also replace these.
- */
-export function localPublicKeys(dataDir: string, keyFile?: string): KeyObject[] {
-  const keys: KeyObject[] = [];
-  for (const file of [path.join(dataDir, PUBLIC_KEY_FILE), keyFile ?? path.join(dataDir, SIGNING_KEY_FILE)]) {
-    try {
-      keys.push(createPublicKey(fs.readFileSync(file, 'utf8')));
-    } catch {
-      // absent or unreadable: the verifier reports checkpoints signed by unknown keys
-    }
-  }
   return keys;
 }

@@ -3,18 +3,30 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditCheckpoint } from './checkpoints';
 import type { AppendInput, AuditRecord } from './record';
-import { GENESIS_HASH, parseAppendInput, unsealed } from './record';
-import type { AuditQuery, AuditStore, CheckpointRow, RecordRow } from './store';
+import { parseAppendInput } from './record';
+import type { WriterStats } from './sqlite-writer';
+import { SqliteWriter } from './sqlite-writer';
+import type {
+  AppendReceipt,
+  AuditQuery,
+  AuditStore,
+  Backlog,
+  CheckpointRow,
+  LedgerSnapshot,
+  RecordRow,
+  StoreCheckpointConfig,
+} from './store';
 import {
   CHECKPOINT_COLUMNS,
   RECORD_COLUMNS,
   assertSameRecord,
   listLimit,
-  recordValues,
+  pendingRow,
+  rawToRow,
   rowToCheckpoint,
   rowToRecord,
-  seal,
 } from './store';
+import type { RawRecordRow } from './threads/row-hash';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_records (
@@ -36,6 +48,7 @@ CREATE INDEX IF NOT EXISTS audit_records_workflow ON audit_records (workflow_id,
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
   seq INTEGER PRIMARY KEY,
   leaf_hash TEXT NOT NULL,
+  prev_checkpoint TEXT NOT NULL UNIQUE,
   ts TEXT NOT NULL,
   key_id TEXT NOT NULL,
   signature TEXT NOT NULL
@@ -54,50 +67,53 @@ export interface SqliteAuditStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** How long an append waits for another process's write lock before failing (retryable). @default 10000 */
   busyTimeoutMs?: number;
-  /** Clock for record timestamps (tests). */
+  /** Clock for record timestamps and checkpoint decisions (tests). */
   now?: () => Date;
+}
+
+/**
+ * Creates the schema; a ledger from before chained checkpoints keeps its records (their format is
+ * unchanged) and has its old checkpoints moved aside to `audit_checkpoints_v1` (kept, not trusted).
+ */
+function createSchema(db: Database.Database): void {
+  const cols = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('audit_checkpoints')").all();
+  if (cols.length && !cols.some((c) => c.name === 'prev_checkpoint')) {
+    db.exec('ALTER TABLE audit_checkpoints RENAME TO audit_checkpoints_v1');
+  }
+  db.exec(SCHEMA);
 }
 
 /**
  * The embedded audit store: one SQLite file (WAL mode) under the data dir, no server needed.
  *
- * Appends run in a `BEGIN IMMEDIATE` transaction, which holds SQLite's single write lock across every
- * process using the file, so workers on one host cannot fork the chain. Methods are async for the
- * shared {@link AuditStore} interface; the work itself is synchronous (better-sqlite3).
+ * Writes go to one writer thread per store (group commit: concurrent appends share one durable
+ * transaction and the event loop never blocks on fsync); its `BEGIN IMMEDIATE` transactions hold
+ * SQLite's single write lock across every process using the file, so workers on one host cannot fork
+ * the chain. Reads run on this thread (WAL readers never wait for the writer).
  */
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite';
-  private readonly appendTx: (input: ReturnType<typeof parseAppendInput>) => AuditRecord;
+  private readonly writer: SqliteWriter;
+  private warn: (message: string) => void = () => undefined;
 
   private constructor(
     private readonly db: Database.Database,
     readonly location: string,
+    opts: SqliteAuditStoreOptions,
     private readonly now: () => Date,
   ) {
-    const byKey = db.prepare<[string], RecordRow>(
-      `SELECT ${RECORD_COLUMNS} FROM audit_records WHERE idempotency_key = ?`,
-    );
-    const head = db.prepare<[], { seq: number; leaf_hash: string }>(
-      'SELECT seq, leaf_hash FROM audit_records ORDER BY seq DESC LIMIT 1',
-    );
-    const insert = db.prepare(
-      `INSERT INTO audit_records (${RECORD_COLUMNS}) VALUES (${RECORD_COLUMNS.split(',')
-        .map(() => '?')
-        .join(', ')})`,
-    );
-    const tx = db.transaction((input: ReturnType<typeof parseAppendInput>): AuditRecord => {
-      const existing = byKey.get(input.idempotencyKey);
-      if (existing) return assertSameRecord(rowToRecord(existing), input);
-      const h = head.get();
-      const record = seal(unsealed(input, (h?.seq ?? 0) + 1, h?.leaf_hash ?? GENESIS_HASH, this.now));
-      insert.run(...recordValues(record));
-      return record;
+    this.writer = new SqliteWriter({
+      file: location,
+      busyTimeoutMs: opts.busyTimeoutMs ?? 10_000,
+      synchronous: opts.synchronous ?? 'FULL',
+      checkpoints: undefined,
+      onWarning: (m) => this.warn(m),
     });
-    this.appendTx = (input) => tx.immediate(input);
   }
 
   /**
-   * Opens (and by default creates) a ledger file.
+   * Opens (and by default creates) a ledger file. The writer thread starts on the first write, so
+   * readers never start one.
    * @throws Error when `create` is false and the file does not exist, or the file is not a SQLite database.
    */
   static open(opts: SqliteAuditStoreOptions): SqliteAuditStore {
@@ -111,39 +127,59 @@ export class SqliteAuditStore implements AuditStore {
     try {
       db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-      if (create) db.exec(SCHEMA);
+      if (create) createSchema(db);
+      else {
+        const cols = db.prepare("SELECT name FROM pragma_table_info('audit_checkpoints')").pluck().all();
+        if (!cols.length) throw new Error(`${file} is not an audit ledger (it has no audit_checkpoints table)`);
+        if (!cols.includes('prev_checkpoint')) {
+          throw new Error(
+            'this ledger was written by an older Warden (unchained checkpoints): start a worker on it once to upgrade it',
+          );
+        }
+      }
     } catch (err) {
       db.close();
       throw err;
     }
-    return new SqliteAuditStore(db, file, opts.now ?? (() => new Date()));
+    return new SqliteAuditStore(db, file, opts, opts.now ?? (() => new Date()));
   }
 
-  append(input: AppendInput): Promise<AuditRecord> {
-    return settle(() => this.appendTx(parseAppendInput(input)));
+  async append(input: AppendInput): Promise<AuditRecord> {
+    const [receipt] = await this.appendMany([input]);
+    return receipt!.record!;
+  }
+
+  async appendMany(inputs: readonly AppendInput[]): Promise<AppendReceipt[]> {
+    const parsed = inputs.map((i) => parseAppendInput(i));
+    if (!parsed.length) return [];
+    const rows = await this.writer.append(
+      parsed.map((p) => pendingRow(p, this.now)),
+      this.now().getTime(),
+    );
+    return rows.map((row, i) => {
+      const record = assertSameRecord(rowToRecord(rawToRow(row)), parsed[i]!);
+      return { idempotencyKey: record.idempotencyKey, record };
+    });
   }
 
   list(query: AuditQuery = {}): Promise<AuditRecord[]> {
-    return settle(() => this.listSync(query));
-  }
-
-  private listSync(query: AuditQuery): AuditRecord[] {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (query.workflowId !== undefined) {
-      where.push('workflow_id = ?');
-      params.push(query.workflowId);
-    }
-    if (query.fromSeq !== undefined) {
-      where.push('seq >= ?');
-      params.push(query.fromSeq);
-    }
-    const sql = `SELECT ${RECORD_COLUMNS} FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
-    return this.db
-      .prepare<(string | number)[], RecordRow>(sql)
-      .all(...params, listLimit(query.limit))
-      .map(rowToRecord);
+    return settle(() => {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (query.workflowId !== undefined) {
+        where.push('workflow_id = ?');
+        params.push(query.workflowId);
+      }
+      if (query.fromSeq !== undefined) {
+        where.push('seq >= ?');
+        params.push(query.fromSeq);
+      }
+      const sql = `SELECT ${RECORD_COLUMNS} FROM audit_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+      return this.db
+        .prepare<(string | number)[], RecordRow>(sql)
+        .all(...params, listLimit(query.limit))
+        .map(rowToRecord);
+    });
   }
 
   head(): Promise<AuditRecord | undefined> {
@@ -155,47 +191,50 @@ export class SqliteAuditStore implements AuditStore {
     });
   }
 
-  scan(batchSize = 5000): AsyncIterable<AuditRecord[]> {
-    const batches = this.batches(batchSize);
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: () => settle(() => batches.next()),
-        return: () => settle(() => batches.return(undefined)),
-      }),
-    };
-  }
-
-  private *batches(batchSize: number): Generator<AuditRecord[], undefined> {
-    // A separate read-only connection: one read transaction (a consistent WAL snapshot) for the whole
-    // scan, while appends go on through this one.
-    const reader = new Database(this.location, { readonly: true, fileMustExist: true });
+  async *scan(batchSize = 5000): AsyncIterable<AuditRecord[]> {
+    const snap = await this.snapshot();
     try {
-      reader.exec('BEGIN');
-      let batch: AuditRecord[] = [];
-      for (const row of reader
-        .prepare<[], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM audit_records ORDER BY seq`)
-        .iterate()) {
-        batch.push(rowToRecord(row));
-        if (batch.length >= batchSize) {
-          yield batch;
-          batch = [];
-        }
-      }
-      if (batch.length) yield batch;
-      return undefined;
+      for await (const rows of snap.rows(batchSize)) yield rows.map((r) => rowToRecord(rawToRow(r)));
     } finally {
-      reader.close();
+      await snap.close();
     }
   }
 
-  addCheckpoint(cp: AuditCheckpoint): Promise<void> {
+  snapshot(): Promise<LedgerSnapshot> {
     return settle(() => {
-      this.db
-        .prepare(
-          `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING`,
-        )
-        .run(cp.seq, cp.leafHash, cp.ts, cp.keyId, cp.signature);
+      // A separate read-only connection: one read transaction (a consistent WAL snapshot) for
+      // checkpoints and rows alike, while appends go on through the writer.
+      const reader = new Database(this.location, { readonly: true, fileMustExist: true });
+      try {
+        reader.exec('BEGIN');
+        const checkpoints = reader
+          .prepare<[], CheckpointRow>(`SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq`)
+          .all()
+          .map(rowToCheckpoint);
+        const maxSeq = Number(reader.prepare('SELECT coalesce(max(seq), 0) FROM audit_records').pluck().get());
+        return {
+          checkpoints,
+          maxSeq,
+          backlog: { count: 0 },
+          rows: (batchSize = 4096) => rowBatches(reader, batchSize),
+          close: () => {
+            if (reader.open) reader.close();
+            return Promise.resolve();
+          },
+        };
+      } catch (err) {
+        reader.close();
+        throw err;
+      }
     });
+  }
+
+  backlog(): Promise<Backlog> {
+    return Promise.resolve({ count: 0 });
+  }
+
+  addCheckpoint(cp: AuditCheckpoint): Promise<void> {
+    return this.writer.addCheckpoint(cp);
   }
 
   checkpoints(): Promise<AuditCheckpoint[]> {
@@ -216,10 +255,45 @@ export class SqliteAuditStore implements AuditStore {
     });
   }
 
-  close(): Promise<void> {
-    if (this.db.open) this.db.close();
-    return Promise.resolve();
+  async enableCheckpoints(config: StoreCheckpointConfig | undefined): Promise<void> {
+    this.warn = config?.onWarning ?? (() => undefined);
+    await this.writer.configure(
+      config && {
+        spec: config.signer.threadSpec(),
+        every: config.every,
+        intervalMs: config.intervalMs,
+        witnessDir: config.witnessDir,
+      },
+    );
   }
+
+  checkpointNow(opts: { at: Date; force: boolean }): Promise<AuditCheckpoint | undefined> {
+    return this.writer.checkpoint(opts.at.getTime(), opts.force);
+  }
+
+  /** Group-commit counters of this process's writer thread (for metrics and tests). */
+  writerStats(): Promise<WriterStats> {
+    return this.writer.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Row batches from an open read transaction; the iteration is synchronous work in async clothing. */
+async function* rowBatches(reader: Database.Database, batchSize: number): AsyncIterable<RawRecordRow[]> {
+  const stmt = reader.prepare(`SELECT ${RECORD_COLUMNS} FROM audit_records ORDER BY seq`).raw(true);
+  let batch: RawRecordRow[] = [];
+  for (const row of stmt.iterate() as IterableIterator<RawRecordRow>) {
+    batch.push(row);
+    if (batch.length >= batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
 }
 
 /** Runs synchronous database work as a settled promise (a throw becomes a rejection). */

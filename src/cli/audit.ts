@@ -1,26 +1,23 @@
 import fs from 'node:fs';
 import type { KeyObject } from 'node:crypto';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { WardenConfig } from '../config';
 import { loadConfig } from '../config';
 import { UserError } from '../errors';
-import type { AuditRecord, AuditStore, HecEvent } from '../audit';
+import type { AuditStore } from '../audit';
 import {
   AuditLedger,
-  HecError,
-  hecEndpoint,
-  localPublicKeys,
+  PUBLIC_KEY_FILE,
   openAuditStore,
-  postToHec,
   publicKeyRing,
   readPublicKeyFiles,
+  readWitness,
   summarizeRecord,
-  toEcs,
-  toOcsf,
   verifyStore,
-  writeNdjson,
 } from '../audit';
+import { registerAuditExport } from './audit-export';
 import type { CliIO } from './output';
 import { json, table } from './output';
 
@@ -43,13 +40,17 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The keys an auditor trusts: given out of band, never read from the ledger's own machine by default. */
 function trustedKeys(config: WardenConfig, explicit: string[]): Map<string, KeyObject> {
-  const keys = explicit.length
-    ? readPublicKeyFiles(explicit, '--public-key')
-    : [
-        ...readPublicKeyFiles(config.audit.publicKeyFiles, 'WARDEN_AUDIT_PUBLIC_KEYS'),
-        ...localPublicKeys(config.dataDir, config.audit.signingKeyFile),
-      ];
+  const files = explicit.length ? explicit : config.audit.publicKeyFiles;
+  if (!files.length) {
+    const local = path.join(config.audit.keysDir, PUBLIC_KEY_FILE);
+    throw new UserError(
+      'audit verify needs the public key that signs the checkpoints, obtained out of band: pass --public-key FILE (repeatable) or set WARDEN_AUDIT_PUBLIC_KEYS' +
+        (fs.existsSync(local) ? ` (this machine publishes its signing key at ${local})` : ''),
+    );
+  }
+  const keys = readPublicKeyFiles(files, explicit.length ? '--public-key' : 'WARDEN_AUDIT_PUBLIC_KEYS');
   try {
     return publicKeyRing(keys);
   } catch (err) {
@@ -57,55 +58,26 @@ function trustedKeys(config: WardenConfig, explicit: string[]): Map<string, KeyO
   }
 }
 
-/** Pages through records in seq order (memory stays flat). */
-async function* records(store: AuditStore, fromSeq: number, workflowId?: string): AsyncIterable<AuditRecord> {
-  let next = fromSeq;
-  for (;;) {
-    const page = await store.list({ fromSeq: next, limit: 1000, ...(workflowId ? { workflowId } : {}) });
-    yield* page;
-    const last = page[page.length - 1];
-    if (page.length < 1000 || !last) return;
-    next = last.seq + 1;
-  }
+/** Witness paths: the ones given, else the configured witness dir when it exists; none with --no-witness. */
+function witnessPaths(config: WardenConfig, given: string[] | false): string[] {
+  if (given === false) return [];
+  if (given.length) return given;
+  const dir = config.audit.witnessDir;
+  return dir && fs.existsSync(dir) ? [dir] : [];
 }
 
-async function* mapped<T, U>(source: AsyncIterable<T>, fn: (t: T) => U): AsyncIterable<U> {
-  for await (const t of source) yield fn(t);
+interface VerifyOptions {
+  publicKey: string[];
+  witness: string[] | false;
+  maxUnanchored?: number;
+  maxUnanchoredMs?: number;
+  json?: boolean;
 }
 
-interface ExportOptions {
-  format: string;
-  out?: string;
-  fromSeq: number;
-  workflow?: string;
-  hecUrl?: string;
-  hecToken?: string;
-  hecTokenFile?: string;
-  hecBatchSize: number;
-  hecSourcetype?: string;
-  hecIndex?: string;
-}
-
-function hecToken(opts: ExportOptions, config: WardenConfig, io: CliIO): string {
-  if (opts.hecTokenFile) {
-    try {
-      const token = fs.readFileSync(opts.hecTokenFile, 'utf8').trim();
-      if (token) return token;
-    } catch (err) {
-      throw new UserError(
-        `cannot read --hec-token-file ${opts.hecTokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    }
-    throw new UserError(`--hec-token-file ${opts.hecTokenFile} is empty`);
-  }
-  if (opts.hecToken) {
-    io.err(
-      'warden: warning: --hec-token is visible to other users (ps, shell history); prefer WARDEN_HEC_TOKEN or --hec-token-file',
-    );
-    return opts.hecToken;
-  }
-  if (config.audit.hecToken) return config.audit.hecToken;
-  throw new UserError('--hec-url needs a HEC token: set WARDEN_HEC_TOKEN or pass --hec-token-file FILE');
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
 }
 
 /** `warden audit verify|show|export|checkpoint`. */
@@ -116,27 +88,67 @@ export function registerAuditCommands(program: Command, io: CliIO): void {
 
   audit
     .command('verify')
-    .description('recompute every hash, the chain and every checkpoint; exit non-zero naming the first bad record')
+    .description(
+      'recompute every hash, the record and checkpoint chains, the signatures and the witness; exit non-zero naming the first bad record',
+    )
     .option(
       '--public-key <file>',
-      'trust only this Ed25519 public key (PEM), e.g. one obtained out of band; repeatable',
+      'trust this Ed25519 public key (PEM) obtained out of band; repeatable (default: WARDEN_AUDIT_PUBLIC_KEYS)',
       collect,
       [],
     )
+    .option(
+      '--witness <path>',
+      'checkpoints kept outside the database (a witness dir or file); repeatable (default: WARDEN_AUDIT_WITNESS_DIR if it exists)',
+      collect,
+      [],
+    )
+    .option('--no-witness', 'do not read the configured witness dir')
+    .option(
+      '--max-unanchored <n>',
+      'fail when more records follow the newest checkpoint (default: WARDEN_AUDIT_CHECKPOINT_EVERY)',
+      nonNegativeInt,
+    )
+    .option(
+      '--max-unanchored-ms <ms>',
+      'fail when a record has waited longer for a checkpoint (default: WARDEN_AUDIT_CHECKPOINT_INTERVAL_MS; 0: no limit)',
+      nonNegativeInt,
+    )
     .option('--json', 'machine-readable output')
-    .action(async (opts: { publicKey: string[]; json?: boolean }) => {
+    .action(async (opts: VerifyOptions) => {
       const config = loadConfig();
       const keys = trustedKeys(config, opts.publicKey);
-      const result = await withStore(config, (store) => verifyStore(store, keys));
-      if (opts.json) io.out(json(result));
+      const paths = witnessPaths(config, opts.witness);
+      const witness = readWitness(paths);
+      const result = await withStore(config, (store) =>
+        verifyStore(store, keys, {
+          ...(paths.length ? { witness } : {}),
+          freshness: {
+            maxRecords: opts.maxUnanchored ?? config.audit.checkpointEvery,
+            maxAgeMs: opts.maxUnanchoredMs ?? config.audit.checkpointIntervalMs,
+          },
+        }),
+      );
+      if (opts.json) io.out(json({ ...result, witnessPaths: paths }));
       if (!result.ok) {
         throw new UserError(`ledger verification FAILED at seq ${result.firstBadSeq ?? '?'}: ${result.reason ?? ''}`);
       }
       if (opts.json) return;
-      io.out(`ledger OK: ${result.checked} records, ${result.checkpoints} checkpoints`);
+      const cp = result.latestCheckpoint;
+      io.out(
+        `ledger OK: ${result.checked} records, ${result.checkpoints} checkpoints` +
+          (cp ? ` (newest at seq ${cp.seq}, ${cp.ts}, ${cp.keyId})` : ''),
+      );
       if (result.head) io.out(`head: seq ${result.head.seq} leaf ${result.head.leafHash}`);
-      if (result.checked > 0 && result.checkpoints === 0) {
-        io.out('note: no signed checkpoint yet, so removing the newest records would go unnoticed');
+      io.out(
+        paths.length
+          ? `witness: ${result.witnessed ?? 0} checkpoints in ${paths.join(', ')} match the ledger`
+          : 'witness: none given: a rollback to an earlier state of the ledger, or a rewrite re-signed with the signing key, would go unnoticed (see --witness)',
+      );
+      if (result.backlog?.count) {
+        io.out(
+          `backlog: ${result.backlog.count} records accepted and waiting for the sealer (oldest ${result.backlog.oldestTs ?? '?'}), not yet covered`,
+        );
       }
     });
 
@@ -165,67 +177,7 @@ export function registerAuditCommands(program: Command, io: CliIO): void {
       );
     });
 
-  audit
-    .command('export')
-    .description('export records as OCSF API Activity (6003) or ECS NDJSON, to stdout, a file or Splunk HEC')
-    .requiredOption('--format <format>', 'ocsf | ecs')
-    .option('--out <file>', 'write NDJSON to this file (default: stdout, unless --hec-url)')
-    .option('--from-seq <n>', 'start at this sequence number', positiveInt, 1)
-    .option('--workflow <workflowId>', 'only this run')
-    .option('--hec-url <url>', 'post to Splunk HEC at this base URL, e.g. https://splunk:8088')
-    .option('--hec-token-file <file>', 'file holding the HEC token (or set WARDEN_HEC_TOKEN)')
-    .option('--hec-token <token>', 'the HEC token (discouraged: visible in ps; use WARDEN_HEC_TOKEN)')
-    .option('--hec-batch-size <n>', 'events per HEC request', positiveInt, 100)
-    .option('--hec-sourcetype <type>', 'HEC sourcetype (default warden:audit:<format>)')
-    .option('--hec-index <index>', 'HEC index (default: the token’s default index)')
-    .action(async (opts: ExportOptions) => {
-      if (opts.format !== 'ocsf' && opts.format !== 'ecs')
-        throw new UserError(`--format takes ocsf or ecs, not "${opts.format}"`);
-      const toEvent = (r: AuditRecord): object => (opts.format === 'ocsf' ? toOcsf(r) : toEcs(r));
-      const config = loadConfig();
-      const token = opts.hecUrl ? hecToken(opts, config, io) : undefined;
-      const endpoint = opts.hecUrl ? hecEndpoint(opts.hecUrl) : undefined;
-      await withStore(config, async (store) => {
-        if (opts.out || !opts.hecUrl) {
-          const events = mapped(records(store, opts.fromSeq, opts.workflow), toEvent);
-          if (opts.out) {
-            const out = fs.createWriteStream(opts.out, { mode: 0o600 });
-            const n = await writeNdjson(events, out);
-            await new Promise<void>((resolve, reject) =>
-              out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-            );
-            io.out(`exported ${n} ${opts.format.toUpperCase()} events to ${opts.out}`);
-          } else {
-            for await (const e of events) io.out(JSON.stringify(e));
-          }
-        }
-        if (!opts.hecUrl || !token) return;
-        const seqs: number[] = [];
-        const hecEvents = mapped(records(store, opts.fromSeq, opts.workflow), (r): HecEvent => {
-          seqs.push(r.seq);
-          return {
-            time: Date.parse(r.ts) / 1000,
-            source: 'warden',
-            sourcetype: opts.hecSourcetype ?? `warden:audit:${opts.format}`,
-            ...(opts.hecIndex ? { index: opts.hecIndex } : {}),
-            event: toEvent(r),
-          };
-        });
-        try {
-          const sent = await postToHec(hecEvents, { url: opts.hecUrl, token, batchSize: opts.hecBatchSize });
-          const retried = sent.retries ? `, ${sent.retries} retried` : '';
-          io.out(
-            `sent ${sent.events} ${opts.format.toUpperCase()} events to ${endpoint} in ${sent.batches} batches${retried}`,
-          );
-        } catch (err) {
-          if (!(err instanceof HecError)) throw err;
-          const resume = seqs[err.sent];
-          throw new UserError(
-            `${err.message}; ${err.sent} events were sent${resume ? `: resume with --from-seq ${resume}` : ''}`,
-          );
-        }
-      });
-    });
+  registerAuditExport(audit, io, withStore);
 
   audit
     .command('checkpoint')
@@ -234,7 +186,9 @@ export function registerAuditCommands(program: Command, io: CliIO): void {
       const config = loadConfig();
       const ledger = await AuditLedger.open(config);
       try {
-        const cp = await ledger.checkpoint();
+        const cp = await ledger.checkpoint().catch((err: unknown) => {
+          throw new UserError(`no checkpoint signed: ${(err as Error).message}`);
+        });
         const head = await ledger.store.head();
         io.out(
           cp

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -6,35 +6,58 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { AuditLedger, SqliteAuditStore, loadOrCreateSigningKey, verifyStore } from '../../src/audit';
+import type { AppendInput } from '../../src/audit';
+import { AuditLedger, PUBLIC_KEY_FILE, SqliteAuditStore, openCheckpointSigner, verifyStore } from '../../src/audit';
 import { ROOT, runCli } from '../harness/cli';
 
 // End to end: the real `warden` binary (dist/, built by `npm test` before jest) against ledgers on disk.
 const TOKEN = 'hec-secret-5b1d0c9e-never-print-me';
 let dir: string;
+
+/** The public key of a private key file, as openssl prints it (PEM). */
+function spawnSyncPub(keyFile: string): string {
+  return spawnSync('openssl', ['pkey', '-in', keyFile, '-pubout'], { encoding: 'utf8' }).stdout;
+}
 let env: Record<string, string>;
 
 function freshDataDir(): string {
   return fs.mkdtempSync(path.join(dir, 'data-'));
 }
 
-async function seedLedger(dataDir: string, n: number): Promise<void> {
-  const signer = loadOrCreateSigningKey({ dataDir });
+function input(i: number): AppendInput {
+  return {
+    idempotencyKey: `run-${i % 2}/audit/${i}`,
+    workflowId: i % 2 ? 'alert-edr-1' : 'alert-edr-2',
+    runId: `run-${i % 2}`,
+    type: i === 1 ? 'run.started' : i % 3 ? 'policy.decision' : 'approval.granted',
+    actor: i % 3 ? { kind: 'system', id: 'warden' } : { kind: 'human', id: 'alice' },
+    data: i % 3 ? { decision: 'allow', tool: 'lookup_ip', reason: 'read-only tool' } : { approvalId: `a${i}`, tier: 2 },
+  };
+}
+
+/** What `warden dev` would leave: a ledger, its keys dir and its witness beside (not inside) the data dir. */
+async function seedLedger(dataDir: string, n: number, from = 1): Promise<void> {
+  const signer = openCheckpointSigner({ dataDir, keysDir: `${dataDir}-keys` });
   const store = SqliteAuditStore.open({ file: path.join(dataDir, 'audit.db') });
-  const ledger = new AuditLedger({ store, signer, checkpointEvery: 10, checkpointIntervalMs: 0 });
-  for (let i = 1; i <= n; i++) {
-    await ledger.append({
-      idempotencyKey: `run-${i % 2}/audit/${i}`,
-      workflowId: i % 2 ? 'alert-edr-1' : 'alert-edr-2',
-      runId: `run-${i % 2}`,
-      type: i === 1 ? 'run.started' : i % 3 ? 'policy.decision' : 'approval.granted',
-      actor: i % 3 ? { kind: 'system', id: 'warden' } : { kind: 'human', id: 'alice' },
-      data:
-        i % 3 ? { decision: 'allow', tool: 'lookup_ip', reason: 'read-only tool' } : { approvalId: `a${i}`, tier: 2 },
-    });
-  }
+  const ledger = new AuditLedger({
+    store,
+    signer,
+    checkpointEvery: 10,
+    checkpointIntervalMs: 0,
+    witnessDir: `${dataDir}-witness`,
+  });
+  for (let i = from; i < from + n; i++) await ledger.append(input(i));
   await ledger.close();
 }
+
+/** Appends records without any checkpoint (a ledger nobody signs). */
+async function appendUnsigned(dataDir: string, from: number, n: number): Promise<void> {
+  const store = SqliteAuditStore.open({ file: path.join(dataDir, 'audit.db') });
+  for (let i = from; i < from + n; i++) await store.append(input(i));
+  await store.close();
+}
+
+const pubOf = (dataDir: string) => path.join(`${dataDir}-keys`, PUBLIC_KEY_FILE);
 
 async function hecServer(status = 200) {
   const seen: { auth?: string; lines: number }[] = [];
@@ -62,16 +85,30 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-audit-cli-'));
   const dataDir = path.join(dir, 'main');
   await seedLedger(dataDir, 30);
-  env = { WARDEN_DATA_DIR: dataDir };
+  env = { WARDEN_DATA_DIR: dataDir, WARDEN_AUDIT_PUBLIC_KEYS: pubOf(dataDir) };
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('warden audit (real binary)', () => {
-  it('verify passes on a clean ledger', async () => {
-    const r = await runCli(['audit', 'verify'], env);
+  it('verify passes on a clean ledger, checking the witness beside the data dir', async () => {
+    const r = await runCli(['audit', 'verify', '--public-key', pubOf(env.WARDEN_DATA_DIR!)], {
+      WARDEN_DATA_DIR: env.WARDEN_DATA_DIR!,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toBe('ledger OK: 30 records, 3 checkpoints');
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^ledger OK: 30 records, 3 checkpoints \(newest at seq 30, 2\d{3}-.*Z, ed25519:[0-9a-f]{16}\)$/,
+    );
+    expect(lines[2]).toBe(`witness: 3 checkpoints in ${env.WARDEN_DATA_DIR!}-witness match the ledger`);
+  });
+
+  it('verify refuses to run without a public key given out of band, saying where this machine publishes its own', async () => {
+    const r = await runCli(['audit', 'verify'], { WARDEN_DATA_DIR: env.WARDEN_DATA_DIR! });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `warden: audit verify needs the public key that signs the checkpoints, obtained out of band: pass --public-key FILE (repeatable) or set WARDEN_AUDIT_PUBLIC_KEYS (this machine publishes its signing key at ${pubOf(env.WARDEN_DATA_DIR!)})`,
+    ]);
   });
 
   it('verify fails after a direct SQL UPDATE, naming the record', async () => {
@@ -80,12 +117,13 @@ describe('warden audit (real binary)', () => {
     const db = new Database(path.join(dataDir, 'audit.db'));
     db.prepare("UPDATE audit_records SET data = json_set(data, '$.decision', 'deny') WHERE seq = 17").run();
     db.close();
-    const r = await runCli(['audit', 'verify'], { WARDEN_DATA_DIR: dataDir });
+    const e = { WARDEN_DATA_DIR: dataDir, WARDEN_AUDIT_PUBLIC_KEYS: pubOf(dataDir) };
+    const r = await runCli(['audit', 'verify'], e);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
       'warden: ledger verification FAILED at seq 17: record 17 was modified: its content does not match its leaf hash',
     );
-    const j = await runCli(['audit', 'verify', '--json'], { WARDEN_DATA_DIR: dataDir });
+    const j = await runCli(['audit', 'verify', '--json'], e);
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, firstBadSeq: 17, checked: 16 });
   });
 
@@ -97,15 +135,63 @@ describe('warden audit (real binary)', () => {
     expect(r.stderr).toMatch(
       /FAILED at seq 10: checkpoint at seq 10 is signed by key ed25519:[0-9a-f]{16}, which is not among the trusted/,
     );
-    const ok = await runCli(
-      ['audit', 'verify', '--public-key', path.join(env.WARDEN_DATA_DIR!, 'audit-signing.pub')],
-      env,
-    );
-    expect(ok.code).toBe(0);
-    const none = await runCli(['audit', 'verify'], { WARDEN_DATA_DIR: path.join(dir, 'nowhere') });
+    const none = await runCli(['audit', 'verify'], { ...env, WARDEN_DATA_DIR: path.join(dir, 'nowhere') });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no audit ledger at .*nowhere\/audit\.db/);
     expect(fs.existsSync(path.join(dir, 'nowhere', 'audit.db'))).toBe(false);
+  });
+
+  it('verify fails a ledger with no checkpoint, or whose records outrun the newest one, in one line', async () => {
+    const unsigned = freshDataDir();
+    await appendUnsigned(unsigned, 1, 4);
+    openCheckpointSigner({ dataDir: unsigned, keysDir: `${unsigned}-keys` });
+    const e = { WARDEN_DATA_DIR: unsigned, WARDEN_AUDIT_PUBLIC_KEYS: pubOf(unsigned) };
+    const none = await runCli(['audit', 'verify'], e);
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim().split('\n')).toEqual([
+      'warden: ledger verification FAILED at seq 1: no signed checkpoint covers any of the 4 records: sign one with `warden audit checkpoint` if these records are genuine, and find out why the ledger is not being anchored',
+    ]);
+
+    const outrun = freshDataDir();
+    await seedLedger(outrun, 10);
+    await appendUnsigned(outrun, 11, 12);
+    const o = { WARDEN_DATA_DIR: outrun, WARDEN_AUDIT_PUBLIC_KEYS: pubOf(outrun), WARDEN_AUDIT_CHECKPOINT_EVERY: '10' };
+    const r = await runCli(['audit', 'verify'], o);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /FAILED at seq 11: 12 records \(11\.\.22\) follow the newest signed checkpoint \(seq 10\), more than the 10 allowed/,
+    );
+    expect((await runCli(['audit', 'verify', '--max-unanchored', '12'], o)).code).toBe(0);
+    // Time: those records were written just now; allow nothing and they are already too old.
+    const t = await runCli(['audit', 'verify', '--max-unanchored', '100', '--max-unanchored-ms', '1'], o);
+    expect(t.stderr).toMatch(/FAILED at seq 11: record 11 has waited \d+ s for a signed checkpoint/);
+    // `warden audit checkpoint` anchors them (the operator vouches for them).
+    const c = await runCli(['audit', 'checkpoint'], o);
+    expect(c.stdout.trim()).toMatch(/^checkpoint at seq 22 signed by ed25519:[0-9a-f]{16}$/);
+    expect((await runCli(['audit', 'verify'], o)).code).toBe(0);
+  });
+
+  it('verify with the witness detects a rollback of the database to an earlier copy', async () => {
+    const dataDir = freshDataDir();
+    await seedLedger(dataDir, 20);
+    const db = path.join(dataDir, 'audit.db');
+    fs.copyFileSync(db, path.join(dir, 'early.db'));
+    await seedLedger(dataDir, 15, 21);
+    fs.copyFileSync(path.join(dir, 'early.db'), db);
+    const e = { WARDEN_DATA_DIR: dataDir, WARDEN_AUDIT_PUBLIC_KEYS: pubOf(dataDir) };
+    const r = await runCli(['audit', 'verify'], e);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(
+      /^warden: ledger verification FAILED at seq 21: the ledger ends at record 20 but a signed checkpoint covers record 35/,
+    );
+    const blind = await runCli(['audit', 'verify', '--no-witness'], e);
+    expect(blind.code).toBe(0);
+    expect(blind.stdout).toMatch(/witness: none given: a rollback to an earlier state of the ledger/);
+    const elsewhere = await runCli(['audit', 'verify', '--witness', `${dataDir}-witness`], {
+      ...e,
+      WARDEN_AUDIT_WITNESS_DIR: 'off',
+    });
+    expect(elsewhere.code).toBe(1);
   });
 
   it('show prints a run as a timeline', async () => {
@@ -205,14 +291,45 @@ describe('warden audit (real binary)', () => {
     }
   });
 
-  it('checkpoint signs the head on demand', async () => {
+  it('checkpoint signs the head on demand, with the signer command when one is configured', async () => {
     const dataDir = freshDataDir();
-    await seedLedger(dataDir, 13);
+    await seedLedger(dataDir, 10);
+    await appendUnsigned(dataDir, 11, 3);
     const r = await runCli(['audit', 'checkpoint'], { WARDEN_DATA_DIR: dataDir });
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^checkpoint at seq 13 signed by ed25519:[0-9a-f]{16}$/);
-    expect((await runCli(['audit', 'verify'], { WARDEN_DATA_DIR: dataDir })).stdout).toMatch(
-      /^ledger OK: 13 records, 2 checkpoints/,
+    const e = { WARDEN_DATA_DIR: dataDir, WARDEN_AUDIT_PUBLIC_KEYS: pubOf(dataDir) };
+    expect((await runCli(['audit', 'verify'], e)).stdout).toMatch(/^ledger OK: 13 records, 2 checkpoints/);
+
+    // The same through an external signer (openssl standing in for a KMS), its key kept elsewhere.
+    await appendUnsigned(dataDir, 14, 2);
+    const hsm = fs.mkdtempSync(path.join(dir, 'hsm-'));
+    const key = path.join(hsm, 'audit.key');
+    fs.writeFileSync(key, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+      mode: 0o600,
+    });
+    const pub = path.join(hsm, 'audit.pub');
+    fs.writeFileSync(pub, spawnSyncPub(key));
+    const signer = {
+      WARDEN_AUDIT_SIGNER_COMMAND: `f=$(mktemp) && cat > "$f" && openssl pkeyutl -sign -inkey ${key} -rawin -in "$f" | base64 -w0; rm -f "$f"`,
+      WARDEN_AUDIT_SIGNER_PUBLIC_KEY: pub,
+    };
+    const viaCommand = await runCli(['audit', 'checkpoint'], { WARDEN_DATA_DIR: dataDir, ...signer });
+    expect(viaCommand.stderr).toBe('');
+    expect(viaCommand.stdout.trim()).toMatch(/^checkpoint at seq 15 signed by ed25519:[0-9a-f]{16}$/);
+    // Rotated: both keys are needed now, the old one for the first two checkpoints.
+    expect((await runCli(['audit', 'verify', '--public-key', pub], e)).stderr).toMatch(/FAILED at seq 10: .*not among/);
+    const both = await runCli(['audit', 'verify', '--public-key', pubOf(dataDir), '--public-key', pub], e);
+    expect(both.stdout).toMatch(/^ledger OK: 15 records, 3 checkpoints/);
+    await appendUnsigned(dataDir, 16, 1);
+    const broken = await runCli(['audit', 'checkpoint'], {
+      WARDEN_DATA_DIR: dataDir,
+      ...signer,
+      WARDEN_AUDIT_SIGNER_COMMAND: 'echo "HSM unreachable" >&2; exit 3',
+    });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr.trim()).toMatch(
+      /^warden: no checkpoint signed: .*the audit signer command exited 3: HSM unreachable$/,
     );
   });
 

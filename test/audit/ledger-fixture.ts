@@ -1,5 +1,16 @@
+import type { KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import type { AuditCheckpoint, AuditRecord, CheckpointSigner } from '../../src/audit';
-import { GENESIS_HASH, KNOWN_AUDIT_TYPES, leafHashOf, parseAppendInput } from '../../src/audit';
+import {
+  GENESIS_HASH,
+  KNOWN_AUDIT_TYPES,
+  checkpointPayload,
+  createCheckpointSigner,
+  keyIdOf,
+  leafHashOf,
+  nextPrevCheckpoint,
+  parseAppendInput,
+} from '../../src/audit';
 import { unsealed } from '../../src/audit/record';
 import { seal } from '../../src/audit/store';
 
@@ -45,22 +56,57 @@ export function sealAt(i: number, seq: number, prevHash: string): AuditRecord {
   return seal(unsealed(parseAppendInput(fixtureInput(i)), seq, prevHash, () => new Date()));
 }
 
-/** A valid ledger of `n` records with a signed checkpoint every `every` records. */
+/** A test key: the signer the ledger uses, and the private key for signing fixtures synchronously. */
+export interface TestKey {
+  privateKey: KeyObject;
+  signer: CheckpointSigner;
+}
+
+/** A fresh Ed25519 test key. */
+export function testKey(): TestKey {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return { privateKey, signer: createCheckpointSigner(privateKey) };
+}
+
+/** Signs a checkpoint of `head` after `previous` (undefined: the first), synchronously. */
+export function signWith(
+  key: KeyObject,
+  head: { seq: number; leafHash: string },
+  previous: AuditCheckpoint | undefined,
+  ts = '2025-06-01T00:00:00.000Z',
+): AuditCheckpoint {
+  const unsigned = {
+    seq: head.seq,
+    leafHash: head.leafHash,
+    prevCheckpoint: nextPrevCheckpoint(previous),
+    ts,
+    keyId: keyIdOf(key),
+  };
+  return { ...unsigned, signature: sign(null, checkpointPayload(unsigned), key).toString('base64') };
+}
+
+/** Signs a whole chain of checkpoints, one at each of `seqs`, over `records`. */
+export function signChain(key: KeyObject, records: readonly AuditRecord[], seqs: readonly number[]): AuditCheckpoint[] {
+  const out: AuditCheckpoint[] = [];
+  for (const seq of seqs) out.push(signWith(key, records[seq - 1]!, out[out.length - 1], records[seq - 1]!.ts));
+  return out;
+}
+
+/** A valid ledger of `n` records with a chained, signed checkpoint every `every` records. */
 export function buildLedger(
   n: number,
   every: number,
-  signer: CheckpointSigner,
+  key: KeyObject,
 ): { records: AuditRecord[]; checkpoints: AuditCheckpoint[] } {
   const records: AuditRecord[] = [];
-  const checkpoints: AuditCheckpoint[] = [];
   let prev = GENESIS_HASH;
   for (let seq = 1; seq <= n; seq++) {
     const r = sealAt(seq, seq, prev);
     records.push(r);
     prev = r.leafHash;
-    if (seq % every === 0) checkpoints.push(signer.sign(r, r.ts));
   }
-  return { records, checkpoints };
+  const seqs = records.filter((r) => r.seq % every === 0).map((r) => r.seq);
+  return { records, checkpoints: signChain(key, records, seqs) };
 }
 
 /** A record forged to sit at `seq` after `prevHash`: self-consistent (the forger can hash too). */

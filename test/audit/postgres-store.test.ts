@@ -1,4 +1,6 @@
-import { PostgresAuditStore } from '../../src/audit';
+import { Client } from 'pg';
+import { PostgresAuditStore, verifyStore } from '../../src/audit';
+import { SEAL_LOCK } from '../../src/audit/postgres-schema';
 import type { TestPostgres } from '../harness/postgres';
 import { startPostgres } from '../harness/postgres';
 import { describeAuditStore } from './store-suite';
@@ -41,11 +43,61 @@ describe('PostgreSQL audit store', () => {
   it('says where it is without the password, and refuses to create tables when asked to only read', async () => {
     const url = await pg.freshDatabase();
     await expect(PostgresAuditStore.open({ connectionString: url, create: false })).rejects.toThrow(
-      /table audit_records does not exist/,
+      /table audit_intake does not exist/,
     );
     const store = await PostgresAuditStore.open({ connectionString: url });
     expect(store.location).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/warden_test_/);
     expect(store.location).not.toContain(new URL(url).password);
     await store.close();
+  });
+
+  it('accepts appends while the sealer is busy elsewhere, and verify covers the sealed part and reports the rest', async () => {
+    const url = await pg.freshDatabase();
+    const store = await PostgresAuditStore.open({ connectionString: url });
+    const rec = (i: number) => ({
+      idempotencyKey: `run-1/audit/${i}`,
+      workflowId: 'wf',
+      runId: 'run-1',
+      type: 'tool.executed',
+      actor: { kind: 'system' as const, id: 'warden' },
+      ts: `2025-01-01T00:00:0${i}.000Z`,
+    });
+    await store.append(rec(0));
+    // Another process holds the seal lock (it is sealing, or hangs): appends still land, durably.
+    const other = new Client({ connectionString: url });
+    await other.connect();
+    await other.query('BEGIN');
+    await other.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
+    const receipts = await store.appendMany([rec(1), rec(2), rec(3)]);
+    expect(receipts.map((r) => r.record)).toEqual([undefined, undefined, undefined]);
+    expect(await store.appendMany([rec(2)])).toEqual([{ idempotencyKey: 'run-1/audit/2', record: undefined }]);
+    expect(await store.backlog()).toEqual({ count: 3, oldestTs: '2025-01-01T00:00:01.000Z' });
+    expect(await verifyStore(store, [])).toMatchObject({
+      ok: true,
+      checked: 1,
+      backlog: { count: 3, oldestTs: '2025-01-01T00:00:01.000Z' },
+    });
+    await other.query('COMMIT');
+    await other.end();
+    await store.sealer.drain();
+    expect((await store.list()).map((r) => r.idempotencyKey)).toEqual([0, 1, 2, 3].map((i) => `run-1/audit/${i}`));
+    const again = await store.appendMany([rec(3), rec(0)]);
+    expect(again.map((r) => r.record?.seq)).toEqual([4, 1]);
+    expect(await verifyStore(store, [])).toEqual({ ok: true, checked: 4, checkpoints: 0, head: expect.anything() });
+    await store.close();
+  });
+
+  it('upgrades a ledger from before the intake, keeping its records and setting old checkpoints aside', async () => {
+    const url = await pg.freshDatabase();
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    await c.query(`CREATE TABLE audit_checkpoints (seq BIGINT PRIMARY KEY, leaf_hash TEXT NOT NULL, ts TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL);
+                   INSERT INTO audit_checkpoints VALUES (1, 'x', 't', 'k', 's')`);
+    await expect(PostgresAuditStore.open({ connectionString: url, create: false })).rejects.toThrow(/older Warden/);
+    const store = await PostgresAuditStore.open({ connectionString: url });
+    expect(await store.checkpoints()).toEqual([]);
+    expect((await c.query('SELECT count(*)::int AS n FROM audit_checkpoints_v1')).rows[0]).toEqual({ n: 1 });
+    await store.close();
+    await c.end();
   });
 });

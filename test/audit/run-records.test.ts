@@ -18,14 +18,15 @@ function flakyLedger(inner: AuditLedger): { ledger: AuditLedger; failures: () =>
   let failures = 0;
   const failedOnce = new Set<string>();
   const ledger = Object.create(inner) as AuditLedger;
-  ledger.append = async (input: AppendInput) => {
-    const record = await inner.append(input);
-    if (record.seq % 7 === 0 && !failedOnce.has(input.idempotencyKey)) {
-      failedOnce.add(input.idempotencyKey);
+  ledger.appendMany = async (inputs: readonly AppendInput[]) => {
+    const receipts = await inner.appendMany(inputs);
+    const hit = receipts.find((r) => (r.record?.seq ?? 0) % 7 === 0 && !failedOnce.has(r.idempotencyKey));
+    if (hit) {
+      failedOnce.add(hit.idempotencyKey);
       failures++;
       throw new Error('connection reset after commit');
     }
-    return record;
+    return receipts;
   };
   return { ledger, failures: () => failures };
 }

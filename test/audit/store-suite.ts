@@ -1,14 +1,18 @@
-import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { AppendInput, AuditRecord, AuditStore } from '../../src/audit';
 import {
   AuditKeyConflictError,
   AuditLedger,
   GENESIS_HASH,
-  createCheckpointSigner,
+  checkpointHash,
   leafHashOf,
+  readWitness,
   verifyLedger,
   verifyStore,
 } from '../../src/audit';
+import { signWith, testKey } from './ledger-fixture';
 
 /** How the shared suite gets a fresh, empty store (and more connections to the same one). */
 export interface StoreFactory {
@@ -34,7 +38,13 @@ async function all(store: AuditStore): Promise<AuditRecord[]> {
   return out;
 }
 
-const signer = createCheckpointSigner(generateKeyPairSync('ed25519').privateKey);
+const key = testKey();
+const signer = key.signer;
+
+/** Seals whatever waits (PostgreSQL's intake; a no-op for SQLite) without signing anything. */
+async function settle(store: AuditStore): Promise<void> {
+  await store.checkpointNow({ at: new Date(), force: false });
+}
 
 /** The behaviour every AuditStore must have; run against SQLite and PostgreSQL. */
 export function describeAuditStore(name: string, factory: () => StoreFactory): void {
@@ -147,14 +157,72 @@ export function describeAuditStore(name: string, factory: () => StoreFactory): v
       const { store } = await fresh();
       const recs: AuditRecord[] = [];
       for (let i = 1; i <= 5; i++) recs.push(await store.append(input(i)));
-      const cp5 = signer.sign(recs[4]!);
-      const cp2 = signer.sign(recs[1]!);
+      const cp2 = signWith(key.privateKey, recs[1]!, undefined);
+      const cp5 = signWith(key.privateKey, recs[4]!, cp2);
       await store.addCheckpoint(cp5);
       await store.addCheckpoint(cp2);
-      await store.addCheckpoint(signer.sign(recs[4]!, '2030-01-01T00:00:00.000Z'));
+      await store.addCheckpoint(signWith(key.privateKey, recs[4]!, cp2, '2030-01-01T00:00:00.000Z'));
       expect(await store.checkpoints()).toEqual([cp2, cp5]);
       expect(await store.latestCheckpoint()).toEqual(cp5);
       expect(await verifyStore(store, [signer.publicKey])).toMatchObject({ ok: true, checked: 5, checkpoints: 2 });
+    });
+
+    it('appends a batch in order, exactly once, and refuses a batch with one invalid record whole', async () => {
+      const { store } = await fresh();
+      const batch = [1, 2, 3, 4].map((i) => input(i));
+      const receipts = await store.appendMany(batch);
+      expect(receipts.map((r) => r.idempotencyKey)).toEqual(batch.map((b) => b.idempotencyKey));
+      const again = await store.appendMany([input(3), input(5), input(1)]);
+      expect(again.map((r) => r.idempotencyKey)).toEqual(['run-1/audit/3', 'run-1/audit/5', 'run-1/audit/1']);
+      await expect(store.appendMany([input(6), { ...input(7), type: 'Bad Type' }])).rejects.toThrow(/dotted lowercase/);
+      await expect(store.appendMany([input(8), { ...input(1), workflowId: 'other' }])).rejects.toBeInstanceOf(
+        AuditKeyConflictError,
+      );
+      await settle(store);
+      const stored = await all(store);
+      expect(stored.map((r) => [r.seq, r.idempotencyKey])).toEqual([1, 2, 3, 4, 5].map((i) => [i, `run-1/audit/${i}`]));
+      expect(await store.backlog()).toEqual({ count: 0 });
+      expect(verifyLedger(stored, [], [])).toMatchObject({ ok: true, checked: 5 });
+    });
+
+    it('signs a due checkpoint in the transaction that seals the batch, chains it, and writes the witness', async () => {
+      const { store } = await fresh();
+      const witnessDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-witness-'));
+      const warnings: string[] = [];
+      try {
+        await store.enableCheckpoints({
+          signer,
+          every: 5,
+          intervalMs: 0,
+          witnessDir,
+          onWarning: (m) => warnings.push(m),
+        });
+        await store.appendMany([1, 2, 3].map((i) => input(i)));
+        await settle(store);
+        expect(await store.checkpoints()).toEqual([]);
+        await store.appendMany([4, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => input(i)));
+        await settle(store);
+        const cps = await store.checkpoints();
+        // Never more than `every` records after the newest checkpoint, whatever the batch size.
+        expect(cps.length).toBeGreaterThanOrEqual(1);
+        expect(cps[cps.length - 1]!.seq).toBe(12);
+        expect(cps[0]!.prevCheckpoint).toBe(GENESIS_HASH);
+        for (let i = 1; i < cps.length; i++) expect(cps[i]!.prevCheckpoint).toBe(checkpointHash(cps[i - 1]!));
+        expect(await store.checkpointNow({ at: new Date(), force: true })).toBeUndefined();
+        await store.append(input(13));
+        const forced = await store.checkpointNow({ at: new Date(), force: true });
+        expect(forced).toMatchObject({ seq: 13, prevCheckpoint: checkpointHash(cps[cps.length - 1]!) });
+        const witnessed = readWitness([witnessDir]).map((w) => w.checkpoint);
+        expect(witnessed).toEqual(await store.checkpoints());
+        const result = await verifyStore(store, [signer.publicKey], {
+          witness: readWitness([witnessDir]),
+          freshness: { maxRecords: 5, maxAgeMs: 60_000 },
+        });
+        expect(result).toMatchObject({ ok: true, checked: 13, witnessed: witnessed.length });
+        expect(warnings).toEqual([]);
+      } finally {
+        fs.rmSync(witnessDir, { recursive: true, force: true });
+      }
     });
 
     it('keeps one unforked chain under concurrent appends from several connections, retries included', async () => {
@@ -178,7 +246,7 @@ export function describeAuditStore(name: string, factory: () => StoreFactory): v
     it('AuditLedger signs a checkpoint every N records and on the interval, and verifies', async () => {
       let clock = Date.parse('2025-06-01T00:00:00.000Z');
       const now = () => new Date(clock);
-      const { store } = await fresh({ now });
+      const { store, connect } = await fresh({ now });
       const ledger = new AuditLedger({ store, signer, checkpointEvery: 10, checkpointIntervalMs: 60_000, now });
       try {
         for (let i = 1; i <= 25; i++) await ledger.append(input(i));
@@ -191,9 +259,12 @@ export function describeAuditStore(name: string, factory: () => StoreFactory): v
         expect(await ledger.checkpoint()).toBeUndefined();
         expect(await ledger.verify()).toMatchObject({ ok: true, checked: 27, checkpoints: 4 });
         expect(await ledger.verify([])).toMatchObject({ ok: false, firstBadSeq: 10 });
+        await ledger.append(input(28));
       } finally {
         await ledger.close();
       }
+      // Closing signed the last record: nothing is left unanchored.
+      expect((await (await connect()).checkpoints()).map((c) => c.seq)).toEqual([10, 20, 26, 27, 28]);
     });
   });
 }

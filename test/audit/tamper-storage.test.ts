@@ -1,19 +1,20 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditRecord } from '../../src/audit';
-import { SqliteAuditStore, createCheckpointSigner, verifyStore } from '../../src/audit';
-import { recordValues } from '../../src/audit/store';
-import { buildLedger, firstDifference, forge, prng } from './ledger-fixture';
+import { SqliteAuditStore, verifyStore } from '../../src/audit';
+import { checkpointValues, recordValues } from '../../src/audit/store';
+import { buildLedger, firstDifference, forge, prng, testKey } from './ledger-fixture';
 
-const signer = createCheckpointSigner(generateKeyPairSync('ed25519').privateKey);
+const key = testKey();
+const signer = key.signer;
 const N = 40;
 const EVERY = 5;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-tamper-'));
 const pristineFile = path.join(root, 'pristine.db');
-const { records, checkpoints } = buildLedger(N, EVERY, signer);
+const { records, checkpoints } = buildLedger(N, EVERY, key.privateKey);
 const maxCheckpoint = Math.max(...checkpoints.map((c) => c.seq));
 const COLS =
   'seq, ts, idempotency_key, workflow_id, run_id, type, actor_kind, actor_id, data, trace_id, span_id, prev_hash, leaf_hash';
@@ -29,15 +30,8 @@ beforeAll(async () => {
       .join(',')})`,
   );
   db.transaction(() => records.forEach((r) => insert.run(...recordValues(r))))();
-  for (const cp of checkpoints) {
-    db.prepare('INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?, ?)').run(
-      cp.seq,
-      cp.leafHash,
-      cp.ts,
-      cp.keyId,
-      cp.signature,
-    );
-  }
+  for (const cp of checkpoints)
+    db.prepare('INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?, ?, ?)').run(checkpointValues(cp));
   db.close();
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -1,13 +1,13 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AuditCheckpoint, AuditRecord } from '../../src/audit';
-import { KNOWN_AUDIT_TYPES, createCheckpointSigner, leafHashOf, verifyLedger } from '../../src/audit';
-import { buildLedger, firstDifference, forge, prng } from './ledger-fixture';
+import { KNOWN_AUDIT_TYPES, leafHashOf, verifyLedger } from '../../src/audit';
+import { buildLedger, firstDifference, forge, prng, signWith, testKey } from './ledger-fixture';
 
-const signer = createCheckpointSigner(generateKeyPairSync('ed25519').privateKey);
-const keys = [signer.publicKey];
+const key = testKey();
+const keys = [key.signer.publicKey];
 const N = 60;
 const EVERY = 8;
-const pristine = buildLedger(N, EVERY, signer);
+const pristine = buildLedger(N, EVERY, key.privateKey);
 const maxCheckpoint = Math.max(...pristine.checkpoints.map((c) => c.seq));
 
 type Rng = ReturnType<typeof prng>;
@@ -92,11 +92,13 @@ function mutate(kind: Mutation['kind'], rnd: Rng): Mutation {
 
 describe('audit ledger tamper suite (in memory)', () => {
   it('verifies the genuine ledger', () => {
+    const latest = pristine.checkpoints[pristine.checkpoints.length - 1]!;
     expect(verifyLedger(pristine.records, pristine.checkpoints, keys)).toEqual({
       ok: true,
       checked: N,
       checkpoints: pristine.checkpoints.length,
       head: { seq: N, leafHash: pristine.records[N - 1]!.leafHash },
+      latestCheckpoint: { seq: latest.seq, ts: latest.ts, keyId: latest.keyId },
     });
   });
 
@@ -161,8 +163,8 @@ describe('audit ledger tamper suite (in memory)', () => {
       firstBadSeq: 16,
     });
     expect(verifyLedger(pristine.records, alter(3, { seq: 33 }), keys)).toMatchObject({ ok: false, firstBadSeq: 33 });
-    const other = createCheckpointSigner(generateKeyPairSync('ed25519').privateKey);
-    const foreign = [...cps.slice(0, 4), other.sign(pristine.records[39]!), ...cps.slice(5)];
+    const other = testKey();
+    const foreign = [...cps.slice(0, 4), signWith(other.privateKey, pristine.records[39]!, cps[3]), ...cps.slice(5)];
     expect(verifyLedger(pristine.records, foreign, keys)).toMatchObject({
       ok: false,
       firstBadSeq: 40,

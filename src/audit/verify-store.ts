@@ -1,0 +1,153 @@
+import { HashPool, defaultVerifyThreads } from './hash-pool';
+import type { AuditStore } from './store';
+import { rawToRow, rowToRecord } from './store';
+import type { RawRecordRow } from './threads/row-hash';
+import { checkRows } from './threads/row-hash';
+import type { Freshness, PublicKeys, VerifierOptions, VerifyResult } from './verify';
+import { LedgerVerifier } from './verify';
+
+/** Options for {@link verifyStore}. */
+export interface VerifyStoreOptions extends VerifierOptions {
+  /** Also fail when records outrun the newest checkpoint (see {@link Freshness}). */
+  freshness?: Freshness;
+  /** Hashing threads; default: none for small ledgers, else the cores but one. */
+  threads?: number;
+  /** Rows per batch read and hashed. @default 4096 */
+  batchSize?: number;
+}
+
+/** Ledgers smaller than this are hashed on the main thread: starting threads would cost more. */
+const THREADS_FROM = 50_000;
+/** Rows kept since the last pin before falling back to record-by-record verification. */
+const MAX_SEGMENT = 100_000;
+/** Batches hashed ahead of the chain check. */
+const AHEAD = 4;
+
+const seqOf = (row: RawRecordRow): number => Number(row[0]);
+
+/**
+ * Verifies a store's ledger by streaming one consistent snapshot (memory stays flat): every checkpoint
+ * and the witness first, then the rows.
+ *
+ * Fast path: each row's leaf hash is recomputed straight from its stored columns (on worker threads
+ * for large ledgers), and rows are checked for seq, chain link and pins; a run of rows that ends at a
+ * validly signed checkpoint and passes is accepted without parsing (collision resistance makes those
+ * rows the signed ones). Rows after the newest pin, and any run where something is off, go through
+ * {@link LedgerVerifier} record by record, which decides and names the first bad record exactly as
+ * `verifyLedger` does.
+ */
+export async function verifyStore(
+  store: AuditStore,
+  publicKeys: PublicKeys,
+  opts: VerifyStoreOptions = {},
+): Promise<VerifyResult> {
+  const snap = await store.snapshot();
+  try {
+    const v = new LedgerVerifier(snap.checkpoints, publicKeys, opts);
+    const threads = opts.threads ?? (snap.maxSeq >= THREADS_FROM ? defaultVerifyThreads() : 0);
+    const pool = threads > 0 ? new HashPool(threads) : undefined;
+    try {
+      await new FastPath(v, pool).run(snap.rows(opts.batchSize ?? 4096));
+    } finally {
+      await pool?.close();
+    }
+    const result = v.finish(opts.freshness);
+    return {
+      ...result,
+      ...(opts.witness ? { witnessed: v.anchors.witnessed } : {}),
+      ...(snap.backlog.count ? { backlog: snap.backlog } : {}),
+    };
+  } finally {
+    await snap.close();
+  }
+}
+
+class FastPath {
+  private readonly pinSeqs: number[];
+  private pinIdx = 0;
+  private segment: RawRecordRow[] = [];
+  private base = 0;
+  private prevLeaf: string;
+  private slow = false;
+  private stopped = false;
+
+  constructor(
+    private readonly v: LedgerVerifier,
+    private readonly pool: HashPool | undefined,
+  ) {
+    this.pinSeqs = [...v.anchors.pins.keys()].sort((a, b) => a - b);
+    this.prevLeaf = v.position.leafHash;
+  }
+
+  async run(batches: AsyncIterable<RawRecordRow[]>): Promise<void> {
+    const queue: { rows: RawRecordRow[]; flags: Promise<Uint8Array> }[] = [];
+    for await (const rows of batches) {
+      queue.push({ rows, flags: this.pool ? this.pool.check(rows) : Promise.resolve(checkRows(rows)) });
+      if (queue.length > AHEAD) await this.process(queue.shift()!);
+      if (this.stopped) break;
+    }
+    for (const item of queue) {
+      if (this.stopped) break;
+      await this.process(item);
+    }
+    // The tail after the newest pin: record by record (it decides freshness and names exact problems).
+    if (!this.stopped) this.replay();
+  }
+
+  private async process(item: { rows: RawRecordRow[]; flags: Promise<Uint8Array> }): Promise<void> {
+    const flags = await item.flags;
+    for (let i = 0; i < item.rows.length && !this.stopped; i++) {
+      const row = item.rows[i]!;
+      if (this.slow) {
+        this.stopped = !this.v.push(rowToRecord(rawToRow(row)));
+        this.resumeFastAtPin();
+        continue;
+      }
+      this.segment.push(row);
+      const pos = this.base + this.segment.length;
+      const prev = this.segment.length > 1 ? this.segment[this.segment.length - 2]![12] : this.prevLeaf;
+      if (flags[i] !== 1 || seqOf(row) !== pos || row[11] !== prev) {
+        this.replay();
+        continue;
+      }
+      while (this.pinSeqs[this.pinIdx] !== undefined && this.pinSeqs[this.pinIdx]! < pos) this.pinIdx++;
+      if (this.pinSeqs[this.pinIdx] === pos) {
+        if (this.v.anchors.pins.get(pos)!.some((h) => h !== row[12])) {
+          this.replay();
+          continue;
+        }
+        this.v.skipVerified({ seq: pos, leafHash: row[12] as string, prevHash: row[11] as string });
+        this.base = pos;
+        this.prevLeaf = row[12] as string;
+        this.segment = [];
+      } else if (this.segment.length >= MAX_SEGMENT) {
+        this.replay();
+      }
+    }
+  }
+
+  /** Hands the rows since the last pin to the record-by-record verifier and stays there until a pin. */
+  private replay(): void {
+    this.slow = true;
+    for (const row of this.segment) {
+      if (!this.v.push(rowToRecord(rawToRow(row)))) {
+        this.stopped = true;
+        break;
+      }
+    }
+    this.segment = [];
+    if (!this.stopped) this.resumeFastAtPin();
+  }
+
+  private resumeFastAtPin(): void {
+    const p = this.v.position;
+    if (p.failed) {
+      this.stopped = true;
+      return;
+    }
+    if (!p.settled || !this.v.anchors.pins.has(p.seq)) return;
+    this.slow = false;
+    this.base = p.seq;
+    this.prevLeaf = p.leafHash;
+  }
+}
