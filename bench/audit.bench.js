@@ -15,6 +15,7 @@ const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { URL } = require('node:url');
 const Database = require('better-sqlite3');
 const { Client, Pool } = require('pg');
 const audit = require('../dist/audit');

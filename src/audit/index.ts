@@ -29,7 +29,13 @@ export {
 export type { CheckpointSigner, SignerSpec, UnsignedCheckpoint } from './checkpoints';
 export { commandSigner, createCheckpointSigner, parseSignature } from './signers';
 export type { CommandSignerOptions } from './signers';
-export { PUBLIC_KEY_FILE, SIGNING_KEY_FILE, openCheckpointSigner, readPublicKeyFiles } from './signing-key';
+export {
+  PUBLIC_KEY_FILE,
+  SIGNING_KEY_FILE,
+  localPublicKeys,
+  openCheckpointSigner,
+  readPublicKeyFiles,
+} from './signing-key';
 export type { SignerOptions } from './signing-key';
 export { appendToWitness, readWitness, witnessFileName } from './witness';
 export type { WitnessEntry } from './witness';

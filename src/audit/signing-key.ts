@@ -129,6 +129,19 @@ function publishPublicKey(keysDir: string, key: KeyObject, warn: (m: string) => 
 }
 
 /**
+ * The public key a signer on this host published in `keysDir` (none when absent or unreadable): a
+ * convenience for checks on the ledger's own machine, such as compliance evidence. An auditor passes a
+ * key obtained out of band instead, since whoever can write this directory could replace it.
+ */
+export function localPublicKeys(keysDir: string): KeyObject[] {
+  try {
+    return [createPublicKey(fs.readFileSync(path.join(keysDir, PUBLIC_KEY_FILE), 'utf8'))];
+  } catch {
+    return []; // the verifier reports checkpoints signed by keys it does not know
+  }
+}
+
+/**
  * Reads public keys for verification: PEM files holding a public key, or a private key whose public
  * half is used. @throws ConfigError naming each file that cannot be read or parsed.
  */

@@ -283,6 +283,7 @@ export class SqliteAuditStore implements AuditStore {
 }
 
 /** Row batches from an open read transaction; the iteration is synchronous work in async clothing. */
+// eslint-disable-next-line @typescript-eslint/require-await -- better-sqlite3 reads synchronously; the consumer awaits between batches
 async function* rowBatches(reader: Database.Database, batchSize: number): AsyncIterable<RawRecordRow[]> {
   const stmt = reader.prepare(`SELECT ${RECORD_COLUMNS} FROM audit_records ORDER BY seq`).raw(true);
   let batch: RawRecordRow[] = [];

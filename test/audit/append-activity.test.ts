@@ -37,7 +37,8 @@ const rec = (i: number, over: Partial<AppendInput> = {}): AppendInput => ({
 function activityOf(execution: { workflowId: string; runId: string }) {
   const env = new MockActivityEnvironment({ workflowExecution: execution });
   const { appendAudit } = createAuditActivities({ ledger });
-  return (records: AppendInput[]) => env.run(appendAudit, { records });
+  return (records: AppendInput[]) =>
+    env.run<[{ records: AppendInput[] }], { seqs: (number | null)[] }, typeof appendAudit>(appendAudit, { records });
 }
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {

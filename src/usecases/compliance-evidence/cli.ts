@@ -124,7 +124,7 @@ export function registerComplianceCommands(program: Command, io: CliIO): void {
       try {
         const keys = [
           ...readPublicKeyFiles(config.audit.publicKeyFiles, 'WARDEN_AUDIT_PUBLIC_KEYS'),
-          ...localPublicKeys(config.dataDir, config.audit.signingKeyFile),
+          ...localPublicKeys(config.audit.keysDir),
         ];
         const r = await verifyRunEvidence(audit, store, workflowId, keys);
         if (o.json) io.out(json(r));

@@ -37,7 +37,7 @@ function trustedKeys(config: WardenConfig, ledger: AuditLedger | undefined): Pub
   return [
     ...(ledger ? [ledger.signer.publicKey] : []),
     ...readPublicKeyFiles(config.audit.publicKeyFiles, 'WARDEN_AUDIT_PUBLIC_KEYS'),
-    ...localPublicKeys(config.dataDir, config.audit.signingKeyFile),
+    ...localPublicKeys(config.audit.keysDir),
   ];
 }
 
