@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import type { AppendInput, AuditLedger } from '../audit';
 import { AuditKeyConflictError } from '../audit';
 import { FailureType } from '../errors';
+import { formatIssues } from '../governance/issues';
 
 /** One record as workflow code builds it (its idempotency key derived from run id + record index). */
 export type AuditEntry = AppendInput;
@@ -43,7 +44,8 @@ export function createAuditActivities(deps: { ledger: AuditLedger }) {
         return { seqs: receipts.map((x) => x.record?.seq ?? null) };
       } catch (err) {
         if (err instanceof ZodError || err instanceof RangeError || err instanceof AuditKeyConflictError) {
-          throw refuse(`audit records rejected, nothing was written (a Warden defect): ${err.message}`);
+          const why = err instanceof ZodError ? formatIssues(err, 'record') : err.message;
+          throw refuse(`audit records rejected, nothing was written (a Warden defect): ${why}`);
         }
         throw err;
       }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import type { CheckpointSigner } from './checkpoints';
+import { keyIdOf } from './checkpoints';
 import { commandSigner, createCheckpointSigner } from './signers';
 
 /** File name of the generated checkpoint signing key inside the keys dir (PEM, mode 0600). */
@@ -116,16 +117,34 @@ function generateKey(file: string): void {
   }
 }
 
+/**
+ * Publishes the signer's public key as `<keysDir>/audit-signing.pub`. A different key published
+ * before (a rotation) is kept beside it as `audit-signing.<keyId>.pub`: checkpoints it signed still
+ * need it to verify.
+ */
 function publishPublicKey(keysDir: string, key: KeyObject, warn: (m: string) => void): void {
   const file = path.join(keysDir, PUBLIC_KEY_FILE);
   const pem = key.export({ type: 'spki', format: 'pem' }) as string;
   try {
-    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === pem) return;
+    const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+    if (before === pem) return;
     fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+    if (before !== undefined) retirePublicKey(keysDir, before, warn);
     fs.writeFileSync(file, pem, { mode: 0o644 });
   } catch (err) {
     warn(`could not publish the audit public key to ${file}: ${(err as Error).message}`);
   }
+}
+
+function retirePublicKey(keysDir: string, pem: string, warn: (m: string) => void): void {
+  let keyId: string;
+  try {
+    keyId = keyIdOf(createPublicKey(pem));
+  } catch {
+    return warn(`${path.join(keysDir, PUBLIC_KEY_FILE)} held no public key; replacing it`);
+  }
+  const retired = path.join(keysDir, `audit-signing.${keyId.replace(/^ed25519:/, '')}.pub`);
+  if (!fs.existsSync(retired)) fs.writeFileSync(retired, pem, { mode: 0o644 });
 }
 
 /**

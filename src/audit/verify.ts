@@ -178,7 +178,8 @@ export class LedgerVerifier {
           `records ${from}..${a.maxPinnedSeq} were removed (truncated, or the ledger was rolled back)`,
       };
     }
-    if (!this.failure && freshness) this.failure = this.staleness(freshness);
+    // Staleness only speaks for a ledger whose anchors are sound: a bad or untrusted checkpoint says more.
+    if (!this.failure && !a.problem && freshness) this.failure = this.staleness(freshness);
     const problem = a.problem && (!this.failure || a.problem.seq < this.failure.seq) ? a.problem : this.failure;
     return {
       ok: !problem,

@@ -314,13 +314,20 @@ describe('warden audit (real binary)', () => {
       WARDEN_AUDIT_SIGNER_COMMAND: `f=$(mktemp) && cat > "$f" && openssl pkeyutl -sign -inkey ${key} -rawin -in "$f" | base64 -w0; rm -f "$f"`,
       WARDEN_AUDIT_SIGNER_PUBLIC_KEY: pub,
     };
+    const oldPub = fs.readFileSync(pubOf(dataDir), 'utf8');
     const viaCommand = await runCli(['audit', 'checkpoint'], { WARDEN_DATA_DIR: dataDir, ...signer });
     expect(viaCommand.stderr).toBe('');
     expect(viaCommand.stdout.trim()).toMatch(/^checkpoint at seq 15 signed by ed25519:[0-9a-f]{16}$/);
     // Rotated: both keys are needed now, the old one for the first two checkpoints.
     expect((await runCli(['audit', 'verify', '--public-key', pub], e)).stderr).toMatch(/FAILED at seq 10: .*not among/);
-    const both = await runCli(['audit', 'verify', '--public-key', pubOf(dataDir), '--public-key', pub], e);
-    expect(both.stdout).toMatch(/^ledger OK: 15 records, 3 checkpoints/);
+    // The new key is published now; the retired one is kept beside it under its key id.
+    expect(fs.readFileSync(pubOf(dataDir), 'utf8')).toBe(fs.readFileSync(pub, 'utf8'));
+    const retired = fs.readdirSync(`${dataDir}-keys`).filter((f) => /^audit-signing\.[0-9a-f]{16}\.pub$/.test(f));
+    expect(retired).toHaveLength(1);
+    const retiredPub = path.join(`${dataDir}-keys`, retired[0]!);
+    expect(fs.readFileSync(retiredPub, 'utf8')).toBe(oldPub);
+    const both = await runCli(['audit', 'verify', '--public-key', retiredPub, '--public-key', pub], e);
+    expect(`${both.stdout}${both.stderr}`).toMatch(/^ledger OK: 15 records, 3 checkpoints/);
     await appendUnsigned(dataDir, 16, 1);
     const broken = await runCli(['audit', 'checkpoint'], {
       WARDEN_DATA_DIR: dataDir,

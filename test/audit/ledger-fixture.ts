@@ -4,6 +4,7 @@ import type { AuditCheckpoint, AuditRecord, CheckpointSigner } from '../../src/a
 import {
   GENESIS_HASH,
   KNOWN_AUDIT_TYPES,
+  canonicalJson,
   checkpointPayload,
   createCheckpointSigner,
   keyIdOf,
@@ -122,7 +123,8 @@ export function forge(seq: number, prevHash: string, note: string): AuditRecord 
  */
 export function firstDifference(original: readonly unknown[], mutated: readonly unknown[]): number | undefined {
   for (let i = 0; i < Math.max(original.length, mutated.length); i++) {
-    if (JSON.stringify(original[i]) !== JSON.stringify(mutated[i])) return i + 1;
+    // Canonical JSON: a store hands data back with its keys sorted, which is no difference.
+    if (canonicalJson(original[i] ?? null) !== canonicalJson(mutated[i] ?? null)) return i + 1;
   }
   return undefined;
 }
