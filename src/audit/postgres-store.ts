@@ -298,10 +298,9 @@ export class PostgresAuditStore implements AuditStore {
   }
 }
 
-/** Inserts rows into the intake unless their key is known; returns the keys inserted. */
 /**
  * Inserts rows into the intake unless their key is known; returns the keys inserted. One statement
- * (durable when it returns). A batch in which a known key names another record inserts nothing; only a
+ * (durable when it returns); ids follow the batch order (ORDER BY ord: the sealer seals by id). A batch in which a known key names another record inserts nothing; only a
  * second caller racing with the same key for yet another record could slip between, a double bug.
  */
 async function insertIntake(db: Pool, rows: RawRecordRow[]): Promise<string[]> {
@@ -320,13 +319,14 @@ async function insertIntake(db: Pool, rows: RawRecordRow[]): Promise<string[]> {
   }
   const r = await db.query<{ k: string }>({
     name: 'warden-audit-intake-n',
-    text: `WITH v AS (SELECT * FROM unnest(${INTAKE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS v(${INTAKE_COLUMNS})),
+    text: `WITH v AS (SELECT * FROM unnest(${INTAKE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) WITH ORDINALITY AS v(${INTAKE_COLUMNS}, ord)),
            reused AS (
              SELECT 1 FROM v JOIN audit_records r USING (idempotency_key) WHERE r.workflow_id <> v.workflow_id OR r.type <> v.type
              UNION ALL
              SELECT 1 FROM v JOIN audit_intake i USING (idempotency_key) WHERE i.workflow_id <> v.workflow_id OR i.type <> v.type)
            INSERT INTO audit_intake (${INTAKE_COLUMNS})
-           SELECT * FROM v WHERE NOT EXISTS (SELECT 1 FROM reused) AND ${notSealed}
+           SELECT ${INTAKE_COLUMNS} FROM v WHERE NOT EXISTS (SELECT 1 FROM reused) AND ${notSealed}
+           ORDER BY ord
            ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key AS k`,
     values: INTAKE_TYPES.map((_, i) => rows.map((row) => row[i])),
   });
