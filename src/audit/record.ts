@@ -28,6 +28,7 @@ export const KNOWN_AUDIT_TYPES = [
   'lease.issued',
   'lease.refused',
   'tool.refused',
+  'audit.refused',
   'control.refused',
 ] as const;
 /** One of {@link KNOWN_AUDIT_TYPES}. */
