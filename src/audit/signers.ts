@@ -3,6 +3,9 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey, sign } from 'node:crypto';
 import type { CheckpointSigner } from './checkpoints';
 import { keyIdOf } from './checkpoints';
+import { parseSignature } from './threads/checkpoint';
+
+export { parseSignature };
 
 /**
  * A signer holding an Ed25519 private key in this process.
@@ -88,17 +91,4 @@ export function runSignerCommand(command: string, payload: Buffer, timeoutMs: nu
     });
     child.stdin.end(payload);
   });
-}
-
-/** Base64 (standard or url-safe, whitespace ignored) → a 64-byte Ed25519 signature. */
-export function parseSignature(text: string): Buffer {
-  const compact = text.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/_-]+=*$/.test(compact)) {
-    throw new Error('the audit signer command must print the signature in base64 on stdout');
-  }
-  const sig = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (sig.length !== 64) {
-    throw new Error(`the audit signer command printed ${sig.length} bytes; an Ed25519 signature has 64 (base64)`);
-  }
-  return sig;
 }

@@ -1,16 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors';
 import type { AuditCheckpoint } from './checkpoints';
-
-/**
- * The witness file this host appends to inside a witness dir: one per host, so a fleet can share one
- * directory (a network mount) without two hosts writing one file.
- */
-export function witnessFileName(host = os.hostname()): string {
-  return `checkpoints-${host.replace(/[^A-Za-z0-9._-]/g, '_')}.ndjson`;
-}
+import * as witnessFile from './threads/witness-file';
 
 /**
  * Appends checkpoints to the witness, outside the database: one JSON line each, written with one
@@ -21,17 +13,14 @@ export function witnessFileName(host = os.hostname()): string {
  * @throws Error when the directory cannot be created or written (the caller logs it; the checkpoint
  *   itself is already in the ledger).
  */
-export function appendToWitness(dir: string, checkpoints: readonly AuditCheckpoint[]): void {
-  if (!checkpoints.length) return;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(path.join(dir, witnessFileName()), 'a', 0o600);
-  try {
-    fs.writeSync(fd, checkpoints.map((c) => `${JSON.stringify(c)}\n`).join(''));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export const appendToWitness: (dir: string, checkpoints: readonly AuditCheckpoint[]) => void =
+  witnessFile.appendToWitness;
+
+/**
+ * The witness file this host appends to inside a witness dir: one per host, so a fleet can share one
+ * directory (a network mount) without two hosts writing one file.
+ */
+export const witnessFileName: (host?: string) => string = witnessFile.witnessFileName;
 
 /** One witnessed checkpoint and where it was read from (for messages). */
 export interface WitnessEntry {

@@ -73,6 +73,31 @@ function resign(rows: RawRecordRow[], seqs: number[], key: KeyObject): AuditChec
   return out;
 }
 
+/**
+ * Edits a random record, re-chains everything after it (cutting the tail off now and then, when
+ * `mayCut`) and re-signs a checkpoint at every seq the genuine ledger had one, with `key`.
+ */
+function rewrite(
+  pristine: LedgerState,
+  rnd: AttackContext['rnd'],
+  key: KeyObject,
+  note: string,
+  mayCut: boolean,
+): { state: LedgerState; from: number; cut: number } {
+  const s = clone(pristine);
+  const i = rnd.int(0, s.records.length - 1);
+  editData(s.records[i]!, note);
+  const cut = mayCut && rnd.next() < 0.3 ? rnd.int(i + 1, s.records.length) : s.records.length;
+  s.records = s.records.slice(0, cut);
+  rechain(s.records, i, false);
+  s.checkpoints = resign(
+    s.records,
+    pristine.checkpoints.map((c) => c.seq),
+    key,
+  );
+  return { state: s, from: i + 1, cut };
+}
+
 function editData(row: RawRecordRow, note: string): void {
   const data = JSON.parse(row[8] as string) as Record<string, unknown>;
   row[8] = canonicalJson({ ...data, decision: 'allow', tamperedBy: note });
@@ -214,37 +239,19 @@ export const ATTACKS: Record<string, Generator> = {
     return { kind: 'forged-checkpoint', detail: `INSERT a checkpoint at ${seq} signed by another key`, state: s };
   },
   'other-key-rewrite': ({ pristine, rnd, attackerKey }) => {
-    const s = clone(pristine);
-    const i = rnd.int(0, s.records.length - 1);
-    editData(s.records[i]!, 'resigned');
-    rechain(s.records, i, false);
-    s.checkpoints = resign(
-      s.records,
-      pristine.checkpoints.map((c) => c.seq),
-      attackerKey,
-    );
+    const { state, from } = rewrite(pristine, rnd, attackerKey, 'resigned', false);
     return {
       kind: 'other-key-rewrite',
-      detail: `rewrite from ${i + 1}, re-sign every checkpoint with another key`,
-      state: s,
+      detail: `rewrite from ${from}, re-sign every checkpoint with another key`,
+      state,
     };
   },
   'stolen-key-rewrite': ({ pristine, rnd, stolenKey }) => {
-    const s = clone(pristine);
-    const i = rnd.int(0, s.records.length - 1);
-    editData(s.records[i]!, 'stolen');
-    const cut = rnd.next() < 0.3 ? rnd.int(i + 1, s.records.length) : s.records.length;
-    s.records = s.records.slice(0, cut);
-    rechain(s.records, i, false);
-    s.checkpoints = resign(
-      s.records,
-      pristine.checkpoints.map((c) => c.seq),
-      stolenKey,
-    );
+    const { state, from, cut } = rewrite(pristine, rnd, stolenKey, 'stolen', true);
     return {
       kind: 'stolen-key-rewrite',
-      detail: `rewrite from ${i + 1}${cut < pristine.records.length ? `, cut at ${cut}` : ''}, re-sign with the stolen key`,
-      state: s,
+      detail: `rewrite from ${from}${cut < pristine.records.length ? `, cut at ${cut}` : ''}, re-sign with the stolen key`,
+      state,
     };
   },
 };

@@ -28,6 +28,7 @@ function checkpointHash(cp) {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** Base64 (standard or url-safe, whitespace ignored) → a 64-byte Ed25519 signature (signers.ts uses it too). */
 function parseSignature(text) {
   const compact = text.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/_-]+=*$/.test(compact)) {
@@ -84,4 +85,4 @@ function signCheckpoint(signer, head, prevCheckpoint, ts) {
   return { ...unsigned, signature: signature.toString('base64') };
 }
 
-module.exports = { GENESIS, checkpointHash, payload, signCheckpoint, syncSigner };
+module.exports = { GENESIS, checkpointHash, parseSignature, payload, signCheckpoint, syncSigner };

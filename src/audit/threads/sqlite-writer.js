@@ -5,12 +5,10 @@
 // durable commit. A checkpoint that falls due is signed inside that transaction, so records never
 // outrun their checkpoint in what other readers see, and written to the witness after the commit.
 'use strict';
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
 const { parentPort, workerData } = require('node:worker_threads');
 const { rowLeafHash } = require('./row-hash');
 const { GENESIS, checkpointHash, signCheckpoint, syncSigner } = require('./checkpoint');
+const { appendToWitness } = require('./witness-file');
 
 const Database = require(workerData.sqlitePath);
 const MAX_BATCH_ROWS = 4096;
@@ -89,15 +87,7 @@ function maybeCheckpoint(head, at, force) {
 function witness(cp) {
   if (!cp || !cfg || !cfg.witnessDir) return;
   try {
-    fs.mkdirSync(cfg.witnessDir, { recursive: true, mode: 0o700 });
-    const name = `checkpoints-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '_')}.ndjson`;
-    const fd = fs.openSync(path.join(cfg.witnessDir, name), 'a', 0o600);
-    try {
-      fs.writeSync(fd, `${JSON.stringify(cp)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    appendToWitness(cfg.witnessDir, [cp]);
   } catch (err) {
     warn(
       `audit checkpoint ${cp.seq} is in the ledger but could not be written to the witness ${cfg.witnessDir}: ${err.message}`,
