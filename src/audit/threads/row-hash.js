@@ -10,7 +10,14 @@
 // keys by UTF-16 code units: actor < data < idempotencyKey < prevHash < runId < seq < spanId < traceId
 // < ts < type < workflowId, and serialises strings exactly as JSON.stringify does.
 'use strict';
-const { createHash } = require('node:crypto');
+const crypto = require('node:crypto');
+
+// One-shot hashing (Node ≥ 20.12) is about twice as fast as createHash for short inputs; verification
+// hashes every row, so it shows.
+const sha256Hex =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 const J = JSON.stringify;
 const DIGITS = /^[1-9][0-9]*$/;
@@ -56,7 +63,7 @@ function rowCanonical(r) {
 /** sha256 hex of {@link rowCanonical}, or undefined. */
 function rowLeafHash(r) {
   const text = rowCanonical(r);
-  return text === undefined ? undefined : createHash('sha256').update(text).digest('hex');
+  return text === undefined ? undefined : sha256Hex(text);
 }
 
 /** For each row, 1 when its leaf_hash column equals the hash of its other columns, else 0. */
