@@ -7,7 +7,7 @@
 //                          durable (fsync=on) and as the test harness runs it (fsync=off);
 //   verify             vs  reading the same rows without checking them.
 // Appends are time-boxed; the verify ledger is built directly (chained, signed) so it can be large.
-// `--json` prints one JSON document instead of lines. BENCH_POSTGRES=0 skips PostgreSQL;
+// `--json` prints one JSON document instead of lines. BENCH_POSTGRES=0 skips PostgreSQL, BENCH_SQLITE=0 SQLite;
 // BENCH_VERIFY_RECORDS sets the verify ledger's size.
 'use strict';
 const { spawn } = require('node:child_process');
@@ -308,6 +308,7 @@ async function postgres() {
     await durable.store.close();
     // Verify: a ledger built straight into the tables, as for SQLite.
     const file = path.join(dir, 'verify.db');
+    if (!fs.existsSync(file)) buildVerifyLedger(file, VERIFY_RECORDS);
     const src = new Database(file, { readonly: true });
     const c = new Client({ connectionString: fast.db });
     await c.connect();
@@ -343,8 +344,10 @@ async function postgres() {
     console.log(
       `audit bench: node ${header.node}, ${header.cpus} CPUs, load ${header.loadavg.join(' ')}, data in ${dir}`,
     );
-  await sqliteAppend();
-  await sqliteVerify();
+  if (process.env.BENCH_SQLITE !== '0') {
+    await sqliteAppend();
+    await sqliteVerify();
+  }
   await postgres();
   if (JSON_OUT) console.log(JSON.stringify({ bench: 'audit', ...header, results }, null, 2));
 })()
