@@ -35,7 +35,7 @@ export interface PostgresAuditStoreOptions {
   connectionString: string;
   /** Create the tables when missing (needs CREATE privilege). @default true */
   create?: boolean;
-  /** Connections in the pool. @default 4 */
+  /** Connections in the pool for appends and reads; the sealer has one more of its own. @default 4 */
   poolSize?: number;
   /** Clock for record timestamps and checkpoint decisions (tests). */
   now?: () => Date;
@@ -70,10 +70,12 @@ export class PostgresAuditStore implements AuditStore {
 
   private constructor(
     private readonly pool: Pool,
+    /** The sealer's own connection, so appends never queue behind a sealing transaction for one. */
+    private readonly sealerPool: Pool,
     readonly location: string,
     private readonly now: () => Date,
   ) {
-    this.sealer = new PostgresSealer(pool, now);
+    this.sealer = new PostgresSealer(sealerPool, now);
   }
 
   /**
@@ -106,7 +108,9 @@ export class PostgresAuditStore implements AuditStore {
       await pool.end();
       throw err;
     }
-    return new PostgresAuditStore(pool, location, opts.now ?? (() => new Date()));
+    const sealerPool = new Pool({ connectionString: opts.connectionString, max: 1, connectionTimeoutMillis: 60_000 });
+    sealerPool.on('error', () => undefined);
+    return new PostgresAuditStore(pool, sealerPool, location, opts.now ?? (() => new Date()));
   }
 
   async append(input: AppendInput): Promise<AuditRecord> {
@@ -295,6 +299,7 @@ export class PostgresAuditStore implements AuditStore {
   async close(): Promise<void> {
     await this.sealer.drain().catch(() => undefined);
     if (!this.pool.ended) await this.pool.end();
+    if (!this.sealerPool.ended) await this.sealerPool.end();
   }
 }
 
