@@ -76,7 +76,7 @@ describe('appendAudit from a foreign workflow (real Temporal server, real SQLite
           args: [input],
         });
         rogueRunId = handle.firstExecutionRunId;
-        return handle.result();
+        return (await handle.result()) as string[];
       });
       expect(outcome).toEqual([
         `appendAudit refused: audit record ${legit.runId}/audit/${before.length + 5} names workflow ${legit.workflowId} run ${legit.runId}, but was sent by workflow ${rogueId} run ${rogueRunId}; a run may only append its own records (nothing was written)`,
