@@ -174,7 +174,8 @@ export class PostgresSealer {
     const latest = r.rows[0] ? rowToCheckpoint(r.rows[0]) : undefined;
     const cpSeq = latest?.seq ?? 0;
     if (head.seq <= cpSeq) return undefined;
-    if (!opts.force && head.seq - cpSeq < cfg.every) {
+    // The first records are anchored at once: a ledger without any checkpoint is then always an anomaly.
+    if (!opts.force && cpSeq > 0 && head.seq - cpSeq < cfg.every) {
       if (cfg.intervalMs <= 0) return undefined;
       const oldest = await c.query<{ ts: string }>('SELECT ts FROM audit_records WHERE seq = $1', [cpSeq + 1]);
       const t = Date.parse(oldest.rows[0]?.ts ?? firstSealedTs ?? '');

@@ -98,9 +98,9 @@ describe('warden audit (real binary)', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(
-      /^ledger OK: 30 records, 3 checkpoints \(newest at seq 30, 2\d{3}-.*Z, ed25519:[0-9a-f]{16}\)$/,
+      /^ledger OK: 30 records, 4 checkpoints \(newest at seq 30, 2\d{3}-.*Z, ed25519:[0-9a-f]{16}\)$/,
     );
-    expect(lines[2]).toBe(`witness: 3 checkpoints in ${env.WARDEN_DATA_DIR!}-witness match the ledger`);
+    expect(lines[2]).toBe(`witness: 4 checkpoints in ${env.WARDEN_DATA_DIR!}-witness match the ledger`);
   });
 
   it('verify refuses to run without a public key given out of band, saying where this machine publishes its own', async () => {
@@ -133,7 +133,7 @@ describe('warden audit (real binary)', () => {
     const r = await runCli(['audit', 'verify', '--public-key', other], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /FAILED at seq 10: checkpoint at seq 10 is signed by key ed25519:[0-9a-f]{16}, which is not among the trusted/,
+      /FAILED at seq 1: checkpoint at seq 1 is signed by key ed25519:[0-9a-f]{16}, which is not among the trusted/,
     );
     const none = await runCli(['audit', 'verify'], { ...env, WARDEN_DATA_DIR: path.join(dir, 'nowhere') });
     expect(none.code).toBe(1);
@@ -299,7 +299,7 @@ describe('warden audit (real binary)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^checkpoint at seq 13 signed by ed25519:[0-9a-f]{16}$/);
     const e = { WARDEN_DATA_DIR: dataDir, WARDEN_AUDIT_PUBLIC_KEYS: pubOf(dataDir) };
-    expect((await runCli(['audit', 'verify'], e)).stdout).toMatch(/^ledger OK: 13 records, 2 checkpoints/);
+    expect((await runCli(['audit', 'verify'], e)).stdout).toMatch(/^ledger OK: 13 records, 3 checkpoints/);
 
     // The same through an external signer (openssl standing in for a KMS), its key kept elsewhere.
     await appendUnsigned(dataDir, 14, 2);
@@ -319,7 +319,7 @@ describe('warden audit (real binary)', () => {
     expect(viaCommand.stderr).toBe('');
     expect(viaCommand.stdout.trim()).toMatch(/^checkpoint at seq 15 signed by ed25519:[0-9a-f]{16}$/);
     // Rotated: both keys are needed now, the old one for the first two checkpoints.
-    expect((await runCli(['audit', 'verify', '--public-key', pub], e)).stderr).toMatch(/FAILED at seq 10: .*not among/);
+    expect((await runCli(['audit', 'verify', '--public-key', pub], e)).stderr).toMatch(/FAILED at seq 1: .*not among/);
     // The new key is published now; the retired one is kept beside it under its key id.
     expect(fs.readFileSync(pubOf(dataDir), 'utf8')).toBe(fs.readFileSync(pub, 'utf8'));
     const retired = fs.readdirSync(`${dataDir}-keys`).filter((f) => /^audit-signing\.[0-9a-f]{16}\.pub$/.test(f));
@@ -327,7 +327,7 @@ describe('warden audit (real binary)', () => {
     const retiredPub = path.join(`${dataDir}-keys`, retired[0]!);
     expect(fs.readFileSync(retiredPub, 'utf8')).toBe(oldPub);
     const both = await runCli(['audit', 'verify', '--public-key', retiredPub, '--public-key', pub], e);
-    expect(`${both.stdout}${both.stderr}`).toMatch(/^ledger OK: 15 records, 3 checkpoints/);
+    expect(`${both.stdout}${both.stderr}`).toMatch(/^ledger OK: 15 records, 4 checkpoints/);
     await appendUnsigned(dataDir, 16, 1);
     const broken = await runCli(['audit', 'checkpoint'], {
       WARDEN_DATA_DIR: dataDir,

@@ -61,7 +61,8 @@ function maybeCheckpoint(head, at, force) {
   if (head.seq <= cpSeq) return undefined;
   if (!force) {
     if (at < signRetryAt) return undefined;
-    let due = head.seq - cpSeq >= cfg.every;
+    // The first records are anchored at once: a ledger without any checkpoint is then always an anomaly.
+    let due = cpSeq === 0 || head.seq - cpSeq >= cfg.every;
     if (!due && cfg.intervalMs > 0) {
       const oldest = Date.parse(tsAt.get(cpSeq + 1));
       due = !Number.isFinite(oldest) || at - oldest >= cfg.intervalMs;

@@ -56,13 +56,14 @@ export async function runTriageDemo(ctx: DemoContext): Promise<void> {
     );
   }
   const cases = path.relative(process.cwd(), path.join(ctx.config.dataDir, 'cases')) || '.';
+  const pub = path.relative(process.cwd(), path.join(ctx.config.audit.keysDir, 'audit-signing.pub'));
   for (const line of [
     'Each run enriches the alert, lets agent:alert-scorer judge it, and contains through policy:',
     'low confidence or a critical asset waits for a human. Watch them in the Web UI, then:',
     '  npx warden approvals                                              # what waits for you',
     '  npx warden approve <workflowId> <approvalId> --as carol           # soc-l2 (alice/bob: soc-l1)',
     `  ls ${cases}/                                                  # the cases (JSON + Markdown)`,
-    '  npx warden audit verify                                           # the tamper-evident trail',
+    `  npx warden audit verify --public-key ${pub}   # the tamper-evident trail`,
   ])
     ctx.say(line);
 }

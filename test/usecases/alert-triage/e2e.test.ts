@@ -176,8 +176,10 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
     expect(json.enrichment.assets[0]).toMatchObject({ criticality: 'critical' });
     expect(json.run.decisions.length).toBeGreaterThan(0);
 
-    const verify = await runCli(['audit', 'verify'], env);
-    expect(verify.code).toBe(0);
+    // The worker publishes its checkpoint key beside the data dir; an auditor would get it out of band.
+    const pub = path.join(stack.config.audit.keysDir, 'audit-signing.pub');
+    const verify = await runCli(['audit', 'verify', '--public-key', pub], env);
+    expect([verify.code, verify.stderr]).toEqual([0, '']);
     expect(verify.stdout).toMatch(/^ledger OK/);
     const show = await runCli(['audit', 'show', p.workflowId], env);
     expect(show.stdout).toMatch(/approval\.granted/);
