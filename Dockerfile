@@ -18,7 +18,7 @@ COPY playbooks ./playbooks
 COPY --from=build /app/dist ./dist
 RUN WARDEN_SKIP_TEMPORAL_SETUP=1 WARDEN_SKIP_MODEL_SETUP=1 npm ci --omit=dev && npm cache clean --force
 # The data directory exists, owned by node, so a named volume mounted there is writable (API tokens).
-RUN mkdir -p /app/.warden && chown node:node /app/.warden && chmod 700 /app/.warden
+RUN mkdir -p /app/.warden /var/lib/warden/witness && chown node:node /app/.warden /var/lib/warden/witness && chmod 700 /app/.warden /var/lib/warden/witness
 USER node
 EXPOSE 8787 8788
 ENTRYPOINT ["node", "bin/warden.js"]

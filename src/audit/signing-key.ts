@@ -6,6 +6,7 @@ import { ConfigError } from '../errors';
 import type { CheckpointSigner } from './checkpoints';
 import { keyIdOf } from './checkpoints';
 import { commandSigner, createCheckpointSigner } from './signers';
+import { isReadableByOthers } from '../credentials/files';
 
 /** File name of the generated checkpoint signing key inside the keys dir (PEM, mode 0600). */
 export const SIGNING_KEY_FILE = 'audit-signing.key';
@@ -42,7 +43,7 @@ function readPrivateKey(file: string, setting: string): KeyObject {
   }
   // Refused, not warned: a key others can read signs for anyone who reads it.
   const mode = fs.statSync(file).mode & 0o777;
-  if (mode & 0o077) {
+  if (isReadableByOthers(file)) {
     throw new ConfigError([
       `${setting}: ${file} is readable by group or others (mode ${mode.toString(8)}): run chmod 600 ${file}`,
     ]);

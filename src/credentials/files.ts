@@ -106,3 +106,12 @@ export async function withFileLock<T>(
     fs.rmSync(lock, { force: true });
   }
 }
+
+/**
+ * True when a key file's mode lets group or others read it. Files under /run/secrets are exempt: a
+ * container runtime mounts its secrets there and controls who reaches them (often mode 0444 inside).
+ */
+export function isReadableByOthers(file: string): boolean {
+  if (process.platform === 'win32' || file.startsWith('/run/secrets/')) return false;
+  return (fs.statSync(file).mode & 0o077) !== 0;
+}

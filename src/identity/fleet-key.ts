@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError } from '../errors';
-import { createFileExclusive } from '../credentials/files';
+import { createFileExclusive, isReadableByOthers } from '../credentials/files';
 
 /*
  * The fleet key: a secret only Warden's own processes hold (workers and the HTTP server), never workflow
@@ -40,9 +40,7 @@ export function fleetKeyFrom(secret: Buffer): FleetKey {
  */
 export function loadFleetKey(file: string): FleetKey {
   if (!fs.existsSync(file)) createFileExclusive(file, `${randomBytes(32).toString('hex')}\n`);
-  const st = fs.statSync(file);
-  // Container secrets (/run/secrets) are mounted read-only by the runtime, often world-readable inside it.
-  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0 && !file.startsWith('/run/secrets/'))
+  if (isReadableByOthers(file))
     throw new ConfigError([`WARDEN_FLEET_KEY_FILE: ${file} is readable by other users: chmod 600 it`]);
   const hex = fs.readFileSync(file, 'utf8').trim();
   if (!/^[0-9a-f]{64}$/.test(hex))
