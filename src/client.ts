@@ -280,8 +280,14 @@ export class WardenClient {
     signer: Signer,
     reason?: string,
   ): Promise<ApprovalSignal> {
+    // Sign only for one of Warden's own runs on this task queue: any workflow can answer the query.
+    const desc = await this.guard(workflowId, () => this.temporal.workflow.getHandle(workflowId).describe());
+    if (!['runPlaybook', 'forEachBatch'].includes(desc.type) || desc.taskQueue !== this.taskQueue)
+      throw new UserError(
+        `${workflowId} is a ${desc.type} on task queue ${desc.taskQueue}, not a Warden run on ${this.taskQueue}: not signing`,
+      );
     const pending = await this.pendingApprovalsOf(workflowId);
-    const target = pending.find((p) => p.approvalId === approvalId);
+    const target = pending.find((p) => p.approvalId === approvalId && p.workflowId === workflowId);
     if (!target) {
       const known = pending.map((p) => p.approvalId).join(', ') || 'none';
       throw new UserError(
@@ -298,7 +304,7 @@ export class WardenClient {
     return {
       ...body,
       requestId: randomUUID(),
-      signature: signer.sign('approval', approvalFields(target.workflowId, body)),
+      signature: signer.sign('approval', approvalFields(workflowId, body)),
     };
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
@@ -73,7 +74,7 @@ export class GovernorClient {
 
   /** Feeds a tool outcome to the integration's breaker, MAC'd with the fleet key (workers only). */
   async report(integration: string, ok: boolean, fleetKey: FleetKey): Promise<void> {
-    const body = { integration, ok, at: new Date().toISOString() };
+    const body = { integration, ok, at: new Date().toISOString(), nonce: randomBytes(16).toString('hex') };
     const outcome: ToolOutcomeSignal = {
       ...body,
       mac: fleetKey.mac('breaker-report', breakerReportFields(this.governorId, body)),

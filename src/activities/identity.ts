@@ -8,7 +8,10 @@ import type { StartAttestation } from '../identity/signed-request';
 import { killSwitchFields, verifySignedRequest } from '../identity/signed-request';
 import { startFields } from '../identity/start-attestation';
 import type { RunProvenance } from '../triggers/run-provenance';
-import type { ControlAuthority } from '../workflows/contract';
+import type { ControlAuthority, GovernorState } from '../workflows/contract';
+import type { AuditStore } from '../audit/store';
+import { canonicalHash, canonicalJson } from '../audit/hash';
+import type { ForEachBatchInput } from '../workflows/engine/types';
 import { KillSwitchSignal, ToolOutcomeSignal } from '../workflows/contract';
 
 /** Dependencies of the identity activities. */
@@ -17,7 +20,11 @@ export interface IdentityDeps {
   fleetKey: FleetKey;
   breakerThreshold: number;
   breakerCooldownMs: number;
+  ledger: { store: Pick<AuditStore, 'list'> };
 }
+
+/** The kill switch as the governor holds it. */
+type KillSwitchState = GovernorState['killSwitch'];
 
 /** A service's start attestation is accepted for this long after it was issued. */
 const START_ATTESTATION_MAX_AGE_MS = 60 * 60_000;
@@ -48,12 +55,18 @@ export interface IdentifyRunInput {
 /** A breaker report older than this is refused (a replayed failure must not open a breaker). */
 const REPORT_MAX_AGE_MS = 10 * 60_000;
 
+/** The fields a batch attestation covers: parent, child and everything the batch does and trusts. */
+function batchFields(parentWorkflowId: string, childWorkflowId: string, batch: ForEachBatchInput): string[] {
+  const { attestation: _none, ...rest } = batch;
+  return [parentWorkflowId, childWorkflowId, canonicalHash(rest)];
+}
+
 /** The fields a breaker report's fleet-key MAC covers. */
 export function breakerReportFields(
   governorId: string,
-  r: Pick<ToolOutcomeSignal, 'integration' | 'ok' | 'at'>,
+  r: Pick<ToolOutcomeSignal, 'integration' | 'ok' | 'at' | 'nonce'>,
 ): string[] {
-  return [governorId, r.integration, r.ok ? 'ok' : 'fail', r.at];
+  return [governorId, r.integration, r.ok ? 'ok' : 'fail', r.at, r.nonce];
 }
 
 /** The calling workflow, when called as a local activity; refuses any other caller. */
@@ -129,6 +142,72 @@ export function createIdentityActivities(deps: IdentityDeps) {
       return { ...identity, controls: { authorised, keys: keysOf(doc.principals, users) } };
     },
 
+    /** A parent run vouches for one forEach batch: its id, initiator, steps, items and authority. */
+    attestBatch(input: { childWorkflowId: string; batch: ForEachBatchInput }): Promise<{ attestation: string }> {
+      const run = callingRun('attestBatch');
+      return Promise.resolve({
+        attestation: deps.fleetKey.mac('batch', batchFields(run.workflowId, input.childWorkflowId, input.batch)),
+      });
+    },
+
+    /** A batch checks that its parent (as Temporal recorded it) vouched for exactly this input. */
+    verifyBatch(input: { parentWorkflowId: string; batch: ForEachBatchInput }): Promise<{ trusted: boolean }> {
+      const run = callingRun('verifyBatch');
+      const { attestation, ...batch } = input.batch;
+      return Promise.resolve({
+        trusted: deps.fleetKey.verify('batch', batchFields(input.parentWorkflowId, run.workflowId, batch), attestation),
+      });
+    },
+
+    /** Seals the governor's state under the fleet key before it continues as new. */
+    sealGovernorState(input: { state: GovernorState }): Promise<{ seal: string }> {
+      const run = callingRun('sealGovernorState');
+      return Promise.resolve({
+        seal: deps.fleetKey.mac('governor-state', [run.workflowId, canonicalJson(input.state)]),
+      });
+    },
+
+    /**
+     * The state a governor starts from: the sealed state its predecessor handed it, or else (a first start,
+     * or a start by anyone else with a state of their choosing) the kill switch as the audit ledger last
+     * recorded it for this governor — never a caller's word. Breakers start closed.
+     */
+    async openGovernorState(input: { state?: GovernorState; seal?: string }): Promise<{
+      state: GovernorState;
+      source: 'sealed' | 'ledger';
+    }> {
+      const run = callingRun('openGovernorState');
+      if (
+        input.state &&
+        deps.fleetKey.verify('governor-state', [run.workflowId, canonicalJson(input.state)], input.seal)
+      )
+        return { state: input.state, source: 'sealed' };
+      let killSwitch: KillSwitchState = { engaged: false };
+      for (let fromSeq = 0; ;) {
+        const page = await deps.ledger.store.list({ workflowId: run.workflowId, fromSeq, limit: 1000 });
+        for (const r of page)
+          if (r.type === 'kill_switch.changed') {
+            const d = r.data as { engaged?: unknown; reason?: unknown };
+            killSwitch = {
+              engaged: d.engaged === true,
+              by: r.actor.id,
+              ...(typeof d.reason === 'string' ? { reason: d.reason } : {}),
+              since: r.ts,
+            };
+          }
+        if (page.length < 1000) break;
+        fromSeq = page[page.length - 1]!.seq + 1;
+      }
+      return {
+        state: {
+          killSwitch,
+          breakers: {},
+          changes: [{ at: new Date().toISOString(), what: 'started from the audit ledger' }],
+        },
+        source: 'ledger',
+      };
+    },
+
     /** Breaker threshold and cooldown, from this worker's configuration (never from a sender). */
     governorSettings(): Promise<{ breakerThreshold: number; breakerCooldownMs: number }> {
       callingRun('governorSettings');
@@ -186,7 +265,10 @@ export function createIdentityActivities(deps: IdentityDeps) {
     verifyBreakerReport(input: {
       raw: unknown;
       governorId: string;
-    }): Promise<{ valid: true; integration: string; success: boolean } | { valid: false; reason: string }> {
+      usedNonces: string[];
+    }): Promise<
+      { valid: true; integration: string; success: boolean; nonce: string } | { valid: false; reason: string }
+    > {
       const run = callingRun('verifyBreakerReport');
       const parsed = ToolOutcomeSignal.safeParse(input.raw);
       if (!parsed.success)
@@ -202,7 +284,9 @@ export function createIdentityActivities(deps: IdentityDeps) {
         });
       if (Math.abs(Date.now() - Date.parse(r.at)) > REPORT_MAX_AGE_MS)
         return Promise.resolve({ valid: false, reason: `stale report for ${r.integration} (made at ${r.at})` });
-      return Promise.resolve({ valid: true, integration: r.integration, success: r.ok });
+      if (input.usedNonces.includes(r.nonce))
+        return Promise.resolve({ valid: false, reason: `replayed report for ${r.integration}` });
+      return Promise.resolve({ valid: true, integration: r.integration, success: r.ok, nonce: r.nonce });
     },
   };
 }

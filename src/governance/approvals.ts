@@ -170,7 +170,7 @@ export function applyApprovalSignal(
         signature: s.signature,
         principal: s.approver,
         // Approvals requested by a build before signed approvals have no key snapshot: nothing verifies.
-        keys: p.keys?.[s.approver],
+        keys: p.keys && Object.hasOwn(p.keys, s.approver) ? p.keys[s.approver] : undefined,
         nowMs: Date.parse(now),
         usedNonces,
       });

@@ -74,7 +74,7 @@ export type KeyDirectory = Record<string, VerificationKey[]>;
 export function keysOf(principals: Principals, users: Iterable<string>): KeyDirectory {
   const out: KeyDirectory = {};
   for (const u of users) {
-    const p = principals[u];
+    const p = Object.hasOwn(principals, u) ? principals[u] : undefined;
     if (p)
       out[u] = p.keys.map((k) => ({
         id: k.id,

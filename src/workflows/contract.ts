@@ -87,6 +87,8 @@ export const ToolOutcomeSignal = z.object({
   integration: z.string().min(1).max(200),
   ok: z.boolean(),
   at: z.string().datetime(),
+  /** 16 random bytes, hex: the governor takes each report once. */
+  nonce: z.string().regex(/^[0-9a-f]{32}$/),
   mac: z.string().max(200),
 });
 /** Payload of `reportToolOutcome`. */
@@ -114,6 +116,8 @@ export interface GovernorState {
   changes: { at: string; what: string; by?: string }[];
   /** Nonces of accepted signed kill-switch changes (replays are refused). */
   nonces?: string[];
+  /** Nonces of accepted breaker reports, newest last (reports older than 10 minutes are refused anyway). */
+  reportNonces?: string[];
 }
 
 /** `governorState` — kill switch and breaker states. */

@@ -14,6 +14,8 @@ import { governorStateQuery, reportToolOutcomeSignal, setKillSwitchSignal } from
 const MAX_CHANGES = 100;
 /** Accepted kill-switch nonces kept against replays (signatures expire long before this many accumulate). */
 const MAX_NONCES = 500;
+/** Accepted breaker-report nonces kept against replays (a report is accepted for 10 minutes). */
+const MAX_REPORT_NONCES = 2_000;
 
 /** Verification runs in worker code, which holds the principals directory and the fleet key. */
 const verify = proxyLocalActivities<Activities>({
@@ -35,12 +37,11 @@ const VERIFIED_GOVERNOR_PATCH = 'warden-verified-governor';
  * thresholds and cooldowns come from the workers' configuration. Refusals are recorded and audited.
  * Continues as new before its history grows large. Signal handlers only queue; they never throw.
  */
-export async function governor(input: { state?: GovernorState; inbox?: Message[] } = {}): Promise<void> {
-  const state: GovernorState = input.state ?? { killSwitch: { engaged: false }, breakers: {}, changes: [] };
-  state.nonces ??= [];
+export async function governor(input: { state?: GovernorState; seal?: string; inbox?: Message[] } = {}): Promise<void> {
   const audit = new AuditTrail(workflowInfo().workflowId);
+  if (!patched(VERIFIED_GOVERNOR_PATCH))
+    return handOver(input.state ?? { killSwitch: { engaged: false }, breakers: {}, changes: [] }, audit);
   const inbox: Message[] = [...(input.inbox ?? [])];
-  if (!patched(VERIFIED_GOVERNOR_PATCH)) return handOver(state, audit);
   const change = (what: string, by?: string) => {
     state.changes.push({ at: new Date().toISOString(), what, ...(by ? { by } : {}) });
     if (state.changes.length > MAX_CHANGES) state.changes.splice(0, state.changes.length - MAX_CHANGES);
@@ -48,7 +49,16 @@ export async function governor(input: { state?: GovernorState; inbox?: Message[]
 
   setHandler(setKillSwitchSignal, (raw: unknown) => void inbox.push({ kind: 'kill-switch', raw }));
   setHandler(reportToolOutcomeSignal, (raw: unknown) => void inbox.push({ kind: 'report', raw }));
-  setHandler(governorStateQuery, () => state);
+  // Whoever starts a governor chooses its input: only a state sealed by its predecessor is taken as is.
+  let state: GovernorState = { killSwitch: { engaged: false }, breakers: {}, changes: [] };
+  // Nonce lists stay internal: every worker queries this state every second.
+  setHandler(governorStateQuery, () => ({ ...state, nonces: undefined, reportNonces: undefined }));
+  ({ state } = await verify.openGovernorState({
+    ...(input.state ? { state: input.state } : {}),
+    ...(input.seal ? { seal: input.seal } : {}),
+  }));
+  state.nonces ??= [];
+  state.reportNonces ??= [];
 
   const settings = await verify.governorSettings();
 
@@ -76,11 +86,18 @@ export async function governor(input: { state?: GovernorState; inbox?: Message[]
       audit.add('kill_switch.changed', { kind: 'human', id: by }, { engaged, reason: reason ?? null, keyId: v.keyId });
       return;
     }
-    const v = await verify.verifyBreakerReport({ raw: m.raw, governorId: workflowInfo().workflowId });
+    const v = await verify.verifyBreakerReport({
+      raw: m.raw,
+      governorId: workflowInfo().workflowId,
+      usedNonces: state.reportNonces!,
+    });
     if (!v.valid) {
       change(`refused breaker report: ${v.reason}`);
       return;
     }
+    state.reportNonces!.push(v.nonce);
+    if (state.reportNonces!.length > MAX_REPORT_NONCES)
+      state.reportNonces!.splice(0, state.reportNonces!.length - MAX_REPORT_NONCES);
     const { integration, success: ok } = v;
     const now = Date.now();
     const b = state.breakers[integration] ?? { state: 'closed', consecutiveFailures: 0 };
@@ -107,7 +124,8 @@ export async function governor(input: { state?: GovernorState; inbox?: Message[]
     if (audit.pending) await audit.flush();
     else if (full()) break;
   }
-  await continueAsNew<typeof governor>({ state });
+  const { seal } = await verify.sealGovernorState({ state });
+  await continueAsNew<typeof governor>({ state, seal, inbox });
 }
 
 /**
@@ -138,5 +156,6 @@ async function handOver(state: GovernorState, audit: AuditTrail): Promise<void> 
     if (audit.pending) await audit.flush();
     if (!replaying()) break;
   }
-  await continueAsNew<typeof governor>({ state, inbox: live });
+  const { seal } = await verify.sealGovernorState({ state });
+  await continueAsNew<typeof governor>({ state, seal, inbox: live });
 }

@@ -7,7 +7,9 @@ import { mintDecisionToken } from '../../src/identity/decision-token';
 import { fleetKeyFrom, loadFleetKey } from '../../src/identity/fleet-key';
 import { connectWorker } from '../../src/runtime/connection';
 import type { RogueInput } from '../fixtures/rogue-workflows';
+import { signerOf } from '../harness/identity';
 import { testPolicy } from '../harness/policies';
+import { waitFor } from '../harness/wait';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
 import { vendorTools } from '../harness/tools';
@@ -140,5 +142,56 @@ describe('worker-only actions: executeTool needs a decision token for exactly th
     } finally {
       await ledger.close();
     }
+  });
+
+  it('a batch started by a parent of anyone’s making gets no initiator and no one can approve it', async () => {
+    const rogueQueue = `rogue-${randomUUID()}`;
+    const childId = `forged-batch-${randomUUID()}`;
+    const connection = await connectWorker(stack.config);
+    const worker = await Worker.create({
+      connection,
+      taskQueue: rogueQueue,
+      workflowsPath: require.resolve('../fixtures/rogue-workflows'),
+    });
+    const parentId = `rogue-parent-${randomUUID()}`;
+    await worker.runUntil(async () => {
+      await stack.client.temporal.workflow.start('rogueParent', {
+        taskQueue: rogueQueue,
+        workflowId: parentId,
+        args: [
+          {
+            wardenQueue: stack.config.taskQueue,
+            childId,
+            batch: {
+              playbook: 'forged',
+              // bob claims alice started it, to approve "her" action himself.
+              initiator: 'alice',
+              tainted: false,
+              stepId: 'each',
+              steps: [{ id: 'go', kind: 'approval', title: 'go?', tier: 1, details: {}, onError: 'fail' }],
+              items: [1],
+              offset: 0,
+              concurrency: 1,
+              onItemFailure: 'continue',
+              scope: { input: {}, steps: {}, run: { workflowId: 'x', initiator: 'alice' } },
+              controls: {
+                runWorkflowId: parentId,
+                authorised: { pause: ['bob'], resume: ['bob'], cancel: ['bob'] },
+                keys: {},
+              },
+            },
+          },
+        ],
+      });
+      const [p] = await waitFor(
+        () => stack.client.pendingApprovalsOf(childId),
+        (l) => l.length === 1,
+      );
+      expect(p!.initiator).toBe('unverified:alice');
+      const attempt = await stack.client.decide(childId, p!.approvalId, 'approve', signerOf('bob'));
+      expect(attempt).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/initiator is unverified/) });
+      await stack.client.temporal.workflow.getHandle(parentId).terminate('test done');
+    });
+    await connection.close();
   });
 });

@@ -12,6 +12,8 @@ import { vendorTools } from '../harness/tools';
 import type { FakeVendor } from '../harness/vendor';
 import { startFakeVendor } from '../harness/vendor';
 import { waitFor } from '../harness/wait';
+import { breakerReportFields } from '../../src/activities/identity';
+import { loadFleetKey } from '../../src/identity/fleet-key';
 
 function fanOut(n: number, tool = 'ticket_create', concurrency = 1): Playbook {
   return {
@@ -123,6 +125,22 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       await new Promise((r) => setTimeout(r, 1_500));
       expect((await stack.client.governor(governorId).state(true)).killSwitch.engaged).toBe(true);
       expect(writesOf(id).length).toBe(heldAt);
+      // Replace the governor with one of the attacker's making, handed a state with the switch off.
+      await stack.client.temporal.workflow.start('governor', {
+        workflowId: governorId,
+        taskQueue: stack.config.taskQueue,
+        args: [
+          { state: { killSwitch: { engaged: false, by: 'carol' }, breakers: {}, changes: [] }, seal: 'ab'.repeat(32) },
+        ],
+        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+      });
+      const restarted = await waitFor(
+        () => stack.client.governor(governorId).state(true),
+        (st) => st.changes.some((c) => c.what === 'started from the audit ledger'),
+      );
+      expect(restarted.killSwitch).toMatchObject({ engaged: true, by: 'alice', reason: 'suspected compromise' });
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(writesOf(id).length).toBe(heldAt);
       expect((await runCli(['kill-switch', 'off', '--as', 'carol'], env)).code).toBe(0);
       const result = await stack.client.result<{ outputs: { each: { succeeded: number } } }>(id);
       expect(result.outputs.each.succeeded).toBe(60);
@@ -185,17 +203,27 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       integration: 'edr',
       ok: false,
       at: new Date().toISOString(),
+      nonce: 'cd'.repeat(16),
       mac: 'ab'.repeat(32),
     });
+    // A genuine worker report (as read from the governor's history), replayed: counted once.
+    const body = { integration: 'edr', ok: false, at: new Date().toISOString(), nonce: 'ef'.repeat(16) };
+    const genuine = {
+      ...body,
+      mac: loadFleetKey(stack.config.fleetKeyFile).mac('breaker-report', breakerReportFields(governorId, body)),
+    };
+    await h.signal(reportToolOutcomeSignal, genuine);
+    await h.signal(reportToolOutcomeSignal, genuine);
     const state = await waitFor(
       () => stack.client.governor(governorId).state(true),
-      (st) => st.changes.filter((c) => c.what.startsWith('refused breaker report')).length >= 6,
+      (st) => st.changes.filter((c) => c.what.startsWith('refused breaker report')).length >= 7,
     );
-    expect(state.breakers.edr).toBeUndefined();
+    expect(state.breakers.edr).toMatchObject({ state: 'closed', consecutiveFailures: 1 });
     expect(state.changes.map((c) => c.what)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^refused breaker report: malformed report: at/),
         'refused breaker report: report for edr not signed by a worker of this fleet',
+        'refused breaker report: replayed report for edr',
       ]),
     );
   });

@@ -1,4 +1,5 @@
-import { CancellationScope, executeChild, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, executeChild, isCancellation, patched, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
 import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
 import { evaluate } from '../../governance/expressions';
@@ -13,6 +14,15 @@ import type { ControlAuthority } from '../contract';
 export type ExecuteStep = (step: Step, scope: ExpressionScope, record: StepRecord) => Promise<unknown>;
 
 /** What fan-out needs beyond the step context: to register its children for the run's controls. */
+/** Patch marker: parents from this build on vouch for their batches under the fleet key. */
+export const BATCH_ATTESTATION_PATCH = 'warden-batch-attestation';
+
+const attestProxy = proxyLocalActivities<Activities>({
+  summary: 'vouch for a forEach batch',
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5 },
+});
+
 export interface FanOutContext extends StepContext {
   /** The run's controls reach this child while it runs; call the result when it ends. */
   trackChild(workflowId: string): () => void;
@@ -61,6 +71,8 @@ export async function runForEach(
       scope: { input: scope.input, steps: scope.steps, run: scope.run },
       ...(ctx.controlAuthority ? { controls: ctx.controlAuthority } : {}),
     };
+    if (patched(BATCH_ATTESTATION_PATCH))
+      input.attestation = (await attestProxy.attestBatch({ childWorkflowId: childId, batch: input })).attestation;
     const untrack = ctx.trackChild(childId);
     let res: ForEachBatchResult;
     try {

@@ -105,6 +105,20 @@ export class Interrupts {
       return rec;
     };
     const authority = this.authority;
+    // A run from before signed controls replays its recorded controls unverified; a live one is refused.
+    if (authority === 'legacy' && patched(SIGNED_CONTROLS_PATCH)) {
+      const rec: ControlRecord = {
+        action: c.action,
+        by: `unverified:${c.by}`,
+        reason: c.reason,
+        requestId: c.requestId,
+        outcome: 'refused',
+        note: 'this run predates signed controls and cannot verify the request: use Temporal’s own cancel (its authorizer governs it)',
+        at: now(),
+      };
+      this.journal.control(rec);
+      return rec;
+    }
     if (authority !== 'legacy') {
       const refuse = (note: string): ControlRecord => {
         const rec: ControlRecord = {
@@ -127,7 +141,7 @@ export class Interrupts {
         fields: controlFields(authority.runWorkflowId, c),
         signature: c.signature,
         principal: c.by,
-        keys: authority.keys[c.by],
+        keys: Object.hasOwn(authority.keys, c.by) ? authority.keys[c.by] : undefined,
         nowMs: Date.now(),
         usedNonces: this.nonces,
       });

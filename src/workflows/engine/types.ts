@@ -18,6 +18,8 @@ export interface ForEachBatchInput {
   scope: ExpressionScope;
   /** Who may control the parent run (absent from parents that predate signed controls). */
   controls?: ControlAuthority;
+  /** The parent's fleet-key MAC over this input and the child's id: only a Warden run can vouch for a batch. */
+  attestation?: string;
 }
 
 /** One item's outcome. */
