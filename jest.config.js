@@ -10,4 +10,7 @@ module.exports = {
   // One suite at a time: the local-model suite saturates both cores, and workflow tests depend on
   // heartbeats and timers; running suites side by side on 2 cores made them starve each other.
   maxWorkers: 1,
+  // In band, one handle left open by any suite (a worker thread, a child process, a gRPC retry timer)
+  // would keep jest alive after the last result; CI must end when the tests do.
+  forceExit: true,
 };

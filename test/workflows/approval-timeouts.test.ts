@@ -1,3 +1,6 @@
+import path from 'node:path';
+import os from 'node:os';
+import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -71,6 +74,7 @@ describe('approval timeouts and escalation (time-skipping test server)', () => {
       config: loadConfig({
         TEMPORAL_ADDRESS: env.address,
         WARDEN_TASK_QUEUE: taskQueue,
+        WARDEN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'warden-timeouts-')),
         WARDEN_LOG_LEVEL: 'debug',
         WARDEN_SHUTDOWN_GRACE_MS: '2000',
       }),
