@@ -91,10 +91,10 @@ export class Interrupts {
       return refused;
     }
     const c: ControlSignal = parsed.data;
-    const record = (outcome: 'accepted' | 'refused', note: string): ControlRecord => {
+    const record = (outcome: 'accepted' | 'refused', note: string, by = c.by): ControlRecord => {
       const rec: ControlRecord = {
         action: c.action,
-        by: c.by,
+        by,
         reason: c.reason,
         requestId: c.requestId,
         outcome,
@@ -104,35 +104,15 @@ export class Interrupts {
       this.journal.control(rec);
       return rec;
     };
+    // Refused before the signature verified: the name is only a claim.
+    const refuse = (note: string) => record('refused', note, `unverified:${c.by}`);
     const authority = this.authority;
     // A run from before signed controls replays its recorded controls unverified; a live one is refused.
-    if (authority === 'legacy' && patched(SIGNED_CONTROLS_PATCH)) {
-      const rec: ControlRecord = {
-        action: c.action,
-        by: `unverified:${c.by}`,
-        reason: c.reason,
-        requestId: c.requestId,
-        outcome: 'refused',
-        note: 'this run predates signed controls and cannot verify the request: use Temporal’s own cancel (its authorizer governs it)',
-        at: now(),
-      };
-      this.journal.control(rec);
-      return rec;
-    }
+    if (authority === 'legacy' && patched(SIGNED_CONTROLS_PATCH))
+      return refuse(
+        'this run predates signed controls and cannot verify the request: use Temporal’s own cancel (its authorizer governs it)',
+      );
     if (authority !== 'legacy') {
-      const refuse = (note: string): ControlRecord => {
-        const rec: ControlRecord = {
-          action: c.action,
-          by: `unverified:${c.by}`,
-          reason: c.reason,
-          requestId: c.requestId,
-          outcome: 'refused',
-          note,
-          at: now(),
-        };
-        this.journal.control(rec);
-        return rec;
-      };
       if (!authority) return refuse('the run has not established who may control it');
       if (!authority.authorised[c.action].includes(c.by))
         return refuse(`${c.by} is not authorised to ${c.action} runs (policy controls.${c.action})`);
