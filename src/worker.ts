@@ -18,7 +18,7 @@ import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicy } from './runtime/policy-file';
 import { loadFleetKey } from './identity/fleet-key';
 import { buildToolRegistry, coreTools } from './tools';
-import { useCaseAgents, useCaseTools } from './usecases/registry';
+import { useCaseAgents, useCaseFactsProviders, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
@@ -119,6 +119,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     ]),
     llm: config.llm,
     fleetKey: loadFleetKey(config.fleetKeyFile),
+    factsProviders: useCaseFactsProviders(config, logger),
   });
   const tracing = createWorkerTracing({
     serviceName: config.otel.serviceName,

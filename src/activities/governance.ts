@@ -12,11 +12,13 @@ import { callingRun } from './identity';
 import type { ApprovalPendingNotice } from './notify';
 import type { Logger } from '../telemetry/logger';
 import type { Decision } from '../governance/decision';
-import type { ApprovalPlan, Policy } from '../governance/policy';
+import type { ApprovalPlan, Policy, PolicyDecision } from '../governance/policy';
 import { approvalPlan, evaluatePolicy, grantedCapabilities } from '../governance/policy';
 import type { PendingApproval } from '../governance/approvals';
 import { canonicalHash } from '../audit/hash';
-import type { ToolRegistry } from '../tools/types';
+import type { AnyTool, Risk, ToolRegistry } from '../tools/types';
+import type { PolicyFacts, PolicyFactsProvider } from '../governance/facts';
+import { establishFacts } from '../governance/facts';
 
 /** Input of `decideAction`. */
 export interface DecideInput {
@@ -34,6 +36,8 @@ export interface DecideInput {
   initiator: string;
   tainted: boolean;
   agent?: string;
+  /** The run's input (a forEach batch's: its parent's), from which use cases establish policy facts. */
+  runInput?: unknown;
 }
 
 /** Dependencies of the governance activities. */
@@ -45,6 +49,8 @@ export interface GovernanceDeps {
   logger: Logger;
   notify: (notice: ApprovalPendingNotice) => Promise<void>;
   fleetKey: FleetKey;
+  /** The enabled use cases' policy-facts providers (src/governance/facts.ts). */
+  factsProviders?: readonly PolicyFactsProvider[];
 }
 
 /** How long an allow decision's token lets the tool call start (retries and kill-switch holds included). */
@@ -92,6 +98,42 @@ function short(value: unknown, max = 120): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/**
+ * Policy's decision on one call of a registered tool with schema-valid arguments: the tool's effective
+ * risk and declared targets, the facts the use cases establish for them (worker code, never the caller's
+ * `context`), then the rules. Shared by `decideAction` and `warden policy check`.
+ */
+export async function decideToolCall(
+  policy: Policy,
+  providers: readonly PolicyFactsProvider[],
+  tool: AnyTool,
+  args: unknown,
+  call: Pick<
+    DecideInput,
+    'stepId' | 'kind' | 'context' | 'workflowId' | 'initiator' | 'tainted' | 'agent' | 'runInput'
+  >,
+): Promise<{ decision: PolicyDecision; risk: Risk; facts: PolicyFacts }> {
+  const risk = tool.riskFor ? tool.riskFor(args) : tool.risk;
+  const declared = tool.targets?.(args);
+  const facts = await establishFacts(providers, {
+    input: call.runInput,
+    tool: tool.name,
+    args,
+    targets: declared ?? [],
+    targetsDeclared: declared !== undefined,
+    initiatorVerified: !call.initiator.startsWith('unverified:'),
+  });
+  const decision = evaluatePolicy(policy, {
+    step: { id: call.stepId, kind: call.kind },
+    tool: { name: tool.name, known: true, risk, capabilities: tool.capabilities },
+    args,
+    context: call.context,
+    run: { workflowId: call.workflowId, initiator: call.initiator, tainted: call.tainted, agent: call.agent },
+    facts,
+  });
+  return { decision, risk, facts };
+}
+
 /** Builds the governance activities: policy decisions (run as a local activity) and approver notices. */
 export function createGovernanceActivities(deps: GovernanceDeps) {
   const { policy, tools } = deps;
@@ -100,7 +142,7 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
      * Validates the arguments against the tool's schema and asks policy. Pure apart from reading the
      * worker's policy and tool registry; runs as a local activity so the decision is recorded in history.
      */
-    decideAction(input: DecideInput): Promise<Decision> {
+    async decideAction(input: DecideInput): Promise<Decision> {
       const run = callingRun('decideAction');
       if (input.workflowId !== run.workflowId)
         throw ApplicationFailure.create({
@@ -163,14 +205,7 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
         });
       }
       const args: unknown = parsed.data;
-      const risk = tool.riskFor ? tool.riskFor(args) : tool.risk;
-      const d = evaluatePolicy(policy, {
-        step: { id: input.stepId, kind: input.kind },
-        tool: { name, known: true, risk, capabilities: tool.capabilities },
-        args,
-        context: input.context,
-        run: { workflowId: input.workflowId, initiator: input.initiator, tainted: input.tainted, agent: input.agent },
-      });
+      const { decision: d, risk, facts } = await decideToolCall(policy, deps.factsProviders ?? [], tool, args, input);
       let plan: ApprovalPlan | undefined;
       if (d.effect === 'require_approval') {
         try {
@@ -213,6 +248,7 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
         action: `${name} ${tool.summarize ? tool.summarize(args) : short(args)}`,
         tool: name,
         risk,
+        facts,
         ...(plan ? { plan } : {}),
         ...(granted ? { granted } : {}),
         ...(limited ? { taskQueue: rateLimitedQueue(deps.taskQueue, limited) } : {}),

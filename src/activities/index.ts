@@ -17,6 +17,7 @@ import type { LlmSettings } from './llm';
 import { createLlmActivities } from './llm';
 import type { AgentRegistry } from '../agents/types';
 import type { FleetKey } from '../identity/fleet-key';
+import type { PolicyFactsProvider } from '../governance/facts';
 
 /** What the activities need from the outside world; the worker passes real ones, tests pass their own. */
 export interface ActivityDeps {
@@ -35,6 +36,8 @@ export interface ActivityDeps {
   llm: LlmSettings;
   ledger: AuditLedger;
   fleetKey: FleetKey;
+  /** The enabled use cases' policy-facts providers. */
+  factsProviders?: readonly PolicyFactsProvider[];
 }
 
 /** Builds every activity implementation. Every side effect Warden performs happens in one of these. */

@@ -225,6 +225,8 @@ export function createToolActivities(deps: ToolActivityDeps) {
       try {
         raw = await tool.execute(parsed.data, {
           idempotencyKey: `${input.workflowId}/${input.stepId}/${input.callId}`,
+          // Checked above against Temporal's record of the calling run.
+          workflowId: input.workflowId,
           signal: ctx.cancellationSignal,
           logger: log,
           heartbeat: (d) => ctx.heartbeat(d),

@@ -1,4 +1,5 @@
 import type { DecisionToken } from '../identity/decision-token';
+import type { PolicyFacts } from './facts';
 import type { ApprovalPlan, PolicyDecision, Risk } from './policy';
 
 /*
@@ -24,6 +25,8 @@ export interface Decision extends PolicyDecision {
   granted?: { provider: string; scopes: string[] }[];
   /** Proof for `executeTool` that policy allowed this exact call (allow only; approvals get theirs once granted). */
   token?: DecisionToken;
+  /** What Warden established about the call and each target, as policy saw it (recorded: the "why"). */
+  facts?: PolicyFacts;
 }
 
 /** Where in the run a decision was taken, and for whom. */
@@ -42,6 +45,7 @@ export type DecisionRecord = DecisionSite &
   Pick<Decision, 'effect' | 'ruleId' | 'reason' | 'policyVersion' | 'actionHash' | 'action'> & {
     tool?: string;
     tier?: number;
+    facts?: PolicyFacts;
     at: string;
   };
 
@@ -57,6 +61,7 @@ export function decisionRecord(d: Decision, site: DecisionSite, at: string): Dec
     reason: d.reason,
     policyVersion: d.policyVersion,
     actionHash: d.actionHash,
+    ...(d.facts ? { facts: d.facts } : {}),
     at,
   };
 }

@@ -1,3 +1,4 @@
+import type { PolicyFacts } from './facts';
 import ms from 'ms';
 import { z } from 'zod';
 import type { KeyDirectory } from '../identity/directory';
@@ -41,7 +42,10 @@ const Rule = z
     tool: z.union([z.string(), z.array(z.string())]).optional(),
     /** Effective risk(s) this rule applies to; omitted = any. */
     risk: z.union([Risk, z.array(Risk)]).optional(),
-    /** JMESPath over { step, tool, args, context, run }; the rule applies when it is truthy. */
+    /**
+     * JMESPath over { step, tool, args, context, run, facts }; the rule applies when it is truthy. Decide
+     * on `facts` (established by Warden per call and target) rather than `context` (what the playbook says).
+     */
     when: z
       .string()
       .optional()
@@ -178,6 +182,8 @@ export interface PolicyRequest {
   args: unknown;
   context: unknown;
   run: { workflowId: string; initiator: string; tainted: boolean; agent?: string };
+  /** What Warden established about this call (src/governance/facts.ts); absent facts read as null. */
+  facts?: PolicyFacts;
 }
 
 /** What policy decided, and why. */
@@ -205,7 +211,14 @@ function ruleApplies(rule: PolicyRule, req: PolicyRequest): boolean {
   if (risks && !risks.includes(req.tool.risk)) return false;
   if (rule.when === undefined) return true;
   return truthy(
-    evaluate(rule.when, { step: req.step, tool: req.tool, args: req.args, context: req.context, run: req.run }),
+    evaluate(rule.when, {
+      step: req.step,
+      tool: req.tool,
+      args: req.args,
+      context: req.context,
+      run: req.run,
+      facts: req.facts ?? null,
+    }),
   );
 }
 

@@ -10,10 +10,24 @@ export interface Capability {
   scopes: string[];
 }
 
+/**
+ * One thing a call acts on: a host, device, user or indicator. Policy decides on facts Warden computes per
+ * target (is it in the run's scope, what the asset inventory says), never on what the caller claims.
+ * `kind` is one of the scope kinds use cases know (host, deviceId, user, ip, domain, sha256, md5, url).
+ */
+export interface ToolTarget {
+  kind: string;
+  value: string;
+  /** True when the action applies beyond the target itself (a fleet-wide block of a hash). */
+  global?: boolean;
+}
+
 /** What a tool receives besides its arguments while executing inside an activity. */
 export interface ToolContext {
   /** workflowId/stepId/callId: stable across activity retries; side-effecting tools pass it to the vendor. */
   idempotencyKey: string;
+  /** The calling run's workflow id, from Temporal (not from the arguments): scope the run's own writes by it. */
+  workflowId: string;
   /** Aborted when the activity is cancelled (run cancelled, timeout, worker shutting down). */
   signal: AbortSignal;
   logger: Logger;
@@ -42,6 +56,12 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   riskFor?(args: z.output<I>): Risk;
   /** Credential capabilities the tool needs; policy must grant them per step. */
   capabilities: Capability[];
+  /**
+   * What these (validated) arguments act on, for policy's per-target facts. Every write tool should
+   * declare it; `[]` means it touches nothing outside the run (its own case file). A write without it has
+   * undeclared targets, which a scoped run's policy denies.
+   */
+  targets?(args: z.output<I>): ToolTarget[];
   /** Calls of one class share a fleet-wide rate limit (see README "Circuit breakers and rate limits"). */
   rateLimitClass?: string;
   /** Circuit-breaker key: calls to one integration trip one breaker. @default the tool name */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AgentDefinition } from '../agents/types';
+import type { PolicyFactsProvider } from '../governance/facts';
 import type { CliIO } from '../cli/output';
 import type { WardenClient } from '../client';
 import type { WardenConfig } from '../config';
@@ -89,6 +90,11 @@ export interface UseCase {
    * `useCaseRules: true` (the default policy does), so the policy version covers it.
    */
   policyRules?: string;
+  /**
+   * Worker-side facts for policy (src/governance/facts.ts): recognises its runs by their input and says,
+   * per target of each call, whether it is in the subject's scope and what inventories know of it.
+   */
+  policyFacts?(ctx: UseCaseContext): PolicyFactsProvider;
   webhooks?: WebhookRoute;
   schedules?: ScheduleDeclaration[];
   /** `warden dev`'s demo: sends sample input through the use case and says what to look at. */

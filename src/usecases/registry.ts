@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { AgentDefinition } from '../agents/types';
+import type { PolicyFactsProvider } from '../governance/facts';
 import type { WardenConfig } from '../config';
 import type { Logger } from '../telemetry/logger';
 import type { AnyTool } from '../tools/types';
@@ -45,6 +46,13 @@ export function useCaseContext(uc: UseCase, config: WardenConfig, logger: Logger
 /** The enabled use cases' tools (workers). */
 export function useCaseTools(config: WardenConfig, logger: Logger): AnyTool[] {
   return enabledUseCases(config).flatMap((uc) => uc.tools?.(useCaseContext(uc, config, logger)) ?? []);
+}
+
+/** The enabled use cases' policy-facts providers (workers). */
+export function useCaseFactsProviders(config: WardenConfig, logger: Logger): PolicyFactsProvider[] {
+  return enabledUseCases(config).flatMap((uc) =>
+    uc.policyFacts ? [uc.policyFacts(useCaseContext(uc, config, logger))] : [],
+  );
 }
 
 /** The enabled use cases' agents (workers). */

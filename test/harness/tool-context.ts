@@ -20,6 +20,7 @@ export function testToolContext(
   const credentialCalls: Capability[] = [];
   const ctx: ToolContext = {
     idempotencyKey: opts.idempotencyKey ?? 'alert-test-1/contain/0',
+    workflowId: (opts.idempotencyKey ?? 'alert-test-1/contain/0').split('/')[0]!,
     signal: opts.signal ?? new AbortController().signal,
     logger: createLogger({ level: 'silent' }),
     heartbeat: () => undefined,

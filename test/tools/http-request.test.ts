@@ -68,6 +68,7 @@ const logger = createLogger({ level: 'silent' });
 function makeCtx(signal: AbortSignal = new AbortController().signal): ToolContext {
   return {
     idempotencyKey: 'wf-1/step-1/call-1',
+    workflowId: 'wf-1',
     signal,
     logger,
     heartbeat: () => undefined,

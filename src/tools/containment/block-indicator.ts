@@ -162,6 +162,14 @@ export function createBlockIndicatorTool(client: FalconClient) {
     capabilities: [CROWDSTRIKE_IOCS_WRITE],
     rateLimitClass: 'crowdstrike',
     integration: 'crowdstrike',
+    // Falcon applies these indicators to every host: a prevent block stops the hash fleet-wide.
+    targets: (args) => [
+      {
+        kind: args.type === 'ipv4' || args.type === 'ipv6' ? 'ip' : args.type,
+        value: args.value,
+        ...(wantedAction(args) === 'prevent' ? { global: true } : {}),
+      },
+    ],
     summarize: (args) =>
       `crowdstrike: block ${args.type} ${args.value} (${wantedAction(args)}, expires in ${args.expiresInDays} d)`,
     execute: (args, ctx) => blockIndicator(client, args, ctx),

@@ -153,6 +153,10 @@ export function createEdrTools(client: FalconClient) {
     capabilities: [CROWDSTRIKE_HOSTS_WRITE],
     rateLimitClass: 'crowdstrike',
     integration: 'crowdstrike',
+    targets: (args: EdrHostInput) => [
+      ...(args.hostname !== undefined ? [{ kind: 'host', value: args.hostname }] : []),
+      ...(args.deviceId !== undefined ? [{ kind: 'deviceId', value: args.deviceId }] : []),
+    ],
   };
   return [
     defineTool({

@@ -122,6 +122,7 @@ export function createIdpTools(config: IdpToolsConfig) {
     capabilities: [OKTA_USERS_MANAGE],
     rateLimitClass: 'okta',
     integration: 'okta',
+    targets: (args: IdpUserInput) => [{ kind: 'user', value: args.user }],
   };
   return [
     defineTool({

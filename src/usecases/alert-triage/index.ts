@@ -3,6 +3,8 @@ import type { UseCase } from '../contract';
 import { alertScorer } from './agent';
 import { runTriageDemo } from './demo';
 import { settings, triageSettings } from './settings';
+import { createAlertFactsProvider } from './policy-facts';
+import { createAssessTool } from './tools/assess';
 import { createAssetLookupTool } from './tools/asset-lookup';
 import { createCaseTool } from './tools/case';
 import { createIntelHttpLookupTool } from './tools/intel-http-lookup';
@@ -41,10 +43,12 @@ export const useCase: UseCase = {
       createAssetLookupTool(s.assets),
       ...(intelHttp ? [createIntelHttpLookupTool({ ...s.intel.http, url: intelHttp })] : []),
       createCaseTool(path.join(ctx.config.dataDir, 'cases')),
+      createAssessTool(),
     ];
   },
   playbooks: { 'alert-triage': TRIAGE_PLAYBOOK_FILE },
   policyRules: path.join(__dirname, 'policy.yaml'),
+  policyFacts: (ctx) => createAlertFactsProvider(triageSettings(ctx.settings, ctx.config.http_request.timeoutMs).assets),
   webhooks: triageWebhookRoute(),
   demo: runTriageDemo,
 };

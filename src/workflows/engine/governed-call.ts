@@ -39,13 +39,14 @@ function toolActivities(taskQueue: string | undefined, summary: string) {
 export async function decide(
   ctx: GovernanceContext,
   summary: string,
-  input: Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted'>,
+  input: Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted' | 'runInput'>,
 ): Promise<Decision> {
   const decision = await decideProxy(summary.slice(0, 200)).decideAction({
     ...input,
     workflowId: ctx.workflowId,
     initiator: ctx.initiator,
     tainted: ctx.taint.tainted,
+    runInput: ctx.runInput,
   });
   ctx.journal.decision(decision, {
     stepId: input.stepId,

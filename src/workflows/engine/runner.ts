@@ -59,6 +59,8 @@ export class Run implements FanOutContext {
   readonly taint: Taint;
   /** Each completed step's output, by step id. */
   readonly outputs: Record<string, unknown> = {};
+  /** The run's input (a batch's: its parent's), for policy facts. */
+  runInput: unknown = undefined;
 
   private identity: RunIdentity;
 
@@ -148,6 +150,7 @@ export class Run implements FanOutContext {
 
   /** Runs the steps inside the run's cancellation scope, recording start and end; resolves with the final status. */
   async run(steps: Step[], scope: ExpressionScope): Promise<{ status: RunState['status']; error?: StepError }> {
+    this.runInput = scope.input;
     this.journal.runStarted({
       playbook: this.opts.playbook,
       initiator: this.opts.initiator,
@@ -167,6 +170,7 @@ export class Run implements FanOutContext {
 
   /** A batch of forEach items (the `forEachBatch` child workflow). */
   runBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
+    this.runInput = input.scope.input;
     return runItems(this, this.execute, input);
   }
 

@@ -36,6 +36,8 @@ export interface GovernanceContext {
   readonly journal: Journal;
   readonly gate: ApprovalGate;
   readonly taint: Taint;
+  /** The run's input (a forEach batch's: its parent's): use cases establish policy facts from it. */
+  readonly runInput: unknown;
 }
 
 /**

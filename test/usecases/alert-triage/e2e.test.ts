@@ -231,7 +231,7 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
     await new Promise((r) => setTimeout(r, 1_000));
     for (const id of [dc, web, ceo]) expect(falcon.actionsFor(id)).toHaveLength(0);
     const child = await stack.client.runState(`${workflowId}--isolate--b0`);
-    const denied = child.decisions.filter((d) => d.ruleId === 'isolate-outside-alert').map((d) => d.action);
+    const denied = child.decisions.filter((d) => d.ruleId === 'alert-write-outside-scope').map((d) => d.action);
     expect(denied.sort()).toEqual([expect.stringMatching(/ceo-laptop/), expect.stringMatching(/dc-01/)]);
     await stack.client.control(workflowId, 'cancel', signerOf('dave'), 'injection');
     // Aborted, not abandoned: a result long-poll left pending retries after the connection closes and

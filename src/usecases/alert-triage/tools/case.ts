@@ -11,6 +11,8 @@ export const CaseInput = z.object({
   alert: Json,
   enrichment: Json,
   verdict: Json,
+  /** The deterministic risk score and route (`triage_assess`). */
+  assessment: Json.optional(),
   review: Json.optional(),
   containment: Json.optional(),
   /** The run's own record: decisions, steps, agent turns (`{{ run }}` in the playbook). */
@@ -29,6 +31,15 @@ const str = (v: unknown): string =>
   typeof v === 'string' ? v : v === undefined || v === null ? '-' : JSON.stringify(v);
 const cell = (v: unknown): string => str(v).replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 300);
 
+function assessmentLines(a: unknown): string[] {
+  if (!a || typeof a !== 'object') return [];
+  const { score, band, route, reasons } = a as { score?: unknown; band?: unknown; route?: unknown; reasons?: unknown };
+  const why = Array.isArray(reasons) ? reasons.map((r) => str((r as { detail?: unknown }).detail)).join('; ') : '';
+  return [
+    `- Risk: ${str(band)} (score ${str(score)}); route: ${route === 'human' ? `human review (${why})` : 'automatic'}`,
+  ];
+}
+
 /** Renders a case as Markdown: summary, verdict, indicators with enrichment, timeline, decisions and approvers. */
 export function renderCaseMarkdown(c: CaseInput): string {
   const alert = (c.alert ?? {}) as Record<string, unknown>;
@@ -39,6 +50,7 @@ export function renderCaseMarkdown(c: CaseInput): string {
     `- Run: \`${c.run.workflowId}\` (started by ${c.run.initiator})`,
     `- Source: ${str(alert.vendor)} ${str(alert.product)} — alert \`${str(alert.alertId)}\`, severity ${str(alert.severity)}`,
     `- Verdict: **${str(verdict.verdict)}** (confidence ${str(verdict.confidence)})`,
+    ...assessmentLines(c.assessment),
     '',
     '## Rationale',
     '',
@@ -103,9 +115,12 @@ export function createCaseTool(casesDir: string) {
     output: z.object({ caseId: z.string(), jsonPath: z.string(), markdownPath: z.string() }),
     risk: 'write',
     capabilities: [],
+    // Writes only the calling run's own case file.
+    targets: () => [],
     summarize: (a) => `case for ${a.run.workflowId}`,
-    execute: async (args) => {
-      const caseId = args.run.workflowId.replace(/[^A-Za-z0-9._-]/g, '_');
+    execute: async (args, ctx) => {
+      // Named by the run Temporal says is calling, never by the arguments: a run cannot overwrite another's case.
+      const caseId = ctx.workflowId.replace(/[^A-Za-z0-9._-]/g, '_');
       await fs.promises.mkdir(casesDir, { recursive: true, mode: 0o700 });
       const jsonPath = path.join(casesDir, `${caseId}.json`);
       const markdownPath = path.join(casesDir, `${caseId}.md`);
