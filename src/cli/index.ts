@@ -7,6 +7,7 @@ import type { CliIO } from './output';
 import { processIO } from './output';
 import { registerGovernanceCommands } from './governance';
 import { registerKeysCommands } from './keys';
+import { registerPolicyCommands } from './policy';
 import { registerModelCommands } from './model';
 import { registerRunCommands } from './runs';
 import { registerScheduleCommands } from './schedules';
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIO): Command {
   registerServeCommand(program, io);
   registerGovernanceCommands(program, io);
   registerKeysCommands(program, io);
+  registerPolicyCommands(program, io);
   registerAuditCommands(program, io);
   registerSecretsCommands(program, io);
   registerTokenCommands(program, io);

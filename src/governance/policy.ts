@@ -204,6 +204,15 @@ function list<T>(v: T | T[] | undefined): T[] | undefined {
   return v === undefined ? undefined : Array.isArray(v) ? v : [v];
 }
 
+/** Whether a rule applies to a request (its tool, risk and `when` all match); false when `when` cannot be evaluated. */
+export function ruleMatches(rule: PolicyRule, req: PolicyRequest): boolean {
+  try {
+    return ruleApplies(rule, req);
+  } catch {
+    return false;
+  }
+}
+
 function ruleApplies(rule: PolicyRule, req: PolicyRequest): boolean {
   const tools = list(rule.tool);
   if (tools && !tools.includes('*') && !tools.includes(req.tool.name)) return false;
