@@ -1,3 +1,4 @@
+import { wardenMetrics } from '../telemetry/metrics';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ZodError } from 'zod';
 import type { AppendInput, AuditLedger } from '../audit';
@@ -76,7 +77,9 @@ export function createAuditActivities(deps: { ledger: AuditLedger; logger: Logge
         );
       }
       try {
+        const started = performance.now();
         const receipts = await deps.ledger.appendMany(records);
+        wardenMetrics().observeAudit(records, (performance.now() - started) / 1000);
         return { seqs: receipts.map((x) => x.record?.seq ?? null) };
       } catch (err) {
         if (err instanceof ZodError || err instanceof RangeError || err instanceof AuditKeyConflictError) {

@@ -1,3 +1,4 @@
+import { wardenMetrics } from '../telemetry/metrics';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import OpenAI from 'openai';
@@ -154,6 +155,8 @@ export function createLlmActivities(deps: LlmDeps) {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 2_000);
       let res: OpenAI.Chat.ChatCompletion;
+      const callStarted = performance.now();
+      const seconds = () => (performance.now() - callStarted) / 1000;
       try {
         res = await client.chat.completions.create(
           {
@@ -176,6 +179,8 @@ export function createLlmActivities(deps: LlmDeps) {
         );
       } catch (err) {
         clearInterval(beat);
+        const status = err instanceof OpenAI.APIError ? err.status : undefined;
+        wardenMetrics().observeLlmCall(model, status === undefined ? 'error' : `http_${status}`, seconds());
         if (err instanceof OpenAI.APIError && err.status !== undefined) {
           const retryable = err.status === 429 || err.status === 408 || err.status >= 500;
           throw ApplicationFailure.create({
@@ -197,6 +202,10 @@ export function createLlmActivities(deps: LlmDeps) {
         promptTokens: res.usage?.prompt_tokens ?? 0,
         completionTokens: res.usage?.completion_tokens ?? 0,
       };
+      wardenMetrics().observeLlmCall(model, 'ok', seconds(), {
+        prompt: usage.promptTokens,
+        completion: usage.completionTokens,
+      });
       const base = { model: res.model || model, usage, promptDigest, content: choice?.message?.content ?? null };
       annotateActiveSpan({
         'gen_ai.operation.name': 'chat',

@@ -1,3 +1,4 @@
+import { wardenMetrics } from '../telemetry/metrics';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
@@ -222,6 +223,8 @@ export function createToolActivities(deps: ToolActivityDeps) {
         }
       };
       let raw: unknown;
+      const observe = (outcome: string) =>
+        wardenMetrics().observeToolCall(tool.name, integration, outcome, (Date.now() - started) / 1000);
       try {
         raw = await tool.execute(parsed.data, {
           idempotencyKey: `${input.workflowId}/${input.stepId}/${input.callId}`,
@@ -234,6 +237,13 @@ export function createToolActivities(deps: ToolActivityDeps) {
         });
       } catch (err) {
         clearInterval(beat);
+        observe(
+          err instanceof ToolRefusedError
+            ? 'refused'
+            : err instanceof ApplicationFailure
+              ? (err.type ?? 'failed')
+              : FailureType.ToolFailed,
+        );
         // Error texts leave the activity (history, logs, the model): scrub every leased value first.
         const message = clean((err as Error).message ?? String(err));
         // A refusal by rule is not an integration failure: no breaker report, no retry.
@@ -259,6 +269,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
         await deps.governor.report(integration, true, deps.fleetKey).catch(() => undefined);
       }
       const out = tool.output.safeParse(raw);
+      observe(out.success ? 'ok' : 'invalid_output');
       if (!out.success) {
         throw nonRetryable(
           FailureType.ToolFailed,

@@ -31,6 +31,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         client,
         logger,
         ...access.server,
+        fleetMetrics: { governorId: config.governance.governorId },
         webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
       });
       await app.listen({ host: config.http.host, port: config.http.port });

@@ -165,6 +165,7 @@ export async function startDevStack(
       client: c,
       logger,
       ...access.server,
+      fleetMetrics: { governorId: config.governance.governorId },
       ready: () => worker.getState() === 'RUNNING',
       webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),
     });

@@ -1,3 +1,5 @@
+import { fleetSourceOf } from '../telemetry/fleet-metrics';
+import { wardenMetrics } from '../telemetry/metrics';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WardenClient } from '../client';
@@ -32,9 +34,12 @@ export interface HttpServerOptions {
   allowedHosts?: string[];
   /** The address the server binds (WARDEN_HTTP_HOST), allowed as a Host name. @default 127.0.0.1 */
   bindHost?: string;
+  /** Report fleet-wide gauges (runs, approvals waiting, kill switch, breakers) at /metrics, from this governor. */
+  fleetMetrics?: { governorId: string };
 }
 
-const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
+/** Probes and the metrics scrape answer any Host (orchestrators and Prometheus use pod addresses). */
+const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * Warden's HTTP server: health probes, the runs API (authenticated: API tokens or OIDC bearer tokens, by
@@ -57,6 +62,22 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
 
   app.get('/healthz', () => ({ ok: true }));
+  // Prometheus: this process's metrics, plus fleet-wide gauges when a fleet source is set (serve, dev).
+  if (opts.fleetMetrics) wardenMetrics().setFleetSource(fleetSourceOf(opts.client, opts.fleetMetrics.governorId));
+  app.get('/metrics', async (_req, reply) => {
+    const metrics = wardenMetrics();
+    return reply.header('content-type', metrics.contentType).send(await metrics.render());
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.routeOptions.url === '/v1/webhooks/:source') {
+      const status = reply.statusCode;
+      const outcome = status === 202 ? 'accepted' : status === 200 ? 'duplicate' : `refused_${status}`;
+      // A source the server does not know is the sender's free text: one label for all of them.
+      const source = status === 404 ? undefined : (req.params as { source?: string }).source;
+      wardenMetrics().observeWebhook(source, outcome);
+    }
+    done();
+  });
   if (opts.webhooks) registerWebhooks(app, opts.webhooks);
   if (opts.events) registerEventRoutes(app, opts.events);
   app.get('/readyz', (_req, reply) => {
