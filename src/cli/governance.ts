@@ -8,6 +8,8 @@ import { loadConfig } from '../config';
 import { withClient } from './client';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
+import { approvalLines, viewOf } from './run-report';
+import { neutralizeUntrusted } from '../governance/untrusted';
 
 /** A client for one command, with the governor (breakers, kill switch) this configuration answers to. */
 function withGovernor<T>(fn: (c: WardenClient, governorId: string) => Promise<T>): Promise<T> {
@@ -23,24 +25,21 @@ function since(iso: string): string {
 export function registerGovernanceCommands(program: Command, io: CliIO): void {
   program
     .command('approvals')
-    .description('list pending approvals across runs')
+    .description('list pending approvals across runs, with the evidence to decide on')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       await withClient(async (client) => {
         const pending = await client.pendingApprovals();
-        if (opts.json) return io.out(json(pending));
+        const now = Date.now();
+        if (opts.json) return io.out(json(pending.map((p) => viewOf(p, now))));
+        if (!pending.length) return io.out('(no pending approvals)');
         io.out(
-          table(
-            pending.map((p) => ({
-              run: p.workflowId,
-              approvalId: p.approvalId,
-              action: p.action,
-              tier: `${p.tier} (${p.approvals.length}/${p.required})`,
-              approvers: p.stages[p.stage]?.groups.join(',') ?? '-',
-              waiting: since(p.requestedAt),
-            })),
-            ['run', 'approvalId', 'action', 'tier', 'approvers', 'waiting'],
-          ),
+          pending
+            .map((p) => {
+              const [head = '', ...rest] = approvalLines(p, now);
+              return [`${head}  (waiting ${since(p.requestedAt)})`, ...rest].join('\n');
+            })
+            .join('\n\n'),
         );
       });
     });
@@ -61,6 +60,8 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
           approvalId: string,
           opts: { as: string; reason?: string; json?: boolean; printSignal?: boolean },
         ) => {
+          if (opts.reason !== undefined && opts.reason.length > 2000)
+            throw new UserError(`--reason is at most 2000 characters (got ${opts.reason.length}); nothing was sent`);
           const config = loadConfig();
           const signer = loadSigner(config.keysDir, opts.as);
           await withClient(async (client) => {
@@ -73,7 +74,13 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
             if (opts.json) io.out(json(attempt));
             if (attempt.outcome === 'refused')
               throw new UserError(`the run refused the ${decision}: ${attempt.reason}`);
-            if (!opts.json) io.out(`${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}`);
+            if (!opts.json)
+              io.out(
+                `${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}` +
+                  (attempt.approverReason !== undefined
+                    ? ` (reason recorded: "${neutralizeUntrusted(attempt.approverReason, 200)}")`
+                    : ''),
+              );
           });
         },
       );
