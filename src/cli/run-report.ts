@@ -1,5 +1,6 @@
 import type { RunReport } from '../client';
 import type { PendingApproval } from '../governance/approvals';
+import { mayDecide } from '../governance/approvals';
 import { targetLabel } from '../governance/approval-evidence';
 import { neutralizeUntrusted, showUntrusted } from '../governance/untrusted';
 import { approveCommand } from '../activities/notify';
@@ -26,13 +27,12 @@ export type PendingApprovalView = PendingApproval & {
 /** Adds the computed fields of {@link PendingApprovalView}. */
 export function viewOf(p: PendingApproval, nowMs = Date.now()): PendingApprovalView {
   const next = p.stages[p.stage + 1];
-  const approved = new Set(p.approvals.map((a) => a.approver));
   return {
     ...p,
     needed: Math.max(0, p.required - p.approvals.length),
     timeLeftMs: Math.max(0, Date.parse(p.stageDeadline) - nowMs),
     onTimeout: next ? `escalates to ${next.groups.join(', ')}` : 'denied (the action does not run)',
-    mayDecide: p.eligible.filter((u) => u !== p.initiator && !approved.has(u)),
+    mayDecide: mayDecide(p),
   };
 }
 

@@ -68,6 +68,15 @@ export interface PendingApproval extends ApprovalEvidence {
   initiator: string;
 }
 
+/**
+ * Who may decide a pending approval now: the current stage's eligible approvers (from the policy's
+ * approver groups) except the run's initiator and those who already approved.
+ */
+export function mayDecide(p: Pick<PendingApproval, 'eligible' | 'initiator' | 'approvals'>): string[] {
+  const approved = new Set(p.approvals.map((a) => a.approver));
+  return p.eligible.filter((u) => u !== p.initiator && !approved.has(u));
+}
+
 /** One attempt to decide an approval, accepted or refused. */
 export interface ApprovalAttempt {
   requestId?: string;
