@@ -15,7 +15,7 @@ export function approveCommand(p: PendingApproval): string {
 }
 
 /** Slack (and compatible) message text: `&`, `<`, `>` escaped, so no text becomes a mention or a link. */
-function slackEscape(text: string): string {
+export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
