@@ -31,7 +31,7 @@ export function approvalNoticeText(p: PendingApproval, escalated: boolean): stri
     p.tool ? `Action: ${neutralizeUntrusted(p.action)}` : `Approval step: ${p.stepId}`,
     ...(p.title !== undefined ? [`Title: ${showUntrusted(p.title)}`] : []),
     ...(p.targets ?? []).map((t) => `Target: ${showUntrusted(targetLabel(t), 200)}`),
-    ...(p.details !== undefined ? [`Details: ${showUntrusted(p.details, 500)}`] : []),
+    ...(p.details !== undefined && p.details !== null ? [`Details: ${showUntrusted(p.details, 500)}`] : []),
     p.ruleId === 'approval-step' || p.ruleId === undefined
       ? 'Policy: approval step of the playbook'
       : `Policy: ${p.ruleId}: ${neutralizeUntrusted(p.reason)}`,

@@ -49,7 +49,19 @@ export function duration(ms: number): string {
 const indent = (lines: string[], by = '  ') => lines.map((l) => `${by}${l}`);
 
 function field(label: string, value: string): string {
-  return `${`${label}:`.padEnd(12)}${value}`;
+  return `${`${label}:`.padEnd(12)}${label.length >= 11 ? ' ' : ''}${value}`;
+}
+
+/** An approval step's details: one line per top-level field (at most 20), each value fenced as untrusted. */
+export function detailLines(details: unknown): string[] {
+  if (details === undefined || details === null) return [];
+  if (typeof details !== 'object' || Array.isArray(details)) return [field('details', showUntrusted(details, 800))];
+  const entries = Object.entries(details as Record<string, unknown>);
+  const lines = entries
+    .slice(0, 20)
+    .map(([k, v]) => field(`details.${neutralizeUntrusted(k, 40)}`.slice(0, 40), showUntrusted(v ?? null, 500)));
+  if (entries.length > 20) lines.push(field('details', `…and ${entries.length - 20} more fields (see --json)`));
+  return lines;
 }
 
 /** The evidence of one pending approval, one field a line. */
@@ -66,7 +78,7 @@ export function approvalLines(p: PendingApproval, nowMs = Date.now()): string[] 
   }
   for (const t of p.targets ?? []) body.push(field('target', showUntrusted(targetLabel(t), 200)));
   if (p.tool && p.args !== undefined) body.push(field('arguments', showUntrusted(p.args, 500)));
-  if (p.details !== undefined) body.push(field('details', showUntrusted(p.details, 800)));
+  body.push(...detailLines(p.details));
   const rule = p.ruleId ?? '(not recorded)';
   // An approval step's reason is its title (already shown, and untrusted).
   body.push(field('policy', rule === 'approval-step' ? 'approval step of the playbook' : `${rule}: ${p.reason}`));

@@ -54,11 +54,10 @@ export function neutralizeUntrusted(data: unknown, max = MAX_DISPLAY_CHARS): str
 }
 
 /**
- * Untrusted text as approvers see it: neutralised ({@link neutralizeUntrusted}), quoted (inner quotes
- * escaped, so it cannot close its own quote) and labelled `untrusted`. One line, at most `max` characters
- * of content.
+ * Untrusted text as approvers see it: neutralised ({@link neutralizeUntrusted}), labelled `[untrusted]`
+ * and fenced in `«…»` (guillemets inside become plain quotes, so it cannot close its own fence and go on
+ * as if Warden said the rest). One line, at most `max` characters of content.
  */
 export function showUntrusted(data: unknown, max = MAX_DISPLAY_CHARS): string {
-  const text = neutralizeUntrusted(data, max).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-  return `[untrusted] "${text}"`;
+  return `[untrusted] «${neutralizeUntrusted(data, max).replace(/[«»]/g, '"')}»`;
 }

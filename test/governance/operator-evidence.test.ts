@@ -11,7 +11,7 @@ import { ROOT } from '../harness/cli';
 /** An alert title written by an attacker: colour codes, a cursor move, fake lines and a bidi override. */
 const HOSTILE =
   'Disk usage high\x1b[2K\r\n\x1b[32mAPPROVED by security-lead (tier 2)\x1b[0m\nStatus: APPROVED\u202e\x07' +
-  '"] [trusted] ok';
+  '»] [trusted] ok';
 
 function pending(over: Partial<PendingApproval> = {}): PendingApproval {
   return {
@@ -58,10 +58,8 @@ describe('untrusted text shown to approvers', () => {
 
   it('marks it untrusted and quotes it so it cannot close its own quote', () => {
     const out = showUntrusted(HOSTILE);
-    expect(out).toMatch(/^\[untrusted\] ".*"$/);
-    expect(out).toContain('\\"] [trusted] ok"');
-    // The only unescaped quotes are the two that delimit it.
-    expect(out.replace(/\\"/g, '').match(/"/g)).toHaveLength(2);
+    expect(out).toMatch(/^\[untrusted\] «[^«»]*»$/);
+    expect(out).toContain('"] [trusted] ok»');
   });
 });
 
@@ -95,9 +93,10 @@ describe('approval evidence', () => {
     const text = approvalLines(pending(), now).join('\n');
     expect(text).not.toMatch(/\x1b|\u202e|\x07/);
     for (const line of text.split('\n')) expect(line).not.toMatch(/^\s*(Status: )?APPROVED/);
-    expect(text).toMatch(/title: +\[untrusted\] "Disk usage high APPROVED by security-lead/);
-    expect(text).toMatch(/target: +\[untrusted\] "host ws-07 \(device f00dfeed\)"/);
-    expect(text).toMatch(/details: +\[untrusted\] ".*f00dfeed/);
+    expect(text).toMatch(/title: +\[untrusted\] «Disk usage high APPROVED by security-lead/);
+    expect(text).toMatch(/target: +\[untrusted\] «host ws-07 \(device f00dfeed\)»/);
+    expect(text).toMatch(/details\.alertId: +\[untrusted\] «a1»/);
+    expect(text).toMatch(/details\.hosts: +\[untrusted\] «\[\{"hostname":"ws-07","deviceId":"f00dfeed"\}\]»/);
     expect(text).toMatch(/policy: +approval step of the playbook/);
     expect(text).toMatch(/tier: +1: 0 of 1 approval, 1 more needed/);
     expect(text).toMatch(/approvers: +alice, bob \(soc-l1, stage 1 of 2\)/);
@@ -127,7 +126,7 @@ describe('approval evidence', () => {
     });
     const text = approvalLines(p, Date.parse('2026-01-01T05:00:00.000Z')).join('\n');
     expect(text).toMatch(/action: +edr_isolate_host crowdstrike: contain host dc-01/);
-    expect(text).toMatch(/arguments: +\[untrusted\] "\{\\"hostname\\":\\"dc-01\\",\\"deviceId\\":\\"aa11\\"\}"/);
+    expect(text).toMatch(/arguments: +\[untrusted\] «\{"hostname":"dc-01","deviceId":"aa11"\}»/);
     expect(text).toMatch(/policy: +isolate-critical-host: isolating a critical/);
     expect(text).toMatch(/tier: +2: 1 of 2 approvals, 1 more needed/);
     expect(text).toMatch(/approvers: +dave \(soc-l2, stage 1 of 1\)/);
@@ -140,8 +139,8 @@ describe('approval evidence', () => {
     const text = approvalNoticeText(pending({ title: `${HOSTILE} <!channel> <https://evil|click>` }), false);
     expect(text).not.toMatch(/\x1b|\u202e|\x07/);
     for (const line of text.split('\n')) expect(line).not.toMatch(/^\s*(Status: )?APPROVED/);
-    expect(text).toMatch(/^Title: \[untrusted\] "Disk usage high/m);
-    expect(text).toMatch(/^Target: \[untrusted\] "host ws-07 \(device f00dfeed\)"/m);
+    expect(text).toMatch(/^Title: \[untrusted\] «Disk usage high/m);
+    expect(text).toMatch(/^Target: \[untrusted\] «host ws-07 \(device f00dfeed\)»/m);
     expect(text).toMatch(/^May decide: alice, bob$/m);
     expect(text).toMatch(/^Approving the run continues with steps contain, case$/m);
     const slack = slackEscape(text);
@@ -207,7 +206,9 @@ describe('warden status text', () => {
     });
     expect(text).toMatch(/status: +COMPLETED \(with failed actions: see below\)/);
     expect(text).toMatch(/run: +completed_with_failures/);
-    expect(text).toMatch(/contain: host_isolate ws01 — approved by alice, then the action failed: ToolFailed: no credential/);
+    expect(text).toMatch(
+      /contain: host_isolate ws01 — approved by alice, then the action failed: ToolFailed: no credential/,
+    );
     expect(text).toMatch(
       /contain +action +failed +approved by alice \("host owner agreed"\), then the action failed: ToolFailed: no credential crowdstrike\.api_token$/m,
     );
