@@ -34,6 +34,8 @@ export class Journal {
     via: string;
     unverifiedBecause?: string;
     trigger: { type: string; ref?: string };
+    /** Where the run came from by Temporal's record, and what that rests on (src/triggers/run-provenance.ts). */
+    provenance?: { type: string; evidence: string; discrepancy?: string };
   }): void {
     const kind = /^(schedule|threshold|webhook):/.test(data.initiator) ? 'system' : 'human';
     this.ledger.add('run.started', { kind, id: data.initiator.slice(0, 256) }, data);

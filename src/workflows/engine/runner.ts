@@ -2,6 +2,7 @@ import { CancellationScope, isCancellation, patched, proxyLocalActivities, workf
 import type { Activities } from '../../activities';
 import type { ControlAuthority } from '../contract';
 import type { IdentifyRunInput, RunIdentity } from '../../activities/identity';
+import type { RunProvenance } from '../../triggers/run-provenance';
 import { runProvenance } from '../../triggers/run-provenance';
 import type { Decision } from '../../governance/decision';
 import { FailureType } from '../../errors';
@@ -62,6 +63,8 @@ export class Run implements FanOutContext {
   readonly outputs: Record<string, unknown> = {};
 
   private identity: RunIdentity;
+  /** Where the run came from, as Temporal recorded it (absent from histories before verified initiators). */
+  private provenance?: RunProvenance;
   /** The steps still to come after the current one, innermost list first (what an approval step unlocks). */
   private readonly upcoming: Step[][] = [];
 
@@ -100,6 +103,7 @@ export class Run implements FanOutContext {
       this.interrupts.authorize('legacy');
     } else {
       const provenance = runProvenance(workflowInfo(), claim.trigger as { type: string; ref?: string } | undefined);
+      this.provenance = provenance;
       this.identity = await identifyProxy.identifyRun({ ...claim, provenance });
       this.interrupts.authorize({
         runWorkflowId: this.workflowId,
@@ -158,6 +162,15 @@ export class Run implements FanOutContext {
       via: this.identity.via,
       ...(this.identity.reason ? { unverifiedBecause: this.identity.reason } : {}),
       trigger: this.opts.trigger ?? { type: 'manual' },
+      ...(this.provenance
+        ? {
+            provenance: {
+              type: this.provenance.type,
+              evidence: this.provenance.evidence,
+              ...(this.provenance.discrepancy ? { discrepancy: this.provenance.discrepancy } : {}),
+            },
+          }
+        : {}),
     });
     try {
       return await this.runToEnd(steps, scope);
