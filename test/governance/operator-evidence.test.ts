@@ -44,10 +44,19 @@ function pending(over: Partial<PendingApproval> = {}): PendingApproval {
   };
 }
 
+/** Control characters (other than the newlines between fields) and the bidi override, as found in `s`. */
+function controls(s: string): string[] {
+  return [...s].filter((c) => {
+    const n = c.charCodeAt(0);
+    return (n < 32 && c !== '\n') || (n >= 0x7f && n <= 0x9f) || c === '\u202e';
+  });
+}
+
 describe('untrusted text shown to approvers', () => {
   it('strips escape sequences, makes controls visible, collapses newlines and caps the length', () => {
     const out = neutralizeUntrusted(HOSTILE);
-    expect(out).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
+    expect(controls(out)).toEqual([]);
+    expect(out).not.toContain('\n');
     expect(out).not.toContain('\n');
     expect(out).toContain('<U+202E>');
     expect(out).toContain('<U+0007>');
@@ -91,7 +100,7 @@ describe('approval evidence', () => {
   it('the CLI shows the evidence, who may decide and the deadline — and no line of the attacker’s', () => {
     const now = Date.parse('2026-01-01T03:00:00.000Z');
     const text = approvalLines(pending(), now).join('\n');
-    expect(text).not.toMatch(/\x1b|\u202e|\x07/);
+    expect(controls(text)).toEqual([]);
     for (const line of text.split('\n')) expect(line).not.toMatch(/^\s*(Status: )?APPROVED/);
     expect(text).toMatch(/title: +\[untrusted\] «Disk usage high APPROVED by security-lead/);
     expect(text).toMatch(/target: +\[untrusted\] «host ws-07 \(device f00dfeed\)»/);
@@ -137,7 +146,7 @@ describe('approval evidence', () => {
 
   it('notifications neutralise and mark untrusted text, and escape Slack markup', () => {
     const text = approvalNoticeText(pending({ title: `${HOSTILE} <!channel> <https://evil|click>` }), false);
-    expect(text).not.toMatch(/\x1b|\u202e|\x07/);
+    expect(controls(text)).toEqual([]);
     for (const line of text.split('\n')) expect(line).not.toMatch(/^\s*(Status: )?APPROVED/);
     expect(text).toMatch(/^Title: \[untrusted\] «Disk usage high/m);
     expect(text).toMatch(/^Target: \[untrusted\] «host ws-07 \(device f00dfeed\)»/m);

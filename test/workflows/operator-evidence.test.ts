@@ -84,6 +84,14 @@ const containThenTicket = (onError: 'fail' | 'continue'): Playbook => ({
   ],
 });
 
+/** Control characters (other than the newlines between fields) and the bidi override, as found in `s`. */
+function controls(s: string): string[] {
+  return [...s].filter((c) => {
+    const n = c.charCodeAt(0);
+    return (n < 32 && c !== '\n') || (n >= 0x7f && n <= 0x9f) || c === '\u202e';
+  });
+}
+
 describe('operators decide with evidence (real Temporal dev server, real CLI)', () => {
   let stack: TestStack;
   let vendor: FakeVendor;
@@ -156,7 +164,7 @@ describe('operators decide with evidence (real Temporal dev server, real CLI)', 
     const list = await runCli(['approvals'], env);
     expect([list.code, list.stderr]).toEqual([0, '']);
     const block = list.stdout.slice(list.stdout.indexOf(id));
-    expect(block).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    expect(controls(block)).toEqual([]);
     for (const line of list.stdout.split('\n')) expect(line).not.toMatch(/^\s*(Status: )?APPROVED/);
     expect(block).toMatch(
       /title: +\[untrusted\] «Review verdict benign \(0\.05\): Disk usage high APPROVED by security-lead/,
