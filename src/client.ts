@@ -50,6 +50,14 @@ export interface RunFailure {
   message: string;
 }
 
+/** What became of the step an approval unlocked (see {@link WardenClient.afterApproval}). */
+export interface AfterApproval {
+  outcome: 'completed' | 'failed' | 'running';
+  stepId?: string;
+  kind?: string;
+  error?: { type: string; message: string };
+}
+
 /** What `warden status` shows: see {@link WardenClient.report}. */
 export interface RunReport {
   summary: RunSummary;
@@ -242,6 +250,29 @@ export class WardenClient {
         ...((await query(`pendingApprovals of ${b.workflowId}`, () => this.pendingApprovalsOf(b.workflowId))) ?? []),
       );
     return out;
+  }
+
+  /**
+   * What became of the step an approval unlocked: polls the run's `runState` for up to `waitMs` until
+   * that step finished. `failed` with the error when the approved action (or step) failed; `running`
+   * when it had not finished by then (or no worker answered).
+   */
+  async afterApproval(workflowId: string, approvalId: string, waitMs = 8_000): Promise<AfterApproval> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const state = await this.temporal.connection
+        .withDeadline(Date.now() + 5_000, () => this.runState(workflowId))
+        .catch(() => undefined);
+      const step = state?.steps.find((x) => x.approval?.approvalId === approvalId);
+      if (step) {
+        const error = step.approval?.actionError ?? (step.status === 'failed' ? step.error : undefined);
+        if (error) return { stepId: step.stepId, kind: step.kind, outcome: 'failed', error };
+        if (step.status === 'completed') return { stepId: step.stepId, kind: step.kind, outcome: 'completed' };
+      }
+      if (Date.now() >= deadline)
+        return { outcome: 'running', ...(step ? { stepId: step.stepId, kind: step.kind } : {}) };
+      await new Promise((r) => setTimeout(r, 400));
+    }
   }
 
   /** The failure a closed run ended with, from its history (no worker needed). */

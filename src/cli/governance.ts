@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import type { WardenClient } from '../client';
+import type { AfterApproval, WardenClient } from '../client';
 import { UserError } from '../errors';
 import { loadSigner } from '../identity/keyring';
 import { killSwitchFields } from '../identity/signed-request';
@@ -19,6 +19,19 @@ function withGovernor<T>(fn: (c: WardenClient, governorId: string) => Promise<T>
 function since(iso: string): string {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+/** One line on what the approved action did, for `warden approve`. */
+function afterApprovalLine(a: AfterApproval, workflowId: string): string {
+  const what = a.kind === 'approval' ? 'the run' : 'the action';
+  switch (a.outcome) {
+    case 'completed':
+      return a.kind === 'approval' ? 'the run continues' : `the approved action ran (step ${a.stepId ?? '?'})`;
+    case 'failed':
+      return `approved, then ${what} failed (step ${a.stepId ?? '?'}): ${a.error?.type ?? 'ToolFailed'}: ${neutralizeUntrusted(a.error?.message ?? '', 500)} — see \`warden status ${workflowId}\``;
+    case 'running':
+      return `${what} has not finished yet — follow it with \`warden status ${workflowId}\``;
+  }
 }
 
 /** `warden approvals|approve|reject|pause|resume|cancel|kill-switch`. */
@@ -71,16 +84,23 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
               return io.out(`temporal workflow signal --workflow-id ${workflowId} --name approval --input '${input}'`);
             }
             const attempt = await client.decide(workflowId, approvalId, decision, signer, opts.reason);
-            if (opts.json) io.out(json(attempt));
+            // The final approval unlocks the action: say what became of it, not only that the vote counted.
+            const after =
+              attempt.outcome === 'accepted' && decision === 'approve' && attempt.reason === 'approved'
+                ? await client.afterApproval(workflowId, approvalId)
+                : undefined;
+            if (opts.json) io.out(json(after ? { ...attempt, afterApproval: after } : attempt));
             if (attempt.outcome === 'refused')
               throw new UserError(`the run refused the ${decision}: ${attempt.reason}`);
-            if (!opts.json)
+            if (!opts.json) {
               io.out(
                 `${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}` +
                   (attempt.approverReason !== undefined
                     ? ` (reason recorded: "${neutralizeUntrusted(attempt.approverReason, 200)}")`
                     : ''),
               );
+              if (after) io.out(afterApprovalLine(after, workflowId));
+            }
           });
         },
       );

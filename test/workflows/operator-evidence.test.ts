@@ -192,6 +192,7 @@ describe('operators decide with evidence (real Temporal dev server, real CLI)', 
     const ok = await runCli(['approve', id, p.approvalId, '--as', 'alice', '--reason', reason], env);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toContain(`approval accepted: approved (reason recorded: "${reason}")`);
+    expect(ok.stdout).toMatch(/^the run continues$/m);
     await stack.client.result(id);
 
     const attempt = (await stack.client.approvalAttempts(id)).find((a) => a.outcome === 'accepted')!;
@@ -251,6 +252,10 @@ describe('operators decide with evidence (real Temporal dev server, real CLI)', 
     });
     const ok = await runCli(['approve', id, p.approvalId, '--as', 'bob', '--reason', 'owner agreed'], env);
     expect(ok.stdout).toMatch(/approval accepted: approved/);
+    // Not just "accepted": the approver learns the action it unlocked failed.
+    expect(ok.stdout).toMatch(
+      /approved, then the action failed \(step contain\): ToolFailed: no secret crowdstrike\.api_token/,
+    );
     const result = await stack.client.result<{ status: string }>(id);
     expect(result.status).toBe('completed_with_failures');
 
