@@ -44,6 +44,31 @@ export interface RunSummary {
   historyLength: number | undefined;
 }
 
+/** Why a closed run failed, as Temporal recorded it. */
+export interface RunFailure {
+  type: string;
+  message: string;
+}
+
+/** What became of the step an approval unlocked (see {@link WardenClient.afterApproval}). */
+export interface AfterApproval {
+  outcome: 'completed' | 'failed' | 'running';
+  stepId?: string;
+  kind?: string;
+  error?: { type: string; message: string };
+}
+
+/** What `warden status` shows: see {@link WardenClient.report}. */
+export interface RunReport {
+  summary: RunSummary;
+  state?: RunState;
+  /** What the run (and its running forEach batches) waits for. */
+  pending: PendingApproval[];
+  failure?: RunFailure;
+  /** Queries that got no answer (no worker running?). */
+  unavailable: string[];
+}
+
 /** Options for {@link WardenClient.start}. */
 export interface StartOptions {
   /** Business key; starting the same id twice is refused (idempotent start). @default <prefix>-<uuid> */
@@ -194,6 +219,76 @@ export class WardenClient {
   /** A run's status, steps, decisions, agent turns and interrupts (`runState` query). */
   async runState(workflowId: string): Promise<RunState> {
     return this.guard(workflowId, () => this.temporal.workflow.getHandle(workflowId).query(runStateQuery));
+  }
+
+  /**
+   * Everything `warden status` shows about one run: its Temporal summary; for Warden runs its `runState`
+   * and what it waits for (its own approvals and those of its running forEach batches); for a failed run
+   * the failure Temporal recorded. Queries that no worker answers within `queryTimeoutMs` are left out
+   * (`unavailable` says which), never waited on forever.
+   */
+  async report(workflowId: string, queryTimeoutMs = 10_000): Promise<RunReport> {
+    const { raw, ...summary } = await this.describe(workflowId);
+    const out: RunReport = { summary, pending: [], unavailable: [] };
+    const query = <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> =>
+      this.temporal.connection.withDeadline(Date.now() + queryTimeoutMs, fn).catch((err: unknown) => {
+        out.unavailable.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+        return undefined;
+      });
+    if (summary.status === 'FAILED' || summary.status === 'TERMINATED' || summary.status === 'TIMED_OUT')
+      out.failure = await this.closeFailure(workflowId).catch(() => undefined);
+    if (!['runPlaybook', 'forEachBatch'].includes(raw.type)) return out;
+    out.state = await query('runState', () => this.runState(workflowId));
+    if (summary.status !== 'RUNNING') return out;
+    out.pending.push(...((await query('pendingApprovals', () => this.pendingApprovalsOf(workflowId))) ?? []));
+    const batches = await this.list({
+      query: `ParentWorkflowId = "${workflowId.replace(/["\\]/g, '')}" AND ExecutionStatus = "Running"`,
+      limit: 50,
+    }).catch(() => [] as RunSummary[]);
+    for (const b of batches)
+      out.pending.push(
+        ...((await query(`pendingApprovals of ${b.workflowId}`, () => this.pendingApprovalsOf(b.workflowId))) ?? []),
+      );
+    return out;
+  }
+
+  /**
+   * What became of the step an approval unlocked: polls the run's `runState` for up to `waitMs` until
+   * that step finished. `failed` with the error when the approved action (or step) failed; `running`
+   * when it had not finished by then (or no worker answered).
+   */
+  async afterApproval(workflowId: string, approvalId: string, waitMs = 8_000): Promise<AfterApproval> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const state = await this.temporal.connection
+        .withDeadline(Date.now() + 5_000, () => this.runState(workflowId))
+        .catch(() => undefined);
+      const step = state?.steps.find((x) => x.approval?.approvalId === approvalId);
+      if (step) {
+        const error = step.approval?.actionError ?? (step.status === 'failed' ? step.error : undefined);
+        if (error) return { stepId: step.stepId, kind: step.kind, outcome: 'failed', error };
+        if (step.status === 'completed') return { stepId: step.stepId, kind: step.kind, outcome: 'completed' };
+      }
+      if (Date.now() >= deadline)
+        return { outcome: 'running', ...(step ? { stepId: step.stepId, kind: step.kind } : {}) };
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  }
+
+  /** The failure a closed run ended with, from its history (no worker needed). */
+  async closeFailure(workflowId: string): Promise<RunFailure | undefined> {
+    const history = await this.temporal.workflow.getHandle(workflowId).fetchHistory();
+    const last = history.events?.at(-1);
+    const failed = last?.workflowExecutionFailedEventAttributes?.failure;
+    if (failed)
+      return {
+        type: failed.applicationFailureInfo?.type ?? 'WorkflowFailed',
+        message: failed.message ?? '(no message)',
+      };
+    const terminated = last?.workflowExecutionTerminatedEventAttributes;
+    if (terminated) return { type: 'Terminated', message: terminated.reason || '(no reason given)' };
+    if (last?.workflowExecutionTimedOutEventAttributes) return { type: 'TimedOut', message: 'the run timed out' };
+    return undefined;
   }
 
   /** The input with an attestation of its initiator: theirs (signer), or this service's; unchanged otherwise. */

@@ -179,7 +179,8 @@ export function createLlmActivities(deps: LlmDeps) {
         );
       } catch (err) {
         clearInterval(beat);
-        const status = err instanceof OpenAI.APIError ? err.status : undefined;
+        const status: number | undefined =
+          err instanceof OpenAI.APIError ? (err.status as number | undefined) : undefined;
         wardenMetrics().observeLlmCall(model, status === undefined ? 'error' : `http_${status}`, seconds());
         if (err instanceof OpenAI.APIError && err.status !== undefined) {
           const retryable = err.status === 429 || err.status === 408 || err.status >= 500;

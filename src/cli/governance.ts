@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import type { WardenClient } from '../client';
+import type { AfterApproval, WardenClient } from '../client';
 import { UserError } from '../errors';
 import { loadSigner } from '../identity/keyring';
 import { killSwitchFields } from '../identity/signed-request';
@@ -8,6 +8,8 @@ import { loadConfig } from '../config';
 import { withClient } from './client';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
+import { approvalLines, viewOf } from './run-report';
+import { neutralizeUntrusted } from '../governance/untrusted';
 
 /** A client for one command, with the governor (breakers, kill switch) this configuration answers to. */
 function withGovernor<T>(fn: (c: WardenClient, governorId: string) => Promise<T>): Promise<T> {
@@ -19,28 +21,38 @@ function since(iso: string): string {
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
 }
 
+/** One line on what the approved action did, for `warden approve`. */
+function afterApprovalLine(a: AfterApproval, workflowId: string): string {
+  const what = a.kind === 'approval' ? 'the run' : 'the action';
+  switch (a.outcome) {
+    case 'completed':
+      return a.kind === 'approval' ? 'the run continues' : `the approved action ran (step ${a.stepId ?? '?'})`;
+    case 'failed':
+      return `approved, then ${what} failed (step ${a.stepId ?? '?'}): ${a.error?.type ?? 'ToolFailed'}: ${neutralizeUntrusted(a.error?.message ?? '', 500)} — see \`warden status ${workflowId}\``;
+    case 'running':
+      return `${what} has not finished yet — follow it with \`warden status ${workflowId}\``;
+  }
+}
+
 /** `warden approvals|approve|reject|pause|resume|cancel|kill-switch`. */
 export function registerGovernanceCommands(program: Command, io: CliIO): void {
   program
     .command('approvals')
-    .description('list pending approvals across runs')
+    .description('list pending approvals across runs, with the evidence to decide on')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       await withClient(async (client) => {
         const pending = await client.pendingApprovals();
-        if (opts.json) return io.out(json(pending));
+        const now = Date.now();
+        if (opts.json) return io.out(json(pending.map((p) => viewOf(p, now))));
+        if (!pending.length) return io.out('(no pending approvals)');
         io.out(
-          table(
-            pending.map((p) => ({
-              run: p.workflowId,
-              approvalId: p.approvalId,
-              action: p.action,
-              tier: `${p.tier} (${p.approvals.length}/${p.required})`,
-              approvers: p.stages[p.stage]?.groups.join(',') ?? '-',
-              waiting: since(p.requestedAt),
-            })),
-            ['run', 'approvalId', 'action', 'tier', 'approvers', 'waiting'],
-          ),
+          pending
+            .map((p) => {
+              const [head = '', ...rest] = approvalLines(p, now);
+              return [`${head}  (waiting ${since(p.requestedAt)})`, ...rest].join('\n');
+            })
+            .join('\n\n'),
         );
       });
     });
@@ -61,6 +73,8 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
           approvalId: string,
           opts: { as: string; reason?: string; json?: boolean; printSignal?: boolean },
         ) => {
+          if (opts.reason !== undefined && opts.reason.length > 2000)
+            throw new UserError(`--reason is at most 2000 characters (got ${opts.reason.length}); nothing was sent`);
           const config = loadConfig();
           const signer = loadSigner(config.keysDir, opts.as);
           await withClient(async (client) => {
@@ -70,10 +84,23 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
               return io.out(`temporal workflow signal --workflow-id ${workflowId} --name approval --input '${input}'`);
             }
             const attempt = await client.decide(workflowId, approvalId, decision, signer, opts.reason);
-            if (opts.json) io.out(json(attempt));
+            // The final approval unlocks the action: say what became of it, not only that the vote counted.
+            const after =
+              attempt.outcome === 'accepted' && decision === 'approve' && attempt.reason === 'approved'
+                ? await client.afterApproval(workflowId, approvalId)
+                : undefined;
+            if (opts.json) io.out(json(after ? { ...attempt, afterApproval: after } : attempt));
             if (attempt.outcome === 'refused')
               throw new UserError(`the run refused the ${decision}: ${attempt.reason}`);
-            if (!opts.json) io.out(`${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}`);
+            if (!opts.json) {
+              io.out(
+                `${decision === 'approve' ? 'approval' : 'rejection'} accepted: ${attempt.reason}` +
+                  (attempt.approverReason !== undefined
+                    ? ` (reason recorded: "${neutralizeUntrusted(attempt.approverReason, 200)}")`
+                    : ''),
+              );
+              if (after) io.out(afterApprovalLine(after, workflowId));
+            }
           });
         },
       );

@@ -10,6 +10,7 @@ import type { Signer } from '../identity/keyring';
 import { loadSigner } from '../identity/keyring';
 import type { CliIO } from './output';
 import { json, keyValues, table } from './output';
+import { statusJson, statusText } from './run-report';
 
 async function readInput(source: string | undefined, io: CliIO): Promise<unknown> {
   if (source === undefined) return {};
@@ -97,13 +98,13 @@ export function registerRunCommands(program: Command, io: CliIO): void {
 
   program
     .command('status')
-    .description('show one run')
+    .description('show one run: its steps, what it waits for (with the evidence) and why it failed')
     .argument('<workflowId>')
     .option('--json', 'machine-readable output')
     .action(async (workflowId: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
-        const { raw: _raw, ...summary } = await client.describe(workflowId);
-        io.out(opts.json ? json(summary) : keyValues({ ...summary }));
+        const report = await client.report(workflowId);
+        io.out(opts.json ? json(statusJson(report)) : statusText(report));
       });
     });
 

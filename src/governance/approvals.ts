@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { KeyDirectory } from '../identity/directory';
 import { Signature, digestText, verifySignedRequest } from '../identity/signed-request';
+import type { ApprovalEvidence } from './approval-evidence';
 import { formatIssues } from './issues';
 import type { ApprovalPlan } from './policy';
 
@@ -37,8 +38,8 @@ export function approvalFields(
   return [workflowId, s.approvalId, s.actionHash ?? '', s.decision, s.approver, digestText(s.reason)];
 }
 
-/** An approval the run is waiting for. */
-export interface PendingApproval {
+/** An approval the run is waiting for, with the evidence an approver decides on (see ApprovalEvidence). */
+export interface PendingApproval extends ApprovalEvidence {
   approvalId: string;
   workflowId: string;
   stepId: string;
@@ -48,7 +49,10 @@ export interface PendingApproval {
   /** sha256 over tool + canonical args + run + step + policy version. */
   actionHash: string;
   policyVersion: string;
+  /** Why policy asked for approval (for approval steps, their title). */
   reason: string;
+  /** The policy rule that required the approval (`approval-step` for a playbook's approval step). */
+  ruleId?: string;
   tier: number;
   required: number;
   stage: number;
@@ -64,6 +68,15 @@ export interface PendingApproval {
   initiator: string;
 }
 
+/**
+ * Who may decide a pending approval now: the current stage's eligible approvers (from the policy's
+ * approver groups) except the run's initiator and those who already approved.
+ */
+export function mayDecide(p: Pick<PendingApproval, 'eligible' | 'initiator' | 'approvals'>): string[] {
+  const approved = new Set(p.approvals.map((a) => a.approver));
+  return p.eligible.filter((u) => u !== p.initiator && !approved.has(u));
+}
+
 /** One attempt to decide an approval, accepted or refused. */
 export interface ApprovalAttempt {
   requestId?: string;
@@ -77,11 +90,18 @@ export interface ApprovalAttempt {
   signed: boolean;
   /** The verified key. */
   keyId?: string;
+  /** The reason the approver gave (`warden approve|reject --reason`), as signed. Untrusted text. */
+  approverReason?: string;
 }
 
 /** How an approval ended. */
 export type ApprovalOutcome =
-  | { status: 'approved'; approvers: string[] }
+  | {
+      status: 'approved';
+      approvers: string[];
+      /** Each approval with the approver's reason (absent from runs before reasons were kept). */
+      votes?: { approver: string; at: string; reason?: string }[];
+    }
   | { status: 'rejected'; by: string; reason?: string }
   | { status: 'timed_out' };
 
@@ -125,6 +145,7 @@ export function applyApprovalSignal(
     };
   }
   const s = parsed.data;
+  const stated = s.reason ? { approverReason: s.reason } : {};
   const refuse = (reason: string): ApplyResult => ({
     attempt: {
       requestId: s.requestId,
@@ -135,6 +156,7 @@ export function applyApprovalSignal(
       reason,
       at: now,
       signed: false,
+      ...stated,
     },
   });
   const p = pending.get(s.approvalId);
@@ -186,6 +208,7 @@ export function applyApprovalSignal(
     at: now,
     signed: !legacyUnsigned,
     ...(verified.keyId ? { keyId: verified.keyId } : {}),
+    ...stated,
   };
   if (s.decision === 'reject') {
     return {
@@ -200,7 +223,11 @@ export function applyApprovalSignal(
   if (p.approvals.length >= p.required) {
     return {
       attempt: { ...accepted, reason: 'approved' },
-      outcome: { status: 'approved', approvers: p.approvals.map((a) => a.approver) },
+      outcome: {
+        status: 'approved',
+        approvers: p.approvals.map((a) => a.approver),
+        votes: p.approvals.map((a) => ({ ...a })),
+      },
     };
   }
   return {

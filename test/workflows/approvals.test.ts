@@ -298,9 +298,11 @@ describe('approval gates (real Temporal dev server)', () => {
     };
     const list = await runCli(['approvals'], env);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(
-      new RegExp(`${id}\\s+${p.approvalId.replace('.', '\\.')}\\s+host_isolate ws01\\s+1 \\(0/1\\)\\s+l1`),
-    );
+    const block = list.stdout.slice(list.stdout.indexOf(`${id}  ${p.approvalId}`)).split('\n\n')[0]!;
+    expect(block).toMatch(/action: +host_isolate ws01\n/);
+    expect(block).toMatch(/policy: +isolate-low: isolation of a low-criticality host needs one approver/);
+    expect(block).toMatch(/tier: +1: 0 of 1 approval, 1 more needed/);
+    expect(block).toMatch(/approvers: +alice, bob \(l1, stage 1 of 2\)/);
     const self = await runCli(['approve', id, p.approvalId, '--as', 'olivia'], env);
     expect(self.code).toBe(1);
     expect(self.stderr).toMatch(/the run refused the approve: self-approval/);

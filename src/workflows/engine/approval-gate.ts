@@ -3,6 +3,7 @@ import type { Activities } from '../../activities';
 import { FailureType } from '../../errors';
 import type { ApprovalAttempt, ApprovalOutcome, ApprovalSignal, PendingApproval } from '../../governance/approvals';
 import { applyApprovalSignal } from '../../governance/approvals';
+import type { ApprovalEvidence } from '../../governance/approval-evidence';
 import type { Decision } from '../../governance/decision';
 import { StepFailure, now } from './failures';
 import type { Journal } from './journal';
@@ -89,16 +90,23 @@ export class ApprovalGate {
 
   /**
    * Applies a `require_approval` decision: waits for humans and returns the approval, or throws
-   * StepFailure (ApprovalRejected, ApprovalTimedOut, or PolicyDenied without a plan).
+   * StepFailure (ApprovalRejected, ApprovalTimedOut, or PolicyDenied without a plan). `evidence` is shown
+   * to approvers with the pending approval (targets, arguments or details, what approving unlocks).
    */
-  async enforce(d: Decision, stepId: string, callId: string, record: StepRecord): Promise<ApprovalOutcome> {
+  async enforce(
+    d: Decision,
+    stepId: string,
+    callId: string,
+    record: StepRecord,
+    evidence: ApprovalEvidence = {},
+  ): Promise<ApprovalOutcome> {
     if (!d.plan) throw new StepFailure(FailureType.PolicyDenied, 'approval required but no approval plan: denied');
     const plan = d.plan;
     record.status = 'waiting_approval';
     const outcome = await inSpan(
       `approval wait ${stepId}.${callId}`,
       { 'warden.approval.tier': plan.tier, 'warden.approval.action': d.action },
-      () => this.wait(d, stepId, callId),
+      () => this.wait(d, stepId, callId, evidence),
     );
     record.approval = { ...outcome, approvalId: `${stepId}.${callId}` };
     record.status = 'running';
@@ -115,7 +123,12 @@ export class ApprovalGate {
     return outcome;
   }
 
-  private async wait(d: Decision, stepId: string, callId: string): Promise<ApprovalOutcome> {
+  private async wait(
+    d: Decision,
+    stepId: string,
+    callId: string,
+    evidence: ApprovalEvidence,
+  ): Promise<ApprovalOutcome> {
     const plan = d.plan!;
     const approvalId = `${stepId}.${callId}`;
     const first = plan.stages[0]!;
@@ -128,6 +141,8 @@ export class ApprovalGate {
       actionHash: d.actionHash,
       policyVersion: d.policyVersion,
       reason: d.reason,
+      ruleId: d.ruleId,
+      ...evidence,
       tier: plan.tier,
       required: plan.required,
       stage: 0,
@@ -151,6 +166,9 @@ export class ApprovalGate {
       required: plan.required,
       groups: first.groups,
       reason: d.reason,
+      ruleId: d.ruleId,
+      ...(evidence.targets?.length ? { targets: evidence.targets } : {}),
+      ...(evidence.unlocks ? { unlocks: evidence.unlocks } : {}),
     });
     try {
       for (let i = 0; i < plan.stages.length; i++) {

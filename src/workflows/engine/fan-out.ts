@@ -86,6 +86,7 @@ export async function runForEach(
     results.push(...(step.collect !== 'failures' ? res.items : res.items.filter((r) => r.status === 'failed')));
     // The child audited its own decisions; mirror them here so one runState shows the whole run.
     ctx.journal.mirrorDecisions(res.decisions ?? []);
+    ctx.journal.mirrorFailedActions(res.failedActions ?? []);
     if (res.tainted) ctx.taint.mark();
     if (res.cancelled) throw new StepFailure(FailureType.RunCancelled, `forEach batch ${batch} was cancelled`);
     record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
@@ -173,12 +174,17 @@ export async function runItems(
     if (!ctx.cancelRequested) throw err;
     cancelled = true;
   }
-  ctx.journal.state.status = cancelled ? 'cancelled' : 'completed';
+  ctx.journal.state.status = cancelled
+    ? 'cancelled'
+    : ctx.journal.state.failedActions?.length
+      ? 'completed_with_failures'
+      : 'completed';
   await CancellationScope.nonCancellable(() => ctx.journal.flush());
   return {
     items: results.filter((r): r is ItemResult => r !== undefined),
     cancelled,
     decisions: ctx.journal.state.decisions,
+    ...(ctx.journal.state.failedActions?.length ? { failedActions: ctx.journal.state.failedActions } : {}),
     tainted: ctx.taint.tainted,
   };
 }

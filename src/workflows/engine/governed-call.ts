@@ -4,6 +4,8 @@ import type { DecideInput } from '../../activities/governance';
 import { FailureType } from '../../errors';
 import type { ApprovalOutcome } from '../../governance/approvals';
 import type { Decision } from '../../governance/decision';
+import type { ApprovalEvidence } from '../../governance/approval-evidence';
+import { approvalTargets, boundedEvidence } from '../../governance/approval-evidence';
 import { StepFailure, describeError } from './failures';
 import type { GovernanceContext, GovernedCall } from './step-context';
 import type { StepRecord } from './state';
@@ -65,6 +67,7 @@ export async function enforce(
   stepId: string,
   callId: string,
   record: StepRecord,
+  evidence?: ApprovalEvidence,
 ): Promise<ApprovalOutcome | undefined> {
   switch (d.effect) {
     case 'allow':
@@ -72,7 +75,7 @@ export async function enforce(
     case 'deny':
       throw new StepFailure(FailureType.PolicyDenied, `denied by policy (${d.ruleId}): ${d.reason}`);
     case 'require_approval':
-      return ctx.gate.enforce(d, stepId, callId, record);
+      return ctx.gate.enforce(d, stepId, callId, record, evidence);
   }
 }
 
@@ -95,7 +98,11 @@ export async function governedCall(
     ...(call.agent ? { agent: call.agent } : {}),
   });
   if (decision.invalid) throw new StepFailure(FailureType.ValidationError, decision.reason);
-  await enforce(ctx, decision, call.stepId, call.callId, call.record);
+  const approval = await enforce(ctx, decision, call.stepId, call.callId, call.record, {
+    args: boundedEvidence(call.args),
+    targets: approvalTargets(call.args, call.context),
+    unlocks: `runs ${decision.action}`,
+  });
   let token = decision.token;
   // An approved action gets its token only once the worker has re-verified the signed approvals.
   if (decision.effect === 'require_approval' && patched(DECISION_TOKENS_PATCH)) {
@@ -138,7 +145,24 @@ export async function governedCall(
   }).catch((err: unknown) => {
     if (!isCancellation(err)) {
       const e = describeError(err);
-      ctx.journal.toolFailed(actor, { ...where, errorType: e.type, error: e.message.slice(0, 2000) });
+      const error = { type: e.type, message: e.message.slice(0, 2000) };
+      const approvedBy = approval?.status === 'approved' ? approval.approvers : undefined;
+      // Reads that fail are the step's own business; a failed write or destructive action is the run's.
+      const governed =
+        decision.risk !== 'read'
+          ? {
+              workflowId: ctx.workflowId,
+              stepId: call.stepId,
+              callId: call.callId,
+              tool: call.tool,
+              action: decision.action,
+              ...(approvedBy ? { approvedBy } : {}),
+              error,
+              at: new Date().toISOString(),
+            }
+          : undefined;
+      if (call.record.approval) call.record.approval.actionError = error;
+      ctx.journal.toolFailed(actor, { ...where, errorType: e.type, error: error.message }, governed);
     }
     throw err;
   });

@@ -128,7 +128,12 @@ export class Interrupts {
       if (!v.ok) return refuse(v.reason);
       this.nonces.add(c.signature!.nonce);
     }
-    if (state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled')
+    if (
+      state.status === 'completed' ||
+      state.status === 'completed_with_failures' ||
+      state.status === 'failed' ||
+      state.status === 'cancelled'
+    )
       return record('refused', `run already ${state.status}`);
     let rec: ControlRecord;
     switch (c.action) {

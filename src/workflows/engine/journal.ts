@@ -3,7 +3,7 @@ import type { Decision, DecisionRecord, DecisionSite } from '../../governance/de
 import { decisionRecord } from '../../governance/decision';
 import { AuditTrail, actorOf } from './audit-trail';
 import { now } from './failures';
-import type { AgentTurnRecord, ControlRecord, RunState, StepRecord } from './state';
+import type { AgentTurnRecord, ControlRecord, FailedAction, RunState, StepRecord } from './state';
 
 /**
  * The run's journal: each event is recorded once, here, and projected into both the audit ledger (buffered
@@ -34,6 +34,8 @@ export class Journal {
     via: string;
     unverifiedBecause?: string;
     trigger: { type: string; ref?: string };
+    /** Where the run came from by Temporal's record, and what that rests on (src/triggers/run-provenance.ts). */
+    provenance?: { type: string; evidence: string; discrepancy?: string };
   }): void {
     const kind = /^(schedule|threshold|webhook):/.test(data.initiator) ? 'system' : 'human';
     this.ledger.add('run.started', { kind, id: data.initiator.slice(0, 256) }, data);
@@ -41,11 +43,32 @@ export class Journal {
 
   runEnded(): void {
     const s = this.state;
-    const status = s.status === 'running' || s.status === 'paused' ? 'failed' : s.status;
+    const status =
+      s.status === 'running' || s.status === 'paused'
+        ? 'failed'
+        : s.status === 'completed_with_failures'
+          ? 'completed'
+          : s.status;
+    const failed = s.failedActions ?? [];
     this.ledger.add(
       `run.${status}`,
       { kind: 'system', id: 'warden' },
-      { status: s.status, steps: s.steps.length, decisions: s.decisions.length },
+      {
+        status: s.status,
+        steps: s.steps.length,
+        decisions: s.decisions.length,
+        ...(s.error ? { error: s.error } : {}),
+        ...(failed.length
+          ? {
+              failedActions: failed.slice(0, 20).map((f) => ({
+                workflowId: f.workflowId,
+                stepId: f.stepId,
+                tool: f.tool,
+                errorType: f.error.type,
+              })),
+            }
+          : {}),
+      },
     );
   }
 
@@ -72,9 +95,18 @@ export class Journal {
     this.ledger.add('tool.executed', actorOf(actor), data);
   }
 
-  /** A tool call that failed, with its failure type. */
-  toolFailed(actor: string, data: Record<string, unknown>): void {
+  /**
+   * A tool call that failed, with its failure type; `governed` (a write or destructive action that policy
+   * allowed or humans approved) also lands in `runState.failedActions`.
+   */
+  toolFailed(actor: string, data: Record<string, unknown>, governed?: FailedAction): void {
+    if (governed) (this.state.failedActions ??= []).push(governed);
     this.ledger.add('tool.failed', actorOf(actor), data);
+  }
+
+  /** Failed actions a forEach batch already recorded in the ledger, shown in this run's `runState` too. */
+  mirrorFailedActions(failed: FailedAction[]): void {
+    if (failed.length) (this.state.failedActions ??= []).push(...failed);
   }
 
   /** One LLM call of an agent step; `turn.toolCalls` fills in as its calls are handled. */
@@ -129,6 +161,7 @@ export class Journal {
         requestId: a.requestId ?? null,
         signed: a.signed,
         ...(a.keyId ? { keyId: a.keyId } : {}),
+        ...(a.approverReason !== undefined ? { approverReason: a.approverReason } : {}),
         ...(outcome?.status === 'approved' ? { approvers: outcome.approvers } : {}),
       },
     );

@@ -2,11 +2,13 @@ import { CancellationScope, isCancellation, patched, proxyLocalActivities, workf
 import type { Activities } from '../../activities';
 import type { ControlAuthority } from '../contract';
 import type { IdentifyRunInput, RunIdentity } from '../../activities/identity';
+import type { RunProvenance } from '../../triggers/run-provenance';
 import { runProvenance } from '../../triggers/run-provenance';
 import type { Decision } from '../../governance/decision';
 import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
 import { evaluate, render, truthy } from '../../governance/expressions';
+import { approvalTargets, boundedEvidence } from '../../governance/approval-evidence';
 import type { ActionStep, ApprovalStep, BranchStep, Step } from '../../governance/steps';
 import { runAgentLoop } from './agent-loop';
 import { ApprovalGate } from './approval-gate';
@@ -63,6 +65,10 @@ export class Run implements FanOutContext {
   runInput: unknown = undefined;
 
   private identity: RunIdentity;
+  /** Where the run came from, as Temporal recorded it (absent from histories before verified initiators). */
+  private provenance?: RunProvenance;
+  /** The steps still to come after the current one, innermost list first (what an approval step unlocks). */
+  private readonly upcoming: Step[][] = [];
 
   constructor(private readonly opts: RunOptions) {
     const info = workflowInfo();
@@ -99,6 +105,7 @@ export class Run implements FanOutContext {
       this.interrupts.authorize('legacy');
     } else {
       const provenance = runProvenance(workflowInfo(), claim.trigger as { type: string; ref?: string } | undefined);
+      this.provenance = provenance;
       this.identity = await identifyProxy.identifyRun({ ...claim, provenance });
       this.interrupts.authorize({
         runWorkflowId: this.workflowId,
@@ -158,6 +165,15 @@ export class Run implements FanOutContext {
       via: this.identity.via,
       ...(this.identity.reason ? { unverifiedBecause: this.identity.reason } : {}),
       trigger: this.opts.trigger ?? { type: 'manual' },
+      ...(this.provenance
+        ? {
+            provenance: {
+              type: this.provenance.type,
+              evidence: this.provenance.evidence,
+              ...(this.provenance.discrepancy ? { discrepancy: this.provenance.discrepancy } : {}),
+            },
+          }
+        : {}),
     });
     try {
       return await this.runToEnd(steps, scope);
@@ -182,8 +198,10 @@ export class Run implements FanOutContext {
       await this.scope.run(() => this.runSteps(steps, scope));
       // A cancel that arrived while the last step finished still wins: the run did not complete cleanly.
       if (this.cancelRequested) throw new StepFailure(FailureType.RunCancelled, 'run cancelled');
-      this.state.status = 'completed';
-      return { status: 'completed' };
+      // Not a clean success when a governed action failed, even if the playbook carried on past it.
+      const status = this.state.failedActions?.length ? 'completed_with_failures' : 'completed';
+      this.state.status = status;
+      return { status };
     } catch (err) {
       if (isCancellation(err) || this.cancelRequested) {
         this.state.status = 'cancelled';
@@ -193,7 +211,8 @@ export class Run implements FanOutContext {
         return { status: 'cancelled' };
       }
       this.state.status = 'failed';
-      return { status: 'failed', error: describeError(err) };
+      this.state.error = describeError(err);
+      return { status: 'failed', error: this.state.error };
     } finally {
       this.state.currentStep = undefined;
     }
@@ -201,19 +220,30 @@ export class Run implements FanOutContext {
 
   /** Runs steps in order; pause and cancel take effect between steps. */
   private async runSteps(steps: Step[], scope: ExpressionScope): Promise<void> {
-    for (const step of steps) {
-      await this.checkpoint();
-      // Expressions may read the run's own record (e.g. a case step renders `{{ run }}`).
-      scope.run = {
-        workflowId: this.state.workflowId,
-        initiator: this.opts.initiator,
-        decisions: this.state.decisions,
-        steps: this.state.steps,
-        agentTurns: this.state.agentTurns,
-      };
-      await this.runStep(step, scope);
-      await this.journal.flush();
+    const rest = [...steps];
+    this.upcoming.unshift(rest);
+    try {
+      while (rest.length) {
+        const step = rest.shift()!;
+        await this.runOne(step, scope);
+      }
+    } finally {
+      this.upcoming.shift();
     }
+  }
+
+  private async runOne(step: Step, scope: ExpressionScope): Promise<void> {
+    await this.checkpoint();
+    // Expressions may read the run's own record (e.g. a case step renders `{{ run }}`).
+    scope.run = {
+      workflowId: this.state.workflowId,
+      initiator: this.opts.initiator,
+      decisions: this.state.decisions,
+      steps: this.state.steps,
+      agentTurns: this.state.agentTurns,
+    };
+    await this.runStep(step, scope);
+    await this.journal.flush();
   }
 
   private async runStep(step: Step, scope: ExpressionScope): Promise<void> {
@@ -271,6 +301,10 @@ export class Run implements FanOutContext {
     const rendered = render(step.title, scope);
     const title = (typeof rendered === 'string' ? rendered : JSON.stringify(rendered)).slice(0, 200);
     const callId = `${scope.index ?? 0}`;
+    const next = this.upcoming
+      .flat()
+      .map((s) => s.id)
+      .slice(0, 8);
     const decision = await decide(this, `policy: approval "${title}"`, {
       stepId: step.id,
       callId,
@@ -280,7 +314,14 @@ export class Run implements FanOutContext {
       args: details,
       context: {},
     });
-    const outcome = await enforce(this, decision, step.id, callId, record);
+    const outcome = await enforce(this, decision, step.id, callId, record, {
+      title,
+      details: boundedEvidence(details),
+      targets: approvalTargets(details),
+      unlocks: next.length
+        ? `the run continues with step${next.length > 1 ? 's' : ''} ${next.join(', ')}`
+        : `the run continues past step ${step.id}`,
+    });
     return { approved: true, approvers: outcome?.status === 'approved' ? outcome.approvers : [] };
   }
 

@@ -3,8 +3,11 @@ import type { DecisionRecord } from '../../governance/decision';
 
 export type { DecisionRecord };
 
-/** Lifecycle of a run. */
-export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+/**
+ * Lifecycle of a run. `completed_with_failures`: every step ran, but a governed action (a write or
+ * destructive tool call that policy allowed or humans approved) failed; see `failedActions`.
+ */
+export type RunStatus = 'running' | 'paused' | 'completed' | 'completed_with_failures' | 'failed' | 'cancelled';
 
 /** Lifecycle of one step (or one call inside a forEach item). */
 export type StepStatus = 'running' | 'waiting_approval' | 'completed' | 'failed' | 'skipped' | 'cancelled';
@@ -23,7 +26,8 @@ export interface StepRecord {
   startedAt: string;
   endedAt?: string;
   error?: StepError;
-  approval?: ApprovalOutcome & { approvalId: string };
+  /** How the step's approval ended; `actionError` when it was approved and the action then failed. */
+  approval?: ApprovalOutcome & { approvalId: string; actionError?: StepError };
   /** forEach progress. */
   items?: { total: number; succeeded: number; failed: number };
 }
@@ -39,12 +43,31 @@ export interface ControlRecord {
   at: string;
 }
 
+/** A governed action (write or destructive tool call) that policy allowed or humans approved, and that failed. */
+export interface FailedAction {
+  /** The run that attempted it (a forEach batch's own id for its items). */
+  workflowId: string;
+  stepId: string;
+  callId: string;
+  tool: string;
+  /** The action as approvers saw it. */
+  action: string;
+  /** Who approved it, when it needed approval. */
+  approvedBy?: string[];
+  error: StepError;
+  at: string;
+}
+
 /** What `runState` returns. */
 export interface RunState {
   workflowId: string;
   playbook: string;
   initiator: string;
   status: RunStatus;
+  /** Why the run failed: the failing step's failure type and message. */
+  error?: StepError;
+  /** Governed actions that failed (also when the run carried on past them). */
+  failedActions?: FailedAction[];
   currentStep?: string;
   startedAt: string;
   steps: StepRecord[];

@@ -1,6 +1,6 @@
 import type { ExpressionScope } from '../../governance/expressions';
 import type { Step } from '../../governance/steps';
-import type { DecisionRecord, StepError } from './state';
+import type { DecisionRecord, FailedAction, StepError } from './state';
 import type { ControlAuthority } from '../contract';
 
 /** Input of the `forEachBatch` child workflow: one batch of a forEach step's items. */
@@ -37,6 +37,8 @@ export interface ForEachBatchResult {
   cancelled?: boolean;
   /** The batch's policy decisions, so the parent's runState (and its case) shows every decision. */
   decisions?: DecisionRecord[];
+  /** The batch's governed actions that failed, so the parent run is not reported as a clean success. */
+  failedActions?: FailedAction[];
   /** True when the batch showed untrusted content to a model: the parent run is tainted too. */
   tainted?: boolean;
 }

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AuditLedger } from '../../../src/audit';
 import { createSecretStore } from '../../../src/credentials/from-config';
-import type { PendingApproval } from '../../../src/governance/approvals';
+import type { PendingApprovalView } from '../../../src/cli/run-report';
 import { freePort } from '../../../src/runtime/dev-server';
 import { loadPolicyFile } from '../../../src/runtime/policy-file';
 import { createLogger } from '../../../src/telemetry/logger';
@@ -140,13 +141,25 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
       (r) => r.stdout.includes(workflowId),
       60_000,
     );
-    const p = (JSON.parse(listed.stdout) as PendingApproval[]).find((a) => a.workflowId.startsWith(workflowId))!;
+    const p = (JSON.parse(listed.stdout) as PendingApprovalView[]).find((a) => a.workflowId.startsWith(workflowId))!;
     expect(p).toMatchObject({
       workflowId: `${workflowId}--isolate--b0`,
       tier: 2,
       required: 2,
       action: expect.stringMatching(/dc-01/),
     });
+    // The approver sees the rule that asked, the target, what approving unlocks and who may decide.
+    expect(p).toMatchObject({
+      ruleId: 'isolate-critical-host',
+      targets: [{ kind: 'host', value: 'dc-01.corp.example.com' }],
+      unlocks: expect.stringMatching(/^runs edr_isolate_host .*dc-01/),
+      mayDecide: ['carol', 'dave'],
+      needed: 2,
+    });
+    const waiting = await runCli(['status', workflowId], env);
+    expect(waiting.stdout).toMatch(/waiting for 1 approval:/);
+    expect(waiting.stdout).toMatch(/policy: +isolate-critical-host: /);
+    expect(waiting.stdout).toMatch(/approvers: +carol, dave \(soc-l2, stage 1 of 2\)/);
     expect(falcon.actionsFor(deviceId)).toHaveLength(0);
 
     const first = await runCli(
@@ -181,6 +194,21 @@ describe('alert triage end to end: webhook → enrich → agent → approval →
     const verify = await runCli(['audit', 'verify', '--public-key', pub], env);
     expect([verify.code, verify.stderr]).toEqual([0, '']);
     expect(verify.stdout).toMatch(/^ledger OK/);
+    // A webhook run is audited as started by the webhook (a system actor), not by a person or by hand.
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const started = (await ledger.store.list({ workflowId })).find((r) => r.type === 'run.started')!;
+      expect(started.actor).toMatchObject({ kind: 'system', id: 'webhook:crowdstrike' });
+      expect(started.data).toMatchObject({
+        initiator: 'webhook:crowdstrike',
+        initiatorVerified: true,
+        trigger: { type: 'webhook', ref: 'crowdstrike/ldt:e2e-1' },
+        provenance: { type: 'webhook', evidence: 'claimed' },
+        via: 'service:test-harness',
+      });
+    } finally {
+      await ledger.close();
+    }
     const show = await runCli(['audit', 'show', p.workflowId], env);
     expect(show.stdout).toMatch(/approval\.granted/);
     expect(show.stdout).toMatch(/tool\.executed\s+edr_isolate_host/);
