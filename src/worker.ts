@@ -23,6 +23,8 @@ import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createWorkerTracing } from './telemetry/tracing';
+import { wardenMetrics } from './telemetry/metrics';
+import { freePort } from './runtime/dev-server';
 import { WORKFLOWS_PATH, prebuiltWorkflowBundle } from './runtime/workflow-bundle';
 import type { Logger } from './telemetry/logger';
 import { createLogger, sdkLogger } from './telemetry/logger';
@@ -35,16 +37,31 @@ let runtimeInstalled = false;
  * connection or worker is created; later calls are no-ops. Signal handling stays with Warden's entry
  * points (shutdownSignals: []), so they can drain in order.
  */
-export function installRuntime(logger: Logger): void {
+export function installRuntime(logger: Logger, sdkMetricsPort?: number): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
     Runtime.install({
       logger: sdkLogger(logger),
       shutdownSignals: [],
-      // Forward the Rust core's own logs too, instead of letting it print to stderr.
-      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+      telemetryOptions: {
+        // Forward the Rust core's own logs too, instead of letting it print to stderr.
+        logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+        // The SDK's runtime metrics on loopback only; /metrics appends them to Warden's own.
+        ...(sdkMetricsPort
+          ? {
+              metrics: {
+                prometheus: {
+                  bindAddress: `127.0.0.1:${sdkMetricsPort}`,
+                  countersTotalSuffix: true,
+                  useSecondsForDurations: true,
+                },
+              },
+            }
+          : {}),
+      },
     });
+    if (sdkMetricsPort) wardenMetrics().sdkMetricsUrl = `http://127.0.0.1:${sdkMetricsPort}/metrics`;
   } catch {
     // A runtime already exists (e.g. a test harness created one first): keep it.
   }
@@ -91,7 +108,7 @@ export interface WardenWorker {
 /** Creates (does not run) a worker polling the configured task queue with Warden's workflows and activities. */
 export async function createWardenWorker(opts: WardenWorkerOptions): Promise<WardenWorker> {
   const { config, logger } = opts;
-  installRuntime(logger);
+  installRuntime(logger, runtimeInstalled ? undefined : await freePort());
   const policy = opts.policy ?? loadPolicy(config);
   const connection = opts.connection ?? (await connectWorker(config));
   const client = await connectClient(config, 60_000); // a worker waits for its cluster longer than a CLI call
@@ -201,6 +218,12 @@ export function startHealthServer(worker: Worker, host: string, port: number): P
     const ready = state === 'RUNNING';
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, state }));
+    } else if (req.url === '/metrics') {
+      const metrics = wardenMetrics();
+      metrics.render().then(
+        (body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body),
+        () => res.writeHead(500).end(),
+      );
     } else if (req.url === '/readyz') {
       res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, state }));
     } else {

@@ -64,7 +64,7 @@ export class WardenMetrics {
 
   constructor(opts: { defaultMetrics?: boolean; fleetCacheMs?: number } = {}) {
     const r = this.registry;
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'warden_process_' });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'warden_' });
     this.fleetCacheMs = opts.fleetCacheMs ?? 15_000;
     this.auditRecords = new Counter({
       name: 'warden_audit_records_total',
@@ -196,6 +196,11 @@ export class WardenMetrics {
   }
 
   private readonly fleetCacheMs: number;
+
+  /** Where fleet-wide gauges come from, if this process reports them. */
+  get fleetSource(): FleetSource | undefined {
+    return this.fleet;
+  }
 
   /** Makes this process report fleet-wide gauges (the HTTP server and `warden dev` do). */
   setFleetSource(source: FleetSource | undefined): void {
