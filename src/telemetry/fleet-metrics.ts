@@ -1,3 +1,4 @@
+import { temporal } from '@temporalio/proto';
 import type { WardenClient } from '../client';
 import type { FleetSource } from './metrics';
 
@@ -7,9 +8,15 @@ const RUN_TYPES = ['runPlaybook', 'forEachBatch'];
 /**
  * The fleet-wide figures a scrape reads from Temporal through a client: runs by execution status
  * (visibility `GROUP BY ExecutionStatus`), pending approvals (the runs' own `pendingApprovals` queries,
- * capped), and the governor's kill switch and breakers.
+ * capped), task-queue backlogs (DescribeTaskQueue stats: what an autoscaler scales workers on), and the
+ * governor's kill switch and breakers.
  */
-export function fleetSourceOf(client: WardenClient, governorId: string, maxApprovals = 500): FleetSource {
+export function fleetSourceOf(
+  client: WardenClient,
+  governorId: string,
+  taskQueues: string[] = [client.taskQueue],
+  maxApprovals = 500,
+): FleetSource {
   return {
     async runsByStatus() {
       const types = RUN_TYPES.map((t) => `"${t}"`).join(', ');
@@ -20,6 +27,25 @@ export function fleetSourceOf(client: WardenClient, governorId: string, maxAppro
     },
     async pendingApprovals() {
       return (await client.pendingApprovals(maxApprovals)).map((p) => ({ tier: p.tier, requestedAt: p.requestedAt }));
+    },
+    async taskQueueBacklog() {
+      const backlog: Record<string, Record<string, number>> = {};
+      const kinds = [
+        ['workflow', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
+        ['activity', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+      ] as const;
+      for (const queue of taskQueues) {
+        for (const [kind, taskQueueType] of kinds) {
+          const res = await client.temporal.workflowService.describeTaskQueue({
+            namespace: client.temporal.options.namespace,
+            taskQueue: { name: queue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+            taskQueueType,
+            reportStats: true,
+          });
+          (backlog[queue] ??= {})[kind] = Number(res.stats?.approximateBacklogCount ?? 0);
+        }
+      }
+      return backlog;
     },
     async governor() {
       const state = await client.governor(governorId).state();

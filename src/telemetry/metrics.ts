@@ -21,6 +21,8 @@ export interface FleetSource {
   pendingApprovals(): Promise<Array<{ tier: number; requestedAt: string }>>;
   /** The governor's kill switch and breakers. */
   governor(): Promise<{ killSwitch: boolean; breakers: Record<string, string> }>;
+  /** Tasks waiting for a worker, by task queue and type (workflow, activity). */
+  taskQueueBacklog?(): Promise<Record<string, Record<string, number>>>;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -173,6 +175,15 @@ export class WardenMetrics {
         for (const [tier, a] of Object.entries(s.approvals)) g.set({ tier }, a.oldestSeconds);
       },
     );
+    fleetGauge(
+      'warden_task_queue_backlog',
+      'Tasks waiting for a worker, by task queue and type (scale workers on this)',
+      ['task_queue', 'type'],
+      (s, g) => {
+        for (const [task_queue, kinds] of Object.entries(s.backlog))
+          for (const [type, n] of Object.entries(kinds)) g.set({ task_queue, type }, n);
+      },
+    );
     fleetGauge('warden_kill_switch_engaged', '1 while the kill switch holds every write', [], (s, g) => {
       if (s.killSwitch !== undefined) g.set(s.killSwitch ? 1 : 0);
     });
@@ -290,17 +301,21 @@ export interface FleetSnapshot {
   approvals: Record<string, { count: number; oldestSeconds: number }>;
   killSwitch?: boolean;
   breakers: Record<string, string>;
+  backlog: Record<string, Record<string, number>>;
   error?: string;
 }
 
 async function readFleet(source: FleetSource): Promise<FleetSnapshot> {
-  const snapshot: FleetSnapshot = { runs: {}, approvals: {}, breakers: {} };
+  const snapshot: FleetSnapshot = { runs: {}, approvals: {}, breakers: {}, backlog: {} };
   const errors: string[] = [];
-  const [runs, pending, governor] = await Promise.allSettled([
+  const [runs, pending, governor, backlog] = await Promise.allSettled([
     source.runsByStatus(),
     source.pendingApprovals(),
     source.governor(),
+    source.taskQueueBacklog ? source.taskQueueBacklog() : Promise.resolve({}),
   ]);
+  if (backlog.status === 'fulfilled') snapshot.backlog = backlog.value;
+  else errors.push(String(backlog.reason));
   if (runs.status === 'fulfilled') snapshot.runs = runs.value;
   else errors.push(String(runs.reason));
   if (pending.status === 'fulfilled') {

@@ -101,6 +101,10 @@ describe('metrics', () => {
     expect(sample(waiting, 'warden_runs', { status: 'Running' })).toBeGreaterThanOrEqual(1);
     expect(sample(waiting, 'warden_approval_oldest_wait_seconds', { tier: '1' })).toBeGreaterThanOrEqual(0);
     expect(sample(waiting, 'warden_kill_switch_engaged')).toBe(0);
+    expect(sample(waiting, 'warden_fleet_scrape_errors')).toBe(0);
+    expect(
+      sample(waiting, 'warden_task_queue_backlog', { task_queue: stack.config.taskQueue, type: 'activity' }),
+    ).toBeGreaterThanOrEqual(0);
 
     await stack.client.decide(workflowId, 'review.0', 'approve', signerOf('alice'), 'ok');
     await stack.client.result(workflowId);
