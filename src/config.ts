@@ -62,6 +62,8 @@ export interface WardenConfig {
   policyFile: string;
   /** Principals directory merged into the policy (WARDEN_PRINCIPALS_FILE). */
   principalsFile: string | undefined;
+  /** WARDEN_THRESHOLD_RULES_FILE, resolved. */
+  thresholdRulesFile: string | undefined;
   /** Where this user's signing keys live (WARDEN_KEYS_DIR). */
   keysDir: string;
   /** The fleet key file (decision tokens, service attestations). */
@@ -320,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     },
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     principalsFile: s.WARDEN_PRINCIPALS_FILE ? path.resolve(s.WARDEN_PRINCIPALS_FILE) : undefined,
+    thresholdRulesFile: s.WARDEN_THRESHOLD_RULES_FILE ? path.resolve(s.WARDEN_THRESHOLD_RULES_FILE) : undefined,
     keysDir: path.resolve(s.WARDEN_KEYS_DIR ?? defaultKeysDir(env)),
     fleetKeyFile: path.resolve(s.WARDEN_FLEET_KEY_FILE ?? path.join(s.WARDEN_DATA_DIR, 'fleet.key')),
     http_request: {

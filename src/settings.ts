@@ -171,6 +171,10 @@ export const SETTINGS = {
     schema: z.string().min(1).optional(),
     doc: "Principals directory (YAML or JSON: user → keys) merged into the policy's `principals`; `warden keys enrol` writes it. Approvals and controls must be signed with a key enrolled here or in the policy.",
   },
+  WARDEN_THRESHOLD_RULES_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Threshold rules (YAML or JSON `rules:`): "N matching events per key within a window fire a playbook". Loaded with the enabled use cases\' own rules by `warden serve`/`warden dev` (POST /v1/events/:stream) and by workers (the `event_emit` tool). See docs/triggers.md.',
+  },
   WARDEN_KEYS_DIR: {
     schema: z.string().min(1).optional(),
     doc: 'Where `warden keys init` keeps your signing keys and the control commands read them (0600 files). Default: $XDG_CONFIG_HOME/warden/keys or ~/.config/warden/keys.',

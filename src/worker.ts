@@ -18,6 +18,8 @@ import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicy } from './runtime/policy-file';
 import { loadFleetKey } from './identity/fleet-key';
 import { buildToolRegistry, coreTools } from './tools';
+import { createEventEmitTool } from './tools/event-emit';
+import { thresholdIngestor } from './triggers/threshold-config';
 import { useCaseAgents, useCaseFactsProviders, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -119,7 +121,12 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     logger: logger.child({ component: 'activity' }),
     taskQueue: config.taskQueue,
     policy,
-    tools: buildToolRegistry(coreTools(config), useCaseTools(config, logger), opts.extraTools ?? []),
+    tools: buildToolRegistry(
+      coreTools(config),
+      [createEventEmitTool(thresholdIngestor(config, client))],
+      useCaseTools(config, logger),
+      opts.extraTools ?? [],
+    ),
     governor,
     notify: createNotifier(logger.child({ component: 'notify' }), config.governance.approvalWebhookUrl),
     killSwitchMode: config.governance.killSwitchMode,

@@ -16,6 +16,8 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         { createSecretStore },
         { useCaseWebhooks },
         { httpApiAccess },
+        { eventStreamSecrets },
+        { thresholdIngestor },
       ] = await Promise.all([
         import('../client'),
         import('../telemetry/logger'),
@@ -23,6 +25,8 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         import('../credentials/from-config'),
         import('../triggers/webhook-ingress'),
         import('../triggers/api-auth-config'),
+        import('../triggers/event-routes'),
+        import('../triggers/threshold-config'),
       ]);
       const logger = createLogger({ level: config.logLevel });
       const client = await WardenClient.connect(config, { attestAs: 'http' });
@@ -33,6 +37,10 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         ...access.server,
         fleetMetrics: { governorId: config.governance.governorId },
         webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
+        events: {
+          secretFor: eventStreamSecrets(createSecretStore(config).store),
+          ingestor: thresholdIngestor(config, client.temporal),
+        },
       });
       await app.listen({ host: config.http.host, port: config.http.port });
       io.out(`warden: HTTP server on http://${config.http.host}:${config.http.port}`);

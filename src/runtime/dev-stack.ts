@@ -1,3 +1,5 @@
+import { eventStreamSecrets } from '../triggers/event-routes';
+import { thresholdIngestor } from '../triggers/threshold-config';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -168,6 +170,10 @@ export async function startDevStack(
       fleetMetrics: { governorId: config.governance.governorId },
       ready: () => worker.getState() === 'RUNNING',
       webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),
+      events: {
+        secretFor: eventStreamSecrets(createSecretStore(config).store),
+        ingestor: thresholdIngestor(config, temporalClient),
+      },
     });
     await http.listen({ host: config.http.host, port: config.http.port });
     const h = http;

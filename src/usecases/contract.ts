@@ -97,6 +97,8 @@ export interface UseCase {
   policyFacts?(ctx: UseCaseContext): PolicyFactsProvider;
   webhooks?: WebhookRoute;
   schedules?: ScheduleDeclaration[];
+  /** A threshold-rules file (`rules:`, src/triggers/threshold-rule.ts) it ships, loaded with the operator's. */
+  thresholdRules?: string;
   /** `warden dev`'s demo: sends sample input through the use case and says what to look at. */
   demo?(ctx: DemoContext): Promise<unknown>;
   /** Commands it adds to the `warden` CLI (one group, named after the use case or its verbs). */

@@ -65,6 +65,13 @@ export function useCasePolicyFragments(config: WardenConfig): { usecase: string;
   return enabledUseCases(config).flatMap((uc) => (uc.policyRules ? [{ usecase: uc.name, file: uc.policyRules }] : []));
 }
 
+/** The enabled use cases' threshold-rules files. */
+export function useCaseThresholdRuleFiles(config: WardenConfig): { usecase: string; file: string }[] {
+  return enabledUseCases(config).flatMap((uc) =>
+    uc.thresholdRules ? [{ usecase: uc.name, file: uc.thresholdRules }] : [],
+  );
+}
+
 /** The enabled use cases' schedules, with the use case that declares each. */
 export function useCaseSchedules(config: WardenConfig): { usecase: string; schedule: ScheduleDeclaration }[] {
   return enabledUseCases(config).flatMap((uc) =>

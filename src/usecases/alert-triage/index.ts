@@ -48,7 +48,8 @@ export const useCase: UseCase = {
   },
   playbooks: { 'alert-triage': TRIAGE_PLAYBOOK_FILE },
   policyRules: path.join(__dirname, 'policy.yaml'),
-  policyFacts: (ctx) => createAlertFactsProvider(triageSettings(ctx.settings, ctx.config.http_request.timeoutMs).assets),
+  policyFacts: (ctx) =>
+    createAlertFactsProvider(triageSettings(ctx.settings, ctx.config.http_request.timeoutMs).assets),
   webhooks: triageWebhookRoute(),
   demo: runTriageDemo,
 };

@@ -32,6 +32,7 @@ export const useCase: UseCase = {
   playbooks: { ...PLAYBOOK_FILES },
   policyRules: path.join(__dirname, 'policy.yaml'),
   schedules: [COMPLIANCE_SCHEDULE],
+  thresholdRules: path.join(__dirname, 'threshold-rules.yaml'),
   demo: runComplianceDemo,
   cli: registerComplianceCommands,
 };

@@ -331,6 +331,21 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     ).toContain('cm-5');
     const records = await ledger.store.list({ workflowId: second, limit: 10_000 });
     expect(records.some((r) => r.type === 'compliance.drift')).toBe(true);
+    // The drift reached the threshold trigger: cm-5's regression started its own remediation run, which
+    // waits for a person to take ownership with the drift in front of them.
+    const remediation = await waitFor(
+      () => stack.client.pendingApprovals(),
+      (l) =>
+        l.some((p) => p.workflowId.startsWith('threshold-run-compliance-drift-remediation') && /cm-5/.test(p.action)),
+      60_000,
+    );
+    const own = remediation.find((p) => /nist-800-53-rev5 cm-5: pass → (fail|partial)/.test(p.action));
+    expect(own).toBeDefined();
+    const started = await ledger.store.list({ workflowId: own!.workflowId, limit: 100 });
+    expect(started.find((r) => r.type === 'run.started')?.data).toMatchObject({
+      trigger: { type: 'threshold' },
+      initiatorVerified: true,
+    });
 
     // Tampering with collected evidence is caught, naming the item.
     const bundle = store.listBundles(workflowId).find((b) => b.startsWith('github'))!;

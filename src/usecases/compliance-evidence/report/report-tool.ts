@@ -40,6 +40,18 @@ export const ReportOutput = z.object({
     newlyFailing: z.array(z.object({ framework: z.string(), controlId: z.string(), was: z.string(), now: z.string() })),
     recovered: z.number(),
     eventFile: z.string().optional(),
+    events: z.array(
+      z.object({
+        id: z.string(),
+        time: z.string(),
+        framework: z.string(),
+        controlId: z.string(),
+        was: z.string(),
+        now: z.string(),
+        workflowId: z.string(),
+        previousWorkflowId: z.string(),
+      }),
+    ),
   }),
   ledgerSeq: z.number(),
 });
@@ -183,6 +195,18 @@ export function createReportTool(deps: { store: EvidenceStore; ledger: () => Pro
             .map((d) => ({ framework: d.framework, controlId: d.controlId, was: d.was, now: d.now })),
           recovered: drift?.recovered.length ?? 0,
           ...(eventFile ? { eventFile } : {}),
+          // The drift as threshold-trigger events (stream `compliance-drift`): one per newly failing control,
+          // its id naming this run, so a retried emission counts once.
+          events: (drift?.newlyFailing ?? []).slice(0, 100).map((d) => ({
+            id: `${ref.workflowId}:${d.framework}:${d.controlId}`.slice(0, 128),
+            time: now,
+            framework: d.framework,
+            controlId: d.controlId,
+            was: d.was,
+            now: d.now,
+            workflowId: ref.workflowId,
+            previousWorkflowId: drift!.previousWorkflowId,
+          })),
         },
         ledgerSeq,
       };
