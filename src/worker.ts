@@ -20,6 +20,7 @@ import { loadFleetKey } from './identity/fleet-key';
 import { buildToolRegistry, coreTools } from './tools';
 import { createEventEmitTool } from './tools/event-emit';
 import { thresholdIngestor } from './triggers/threshold-config';
+import { temporalRunOrigins } from './triggers/run-origin';
 import { useCaseAgents, useCaseFactsProviders, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -144,6 +145,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     llm: config.llm,
     fleetKey: loadFleetKey(config.fleetKeyFile),
     factsProviders: useCaseFactsProviders(config, logger),
+    origins: temporalRunOrigins(client, config.taskQueue),
   });
   const tracing = createWorkerTracing({
     serviceName: config.otel.serviceName,

@@ -1,3 +1,4 @@
+import type { RunOrigins } from '../triggers/run-origin';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
@@ -21,6 +22,8 @@ export interface IdentityDeps {
   breakerThreshold: number;
   breakerCooldownMs: number;
   ledger: { store: Pick<AuditStore, 'list'> };
+  /** Temporal's own answers about a run's origin (src/triggers/run-origin.ts). */
+  origins: RunOrigins;
 }
 
 /** The kill switch as the governor holds it. */
@@ -86,7 +89,7 @@ export function callingRun(activity: string): { workflowId: string; runId: strin
 export function createIdentityActivities(deps: IdentityDeps) {
   const doc = deps.policy.document;
   /** Who started the calling run (see identifyRun). */
-  function identify(input: IdentifyRunInput): Promise<RunIdentity> {
+  async function identify(input: IdentifyRunInput): Promise<RunIdentity> {
     const run = callingRun('identifyRun');
     const p = input.provenance;
     if ((p.evidence === 'temporal-schedule' || p.evidence === 'threshold-parent') && !p.discrepancy) {
@@ -94,7 +97,21 @@ export function createIdentityActivities(deps: IdentityDeps) {
       const initiator = input.claimed.startsWith(expected)
         ? input.claimed
         : `${p.type}:${p.ref ?? p.parentWorkflowId ?? '?'}`;
-      return Promise.resolve({ initiator, verified: true, via: p.evidence });
+      // What workflowInfo() shows is what the starter wrote; ask Temporal itself before trusting it.
+      const confirmed =
+        p.evidence === 'temporal-schedule'
+          ? p.ref !== undefined && (await deps.origins.scheduleStarted(p.ref, run.workflowId, run.runId))
+          : p.parentWorkflowId !== undefined && (await deps.origins.isThresholdEntity(p.parentWorkflowId));
+      if (confirmed) return { initiator, verified: true, via: p.evidence };
+      return {
+        initiator: `unverified:${input.claimed}`,
+        verified: false,
+        via: 'none',
+        reason:
+          p.evidence === 'temporal-schedule'
+            ? `schedule ${p.ref ?? '?'} did not start this run (its search attributes were set by the starting client)`
+            : `the parent ${p.parentWorkflowId ?? '?'} is not a threshold entity of this deployment`,
+      };
     }
     const subject = {
       workflowId: run.workflowId,

@@ -1,3 +1,4 @@
+import type { RunOrigins } from '../triggers/run-origin';
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
 import type { Policy } from '../governance/policy';
@@ -38,6 +39,8 @@ export interface ActivityDeps {
   fleetKey: FleetKey;
   /** The enabled use cases' policy-facts providers. */
   factsProviders?: readonly PolicyFactsProvider[];
+  /** Temporal's own answers about where a run came from (schedule, threshold entity). */
+  origins: RunOrigins;
 }
 
 /** Builds every activity implementation. Every side effect Warden performs happens in one of these. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { AuditLedger } from '../../src/audit';
 import { UserError } from '../../src/errors';
 import type { Playbook } from '../../src/governance/steps';
 import type { ScheduleDefinition } from '../../src/triggers/schedule-spec';
@@ -79,6 +80,53 @@ describe('schedule trigger (Temporal Schedules on the real dev server)', () => {
     // The schedule itself confirms the run (the check a forged search attribute cannot pass).
     expect(await schedules.confirmScheduledRun(d.id, run!.workflowId, run!.runId)).toBe(true);
     expect(await schedules.confirmScheduledRun(d.id, run!.workflowId, randomUUID())).toBe(false);
+    // ...which the worker asked before trusting the run as the schedule's.
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const records = await ledger.store.list({ workflowId: run!.workflowId, limit: 50 });
+      expect(records.find((r) => r.type === 'run.started')?.data).toMatchObject({
+        initiator: `schedule:${d.id}`,
+        initiatorVerified: true,
+        via: 'temporal-schedule',
+      });
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  it('a run whose starter wrote the schedule search attributes itself is not trusted as scheduled', async () => {
+    const d = def();
+    await schedules.create(d);
+    // A client with start rights forges what a schedule run looks like: the search attributes, the id
+    // carrying the scheduled time, the input's trigger. Only the schedule itself can say it started it.
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const workflowId = `scheduled-${d.id}-${at.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+    const handle = await stack.client.temporal.workflow.start('runPlaybook', {
+      taskQueue: stack.config.taskQueue,
+      workflowId,
+      args: [
+        {
+          playbook: report,
+          input: { team: 'red' },
+          initiator: `schedule:${d.id}`,
+          trigger: { type: 'schedule', ref: d.id },
+        },
+      ],
+      searchAttributes: { TemporalScheduledById: [d.id], TemporalScheduledStartTime: [at] },
+    });
+    await handle.result().catch(() => undefined);
+    const state = await stack.client.runState(workflowId);
+    expect(state.initiator).toBe(`unverified:schedule:${d.id}`);
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const records = await ledger.store.list({ workflowId, limit: 50 });
+      expect(records.find((r) => r.type === 'run.started')?.data).toMatchObject({
+        initiatorVerified: false,
+        unverifiedBecause: expect.stringMatching(/did not start this run/),
+      });
+    } finally {
+      await ledger.close();
+    }
   });
 
   it('describes, lists, pauses, unpauses and deletes a schedule', async () => {
