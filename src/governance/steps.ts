@@ -130,6 +130,23 @@ function allIds(steps: Step[], out: string[] = []): string[] {
   return out;
 }
 
+/**
+ * Most steps one run's own history may hold. Temporal ends a run at 51,200 history events; a governed
+ * step costs about 13 (decision, tool activity, audit), an agent or approval step more. Measured: a flat
+ * 5,000-step playbook was cut off at step 3,938 with no end record. Refused up front instead.
+ */
+export const MAX_RUN_STEPS = 1_000;
+
+/** Steps that execute in the run's own history: branches and their arms; a forEach is one (its items run in child batches). */
+export function stepsInRun(steps: Step[]): number {
+  let n = 0;
+  for (const s of steps) {
+    n++;
+    if (s.kind === 'branch') n += stepsInRun(s.then) + stepsInRun(s.else);
+  }
+  return n;
+}
+
 /** A named sequence of steps. Step ids are unique across the whole playbook (outputs are keyed by id). */
 export const Playbook = z
   .object({
@@ -143,6 +160,13 @@ export const Playbook = z
       if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `step id "${id}" is used twice; ids must be unique` });
       seen.add(id);
     }
+    const n = stepsInRun(p.steps);
+    if (n > MAX_RUN_STEPS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps'],
+        message: `${n} steps run in one workflow history; at most ${MAX_RUN_STEPS} fit (Temporal ends a run at 51,200 history events, part-way and without an end record) — split the playbook, or move repeated work into a forEach, whose items run in child workflows`,
+      });
   });
 /** A named sequence of steps. */
 export type Playbook = z.infer<typeof Playbook>;

@@ -44,6 +44,35 @@ describe('step model', () => {
     expect(r.success).toBe(false);
     expect(formatIssues(r.error!)).toMatch(/step id "a" is used twice/);
   });
+
+  it('refuses up front a playbook whose steps would not fit in one run history, and says what to do', () => {
+    const flat = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${i}`, kind: 'action', tool: 't' }));
+    const big = Playbook.safeParse({ name: 'huge', steps: flat(5_000) });
+    expect(big.success).toBe(false);
+    expect(formatIssues(big.error!)).toMatch(
+      /steps: 5000 steps run in one workflow history; at most 1000 fit .* split the playbook, or move repeated work into a forEach/,
+    );
+    // Branch arms count; a forEach's inner steps run in child batches and do not.
+    const nested = Playbook.safeParse({
+      name: 'nested',
+      steps: [
+        {
+          id: 'b',
+          kind: 'branch',
+          when: 'x',
+          then: flat(600),
+          else: flat(600).map((st) => ({ ...st, id: `e${st.id}` })),
+        },
+      ],
+    });
+    expect(nested.success).toBe(false);
+    const fanOut = Playbook.safeParse({
+      name: 'fan-out',
+      steps: [{ id: 'each', kind: 'forEach', items: 'input.xs', steps: flat(1_500) }],
+    });
+    expect(fanOut.success).toBe(true);
+    expect(Playbook.safeParse({ name: 'ok', steps: flat(1_000) }).success).toBe(true);
+  });
 });
 
 describe('expressions', () => {
