@@ -101,6 +101,8 @@ export async function startDevStack(
         uiPort: config.devServer.uiPort,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         logFile: path.join(config.dataDir, 'logs', 'temporal.log'),
+        onOrphanReaped: (pids) =>
+          progress(`stopped a Temporal server an earlier, killed \`warden dev\` left running (pid ${pids.join(', ')})`),
         ...(uiCodecEndpoint ? { uiCodecEndpoint } : {}),
       });
       const s = server;
