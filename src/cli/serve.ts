@@ -12,7 +12,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
       const [
         { WardenClient },
         { createLogger },
-        { createHttpServer },
+        { createHttpServer, listenHttp },
         { createSecretStore },
         { useCaseWebhooks },
         { httpApiAccess },
@@ -33,7 +33,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         ...access.server,
         webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
       });
-      await app.listen({ host: config.http.host, port: config.http.port });
+      await listenHttp(app, config.http.host, config.http.port);
       io.out(`warden: HTTP server on http://${config.http.host}:${config.http.port}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());

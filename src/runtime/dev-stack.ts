@@ -13,7 +13,7 @@ import { UserError } from '../errors';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
 import { httpApiAccess } from '../triggers/api-auth-config';
-import { createHttpServer } from '../triggers/http-server';
+import { createHttpServer, listenHttp } from '../triggers/http-server';
 import { createWardenWorker } from '../worker';
 import type { DevServer } from './dev-server';
 import { startDevServer } from './dev-server';
@@ -170,7 +170,7 @@ export async function startDevStack(
       ready: () => worker.getState() === 'RUNNING',
       webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),
     });
-    await http.listen({ host: config.http.host, port: config.http.port });
+    await listenHttp(http, config.http.host, config.http.port);
     const h = http;
     cleanups.push(() => h.close());
   } catch (err) {

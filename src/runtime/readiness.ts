@@ -103,6 +103,12 @@ export class Readiness {
     return this.running;
   }
 
+  /** The error of `name`'s last completed run when it failed; undefined when it passed or has not run yet. */
+  failing(name: string): string | undefined {
+    const o = this.outcomes.get(name);
+    return o && !o.ok ? o.error : undefined;
+  }
+
   /** Starts the background checks (the first run immediately). */
   start(): this {
     void this.refresh();
