@@ -19,6 +19,7 @@ import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
 import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
 import { registerDeployCommands } from './deploy';
+import { registerDoctorCommand } from './doctor';
 
 /** Builds the `warden` command tree. */
 export function buildProgram(io: CliIO): Command {
@@ -42,6 +43,7 @@ export function buildProgram(io: CliIO): Command {
   registerCodecCommands(program, io);
   registerModelCommands(program, io);
   registerDeployCommands(program, io);
+  registerDoctorCommand(program, io);
   registerUseCaseCommands(program, io);
   registerUseCaseCli(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
