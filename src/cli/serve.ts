@@ -16,6 +16,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         { createSecretStore },
         { useCaseWebhooks },
         { httpApiAccess },
+        { vaultCheck },
       ] = await Promise.all([
         import('../client'),
         import('../telemetry/logger'),
@@ -23,15 +24,18 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         import('../credentials/from-config'),
         import('../triggers/webhook-ingress'),
         import('../triggers/api-auth-config'),
+        import('../runtime/readiness'),
       ]);
       const logger = createLogger({ level: config.logLevel });
       const client = await WardenClient.connect(config, { attestAs: 'http' });
       const access = httpApiAccess(config);
+      const secrets = createSecretStore(config);
       const app = createHttpServer({
         client,
         logger,
         ...access.server,
-        webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
+        webhooks: useCaseWebhooks({ config, client, logger, secrets: secrets.store }),
+        readinessChecks: [vaultCheck(secrets.vault)],
       });
       await listenHttp(app, config.http.host, config.http.port);
       io.out(`warden: HTTP server on http://${config.http.host}:${config.http.port}`);

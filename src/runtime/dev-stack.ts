@@ -17,6 +17,7 @@ import { createHttpServer, listenHttp } from '../triggers/http-server';
 import { createWardenWorker } from '../worker';
 import type { DevServer } from './dev-server';
 import { startDevServer } from './dev-server';
+import { ledgerCheck, vaultCheck } from './readiness';
 import { connectClient } from './connection';
 import { startLocalModel, wantsLocalModel } from './local-model';
 import { resolveTemporalCli } from './temporal-binaries';
@@ -169,6 +170,7 @@ export async function startDevStack(
       ...access.server,
       ready: () => worker.getState() === 'RUNNING',
       webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),
+      readinessChecks: [ledgerCheck(ww.ledger), vaultCheck(createSecretStore(config).vault)],
     });
     await listenHttp(http, config.http.host, config.http.port);
     const h = http;

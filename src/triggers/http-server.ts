@@ -42,6 +42,8 @@ export interface HttpServerOptions {
    * Retry-After at once, and `/readyz` answers 503. Default probe: DescribeNamespace through the client.
    */
   temporal?: { check?: ReadinessCheck; intervalMs?: number; callTimeoutMs?: number };
+  /** More dependencies `/readyz` checks (e.g. the vault webhook secrets come from, the dev stack's ledger). */
+  readinessChecks?: ReadinessCheck[];
   /**
    * Time limits for a slow or stalled client: the whole request (headers and body) must arrive within
    * `requestMs` (else 408 and the connection is closed), and an idle socket is closed after `idleMs`.
@@ -83,7 +85,11 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     ((opts.client as Partial<WardenClient>).temporal?.connection
       ? temporalCheck(opts.client.temporal, opts.client.temporal.options.namespace)
       : undefined);
-  const readiness = new Readiness(temporalProbe ? [temporalProbe] : [], {}, opts.temporal?.intervalMs ?? 2_000);
+  const readiness = new Readiness(
+    [...(temporalProbe ? [temporalProbe] : []), ...(opts.readinessChecks ?? [])],
+    {},
+    opts.temporal?.intervalMs ?? 2_000,
+  );
   app.addHook('onReady', async () => {
     readiness.start();
     await readiness.refresh();
