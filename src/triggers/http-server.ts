@@ -53,7 +53,7 @@ export interface HttpServerOptions {
 }
 
 /** Routes that need Temporal to answer (503 while it cannot be reached). */
-const TEMPORAL_ROUTES = /^\/v1\/(runs|webhooks|events)(\/|$)/;
+const TEMPORAL_ROUTES = /^\/v1\/(runs|webhooks|events)([/?]|$)/;
 
 const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
 

@@ -107,6 +107,30 @@ describe('HTTP backpressure', () => {
     }
   });
 
+  it('turns away only the routes that need Temporal while its probe fails (query strings included)', async () => {
+    const app = createHttpServer({
+      client: { taskQueue: 'q' } as unknown as WardenClient,
+      logger: createLogger({ level: 'silent' }),
+      temporal: { check: { name: 'temporal', check: () => Promise.reject(new Error('connection refused')) } },
+    });
+    await app.ready();
+    try {
+      for (const url of ['/v1/runs?status=running', '/v1/runs/some-id', '/v1/webhooks/crowdstrike', '/v1/events/x']) {
+        const res = await app.inject({ method: url.startsWith('/v1/runs') ? 'GET' : 'POST', url });
+        expect([url, res.statusCode, res.headers['retry-after']]).toEqual([url, 503, '5']);
+      }
+      expect((await app.inject({ method: 'GET', url: '/v1/whoami' })).statusCode).toBe(401);
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json<{ checks: { temporal: { error: string } } }>().checks.temporal.error).toBe(
+        'connection refused',
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
   it('closes a connection whose body never completes (408), instead of holding it for minutes', async () => {
     const app = createHttpServer({
       client: { taskQueue: 'q' } as unknown as WardenClient,
