@@ -106,6 +106,23 @@ function toSummary(info: WorkflowExecutionInfo | WorkflowExecutionDescription): 
   };
 }
 
+/** Deeper input is refused before validation (a recursive schema would exhaust the stack on it). */
+const MAX_INPUT_DEPTH = 64;
+
+/** How deep objects and arrays nest in `v`, counting no further than `limit + 1` (iterative: never overflows). */
+function nestingDepth(v: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    max = Math.max(max, depth + 1);
+    if (max > limit) return max;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
 /**
  * Typed helpers over the Temporal client used by the CLI and the HTTP server: start, signal, query,
  * list, describe. Errors that a user can fix are thrown as UserError with what to do.
@@ -153,6 +170,11 @@ export class WardenClient {
         `unknown workflow "${workflowType}" — known workflows: ${Object.keys(WORKFLOW_CATALOG).join(', ')}`,
       );
     }
+    const depth = nestingDepth(input, MAX_INPUT_DEPTH);
+    if (depth > MAX_INPUT_DEPTH)
+      throw new UserError(
+        `invalid input for ${workflowType}: it nests more than ${MAX_INPUT_DEPTH} levels deep — flatten the playbook (no run was started)`,
+      );
     const parsed = entry.input.safeParse(input ?? {});
     if (!parsed.success) {
       throw new UserError(`invalid input for ${workflowType}: ${formatIssues(parsed.error)} — no run was started`);

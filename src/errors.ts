@@ -13,6 +13,10 @@ export const FailureType = {
   BudgetExceeded: 'BudgetExceeded',
   LlmOutputInvalid: 'LlmOutputInvalid',
   ToolFailed: 'ToolFailed',
+  /** The vendor refused the call (a 4xx: bad credentials, missing API scope, unknown resource): not policy's doing. */
+  VendorRefused: 'VendorRefused',
+  /** The vendor could not answer (5xx, 429, timeout, network): retried; the type a run sees when retries ran out. */
+  VendorUnavailable: 'VendorUnavailable',
   KillSwitchEngaged: 'KillSwitchEngaged',
   CircuitOpen: 'CircuitOpen',
   RunCancelled: 'RunCancelled',

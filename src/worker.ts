@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { Runtime, Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
@@ -31,6 +31,11 @@ import { freePort } from './runtime/dev-server';
 import { WORKFLOWS_PATH, prebuiltWorkflowBundle } from './runtime/workflow-bundle';
 import type { Logger } from './telemetry/logger';
 import { createLogger, sdkLogger } from './telemetry/logger';
+import type { Client } from '@temporalio/client';
+import { UserError } from './errors';
+import { startProbeServer } from './runtime/health-server';
+import { Readiness, ledgerCheck, temporalCheck, vaultCheck } from './runtime/readiness';
+import type { ReadinessCheck } from './runtime/readiness';
 
 export { WORKFLOWS_PATH, bundleWorkflows } from './runtime/workflow-bundle';
 
@@ -103,6 +108,9 @@ export interface WardenWorker {
   rateLimitedWorkers: Worker[];
   connection: NativeConnection;
   policy: Policy;
+  /** The worker's Temporal client and audit ledger (readiness checks them). */
+  client: Client;
+  ledger: AuditLedger;
   run(): Promise<void>;
   shutdown(): void;
   close(): Promise<void>;
@@ -205,6 +213,8 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     rateLimitedWorkers,
     connection,
     policy,
+    client,
+    ledger,
     run: async () => {
       await Promise.all(all.map((w) => w.run()));
     },
@@ -220,29 +230,39 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   };
 }
 
-/** Serves GET /healthz (process alive) and GET /readyz (worker polling) for orchestrator probes. */
-export function startHealthServer(worker: Worker, host: string, port: number): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    const state = worker.getState();
-    const ready = state === 'RUNNING';
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, state }));
-    } else if (req.url === '/metrics') {
-      const metrics = wardenMetrics();
-      metrics.render().then(
-        (body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body),
-        () => res.writeHead(500).end(),
-      );
-    } else if (req.url === '/readyz') {
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, state }));
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
+/**
+ * Serves GET /healthz (process alive) and GET /readyz for orchestrator probes: ready while the worker polls
+ * and, with `readiness`, while its dependencies (Temporal, ledger, vault) answer. `worker` may be a getter
+ * that is undefined until the worker exists, so the port is bound (and a busy one refused) before start-up.
+ */
+export function startHealthServer(
+  worker: Worker | (() => Worker | undefined),
+  host: string,
+  port: number,
+  readiness?: Pick<Readiness, 'snapshot'>,
+): Promise<http.Server> {
+  const current = () => (typeof worker === 'function' ? worker() : worker);
+  const polling = (): true | string => {
+    const state = current()?.getState() ?? 'STARTING';
+    return state === 'RUNNING' ? true : `worker is ${state}`;
+  };
+  return startProbeServer(
+    host,
+    port,
+    () => {
+      const snap = (readiness ?? new Readiness([])).snapshot();
+      const gate = polling();
+      const checks = {
+        polling:
+          gate === true
+            ? { ok: true, at: new Date().toISOString() }
+            : { ok: false, error: gate, at: new Date().toISOString() },
+        ...snap.checks,
+      };
+      return { ready: snap.ready && gate === true, checks };
+    },
+    () => ({ state: current()?.getState() ?? 'STARTING' }),
+  );
 }
 
 /**
@@ -251,10 +271,25 @@ export function startHealthServer(worker: Worker, host: string, port: number): P
  */
 export async function runWorkerProcess(config: WardenConfig = loadConfig(), logger?: Logger): Promise<number> {
   const log = logger ?? createLogger({ level: config.logLevel });
-  const ww = await createWardenWorker({ config, logger: log });
+  // The probe port first: a busy port fails the start-up before anything connects.
+  let ww: WardenWorker | undefined;
+  const checks: ReadinessCheck[] = [];
+  const readiness = new Readiness(checks);
   const health = config.health.port
-    ? await startHealthServer(ww.worker, config.health.host, config.health.port)
+    ? await startHealthServer(() => ww?.worker, config.health.host, config.health.port, readiness)
     : undefined;
+  try {
+    ww = await createWardenWorker({ config, logger: log });
+  } catch (err) {
+    health?.close();
+    throw err;
+  }
+  checks.push(
+    temporalCheck(ww.client, config.temporal.namespace),
+    ledgerCheck(ww.ledger),
+    vaultCheck(createSecretStore(config).vault),
+  );
+  readiness.start();
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down worker: draining');
     ww.shutdown();
@@ -267,9 +302,13 @@ export async function runWorkerProcess(config: WardenConfig = loadConfig(), logg
   );
   try {
     await ww.run();
+  } catch (err) {
+    // A worker that stopped polling on its own (lost its cluster, namespace gone) must exit, not linger.
+    throw new UserError(`the worker stopped polling: ${(err as Error).message.split('\n')[0]}`);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    readiness.stop();
     health?.close();
     await ww.close();
   }

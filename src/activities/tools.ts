@@ -8,6 +8,7 @@ import type { Capability, ToolRegistry } from '../tools/types';
 import type { CredentialBroker, Lease } from '../credentials';
 import { LeaseError, scrub } from '../credentials';
 import { ToolRefusedError } from '../tools/types';
+import { VendorError, VendorRefusedError } from '../tools/containment/vendor-http';
 import type { BreakerState } from '../workflows/contract';
 import type { GovernorClient } from './governor-client';
 import { actionHash } from './governance';
@@ -246,6 +247,9 @@ export function createToolActivities(deps: ToolActivityDeps) {
         );
         // Error texts leave the activity (history, logs, the model): scrub every leased value first.
         const message = clean((err as Error).message ?? String(err));
+        // A vendor's own refusal (4xx) is the vendor's answer, not policy's: its own type, no retry, no breaker.
+        if (err instanceof VendorRefusedError)
+          throw nonRetryable(FailureType.VendorRefused, `${input.tool} refused by the vendor: ${message}`);
         // A refusal by rule is not an integration failure: no breaker report, no retry.
         if (err instanceof ToolRefusedError)
           throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${message}`);
@@ -260,6 +264,13 @@ export function createToolActivities(deps: ToolActivityDeps) {
             nonRetryable: err.nonRetryable ?? undefined,
           });
         }
+        if (err instanceof VendorError)
+          throw ApplicationFailure.create({
+            type: FailureType.VendorUnavailable,
+            message: `${input.tool} failed: ${message}`,
+            // The vendor's own Retry-After (429) instead of the retry policy's backoff.
+            ...(err.details.retryAfterMs !== undefined ? { nextRetryDelay: err.details.retryAfterMs } : {}),
+          });
         throw ApplicationFailure.create({ type: FailureType.ToolFailed, message: `${input.tool} failed: ${message}` });
       } finally {
         for (const l of leases) l.revoke('activity ended');

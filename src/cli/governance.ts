@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { Command } from 'commander';
 import type { AfterApproval, WardenClient } from '../client';
 import { UserError } from '../errors';
@@ -119,12 +118,11 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
       .argument('<workflowId>')
       .option(
         '--as <user>',
-        'who is acting: signs with your key; must be authorised by the policy’s controls',
-        os.userInfo().username,
+        'who is acting (required): signs with your key; must be authorised by the policy’s controls',
       )
       .option('--reason <text>', 'why (recorded)')
-      .action(async (workflowId: string, opts: { as: string; reason?: string }) => {
-        const signer = loadSigner(loadConfig().keysDir, opts.as);
+      .action(async (workflowId: string, opts: { as?: string; reason?: string }) => {
+        const signer = loadSigner(loadConfig().keysDir, actingPrincipal(action, opts.as));
         await withClient(async (client) => {
           const rec = await client.control(workflowId, action, signer, opts.reason);
           if (rec.outcome === 'refused') throw new UserError(`the run refused ${action}: ${rec.note}`);
@@ -139,15 +137,17 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
     .argument('<state>', 'on | off | status')
     .option(
       '--as <user>',
-      'who is acting: signs with your key; must be authorised by the policy’s controls',
-      os.userInfo().username,
+      'who is acting (required for on/off): signs with your key; must be authorised by the policy’s controls',
     )
     .option('--reason <text>', 'why (recorded)')
     .option('--json', 'machine-readable output')
-    .action(async (stateArg: string, opts: { as: string; reason?: string; json?: boolean }) => {
+    .action(async (stateArg: string, opts: { as?: string; reason?: string; json?: boolean }) => {
       if (!['on', 'off', 'status'].includes(stateArg))
         throw new UserError(`kill-switch takes on, off or status, not "${stateArg}"`);
-      const signer = stateArg === 'status' ? undefined : loadSigner(loadConfig().keysDir, opts.as);
+      const signer =
+        stateArg === 'status'
+          ? undefined
+          : loadSigner(loadConfig().keysDir, actingPrincipal(`kill-switch ${stateArg}`, opts.as));
       await withGovernor(async (client, governorId) => {
         const governor = client.governor(governorId);
         if (signer) {
@@ -184,4 +184,14 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
         }
       });
     });
+}
+
+/**
+ * The principal a control is signed as: named explicitly with `--as`, never guessed from the OS account
+ * (a login name is not a Warden identity, and the ledger must record who really acted).
+ */
+function actingPrincipal(what: string, as: string | undefined): string {
+  if (!as)
+    throw new UserError(`${what} needs --as <you>: the principal whose key signs it (warden keys init --as <you>)`);
+  return as;
 }

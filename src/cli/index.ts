@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, UserError } from '../errors';
+import { isTemporalUnavailable } from '../triggers/backpressure';
 import { WARDEN_VERSION } from '../version';
 import { registerAuditCommands } from './audit';
 import { registerDevCommand } from './dev';
@@ -18,6 +19,7 @@ import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
 import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
 import { registerDeployCommands } from './deploy';
+import { registerDoctorCommand } from './doctor';
 
 /** Builds the `warden` command tree. */
 export function buildProgram(io: CliIO): Command {
@@ -41,6 +43,7 @@ export function buildProgram(io: CliIO): Command {
   registerCodecCommands(program, io);
   registerModelCommands(program, io);
   registerDeployCommands(program, io);
+  registerDoctorCommand(program, io);
   registerUseCaseCommands(program, io);
   registerUseCaseCli(program, io);
   for (const cmd of program.commands) cmd.exitOverride();
@@ -69,7 +72,32 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       io.err(`warden: ${err.message}`);
       return 1;
     }
+    const known = knownFailure(err);
+    if (known) {
+      io.err(`warden: ${known}`);
+      return 1;
+    }
     io.err(`warden: internal error: ${(err as Error).stack ?? String(err)}`);
     return 70;
   }
+}
+
+/**
+ * Failures that are outcomes, not Warden defects, as one line (no stack): a run that ended failed (for
+ * `run --wait`), a Temporal call that could not reach the server. Duck-typed: loading @temporalio/client
+ * here would slow every command down.
+ */
+function knownFailure(err: unknown): string | undefined {
+  const e = err as { name?: string; message?: string; cause?: { type?: string; message?: string; name?: string } };
+  if (e?.name === 'WorkflowFailedError') {
+    const c = e.cause;
+    const type = c?.type ?? c?.name;
+    return `the run failed${type ? ` (${type})` : ''}: ${c?.message ?? e.message ?? 'no reason given'} — see \`warden status <workflowId>\``;
+  }
+  // A recursive schema or parser on absurdly nested input: the input's problem, not a Warden defect.
+  if (err instanceof RangeError && /call stack/i.test(err.message))
+    return 'the input nests too deeply to process — flatten it';
+  if (isTemporalUnavailable(err))
+    return `cannot reach Temporal: ${(e.message ?? '').split('\n')[0]} — check TEMPORAL_ADDRESS and that the cluster is up`;
+  return undefined;
 }

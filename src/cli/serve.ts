@@ -12,12 +12,13 @@ export function registerServeCommand(program: Command, io: CliIO): void {
       const [
         { WardenClient },
         { createLogger },
-        { createHttpServer },
+        { createHttpServer, listenHttp },
         { createSecretStore },
         { useCaseWebhooks },
         { httpApiAccess },
         { eventStreamSecrets },
         { thresholdIngestor },
+        { vaultCheck },
       ] = await Promise.all([
         import('../client'),
         import('../telemetry/logger'),
@@ -27,22 +28,25 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         import('../triggers/api-auth-config'),
         import('../triggers/event-routes'),
         import('../triggers/threshold-config'),
+        import('../runtime/readiness'),
       ]);
       const logger = createLogger({ level: config.logLevel });
       const client = await WardenClient.connect(config, { attestAs: 'http' });
       const access = httpApiAccess(config);
+      const secrets = createSecretStore(config);
       const app = createHttpServer({
         client,
         logger,
         ...access.server,
         fleetMetrics: { governorId: config.governance.governorId },
-        webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
+        webhooks: useCaseWebhooks({ config, client, logger, secrets: secrets.store }),
         events: {
-          secretFor: eventStreamSecrets(createSecretStore(config).store),
+          secretFor: eventStreamSecrets(secrets.store),
           ingestor: thresholdIngestor(config, client.temporal),
         },
+        readinessChecks: [vaultCheck(secrets.vault)],
       });
-      await app.listen({ host: config.http.host, port: config.http.port });
+      await listenHttp(app, config.http.host, config.http.port);
       io.out(`warden: HTTP server on http://${config.http.host}:${config.http.port}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());

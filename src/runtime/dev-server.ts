@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { UserError } from '../errors';
+import { reapOrphan, spawnGuarded } from './process-guard';
 
 /** Options for {@link startDevServer}. */
 export interface DevServerOptions {
@@ -16,7 +16,8 @@ export interface DevServerOptions {
   /** Web UI port; 0 picks a free one. Ignored when headless. */
   uiPort: number;
   headless?: boolean;
-  /** SQLite file for durable state; omitted = in memory (tests). */
+  /** SQLite file for durable state; omitted = in memory (tests). A Temporal server an earlier, killed
+   * owner left running on this file is stopped first (see reapOrphan; `<dbFile>.pid` records it). */
   dbFile?: string;
   /** Server stdout/stderr go here (appended); omitted = kept only as a tail for error messages. */
   logFile?: string;
@@ -24,6 +25,8 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** UI codec endpoint, wired when payload encryption is on. */
   uiCodecEndpoint?: string;
+  /** Told the pids of an orphaned server (left by a killed earlier owner) that was stopped before starting. */
+  onOrphanReaped?: (pids: number[]) => void;
 }
 
 /** A running embedded Temporal server. */
@@ -71,11 +74,18 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 }
 
 /**
- * Starts `temporal server start-dev` as a child process and waits until its frontend answers.
+ * Starts `temporal server start-dev` as a child process and waits until its frontend answers. The server
+ * runs under a watchdog (spawnGuarded), so it stops whenever this process dies, `kill -9` included.
  * @throws UserError when a port is taken, the binary fails, or the server does not come up in time.
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const ip = opts.ip ?? '127.0.0.1';
+  const pidFile = opts.dbFile ? `${opts.dbFile}.pid` : undefined;
+  if (opts.dbFile && pidFile) {
+    fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    const reaped = await reapOrphan(pidFile, opts.dbFile);
+    if (reaped.length) opts.onOrphanReaped?.(reaped);
+  }
   const port = opts.port || (await freePort(ip));
   const uiPort = opts.headless ? undefined : opts.uiPort || (await freePort(ip));
   for (const [what, p] of [
@@ -98,7 +108,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
 
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnGuarded(opts.cliPath, args, pidFile ? { pidFile } : {});
   const tail: string[] = [];
   const logStream = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
   const collect = (chunk: Buffer) => {

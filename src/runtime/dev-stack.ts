@@ -15,10 +15,11 @@ import { UserError } from '../errors';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
 import { httpApiAccess } from '../triggers/api-auth-config';
-import { createHttpServer } from '../triggers/http-server';
+import { createHttpServer, listenHttp } from '../triggers/http-server';
 import { createWardenWorker } from '../worker';
 import type { DevServer } from './dev-server';
 import { startDevServer } from './dev-server';
+import { ledgerCheck, vaultCheck } from './readiness';
 import { connectClient } from './connection';
 import { startLocalModel, wantsLocalModel } from './local-model';
 import { resolveTemporalCli } from './temporal-binaries';
@@ -103,6 +104,8 @@ export async function startDevStack(
         uiPort: config.devServer.uiPort,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         logFile: path.join(config.dataDir, 'logs', 'temporal.log'),
+        onOrphanReaped: (pids) =>
+          progress(`stopped a Temporal server an earlier, killed \`warden dev\` left running (pid ${pids.join(', ')})`),
         ...(uiCodecEndpoint ? { uiCodecEndpoint } : {}),
       });
       const s = server;
@@ -174,8 +177,9 @@ export async function startDevStack(
         secretFor: eventStreamSecrets(createSecretStore(config).store),
         ingestor: thresholdIngestor(config, temporalClient),
       },
+      readinessChecks: [ledgerCheck(ww.ledger), vaultCheck(createSecretStore(config).vault)],
     });
-    await http.listen({ host: config.http.host, port: config.http.port });
+    await listenHttp(http, config.http.host, config.http.port);
     const h = http;
     cleanups.push(() => h.close());
   } catch (err) {

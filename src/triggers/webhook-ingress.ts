@@ -4,6 +4,7 @@ import type { Logger } from '../telemetry/logger';
 import type { UseCase, WebhookRoute } from '../usecases/contract';
 import { enabledUseCases, useCaseContext } from '../usecases/registry';
 import type { WebhookOptions } from './webhooks';
+import { boundedTemporalCall } from './backpressure';
 import { WebhookRejected, webhookSecretName } from './webhooks';
 
 /** The use case that receives a webhook source: one that names it, else the one that takes `'*'`. */
@@ -45,7 +46,8 @@ export function useCaseWebhooks(opts: {
     deliver: (d) => {
       const r = routeFor(routes, d.source);
       if (!r) throw new WebhookRejected(404, `no enabled use case receives webhook source "${d.source}"`);
-      return r.route.deliver(d, { ...useCaseContext(r.uc, config, logger), client });
+      // Bounded: with Temporal unreachable the sender gets a 503 and Retry-After, not a hung connection.
+      return boundedTemporalCall(client, () => r.route.deliver(d, { ...useCaseContext(r.uc, config, logger), client }));
     },
   };
 }

@@ -1,9 +1,12 @@
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { Playbook } from '../governance/steps';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { RunPlaybookInput, RunPlaybookResult } from './catalog';
 import { Run } from './engine/runner';
+
+/** Patch marker: runs from this build on end FAILED (type RunCancelled) when cancelled, not COMPLETED. */
+const CANCELLED_RUN_FAILS_PATCH = 'warden-cancelled-run-fails';
 
 /**
  * Runs a playbook — action, approval, branch and forEach steps — under one governance layer: every
@@ -45,6 +48,18 @@ export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookR
       type: outcome.error?.type ?? FailureType.ToolFailed,
       message: outcome.error?.message ?? 'run failed',
       nonRetryable: true,
+    });
+  }
+  // Earlier builds completed a cancelled run with status 'cancelled'; their histories replay that way.
+  if (outcome.status === 'cancelled' && patched(CANCELLED_RUN_FAILS_PATCH)) {
+    const accepted = runner.state.controls.find((c) => c.action === 'cancel' && c.outcome === 'accepted');
+    throw ApplicationFailure.create({
+      type: FailureType.RunCancelled,
+      message: `run cancelled${accepted ? ` by ${accepted.by}${accepted.reason ? `: ${accepted.reason}` : ''}` : ''}`,
+      nonRetryable: true,
+      details: [
+        { status: 'cancelled', by: accepted?.by ?? null, reason: accepted?.reason ?? null, steps: runner.state.steps },
+      ],
     });
   }
   return {

@@ -55,6 +55,12 @@ export async function startScriptedLlm(): Promise<ScriptedLlm> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // GET /v1/models (what `warden doctor` asks): the scripted models, as OpenAI lists models.
+      if (req.method === 'GET' && req.url?.endsWith('/models')) {
+        const data = [...scripts.keys()].map((id) => ({ id, object: 'model', owned_by: 'scripted' }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data }));
+        return;
+      }
       if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
         return;

@@ -99,6 +99,56 @@ describe('warden dev (npm start)', () => {
     expect(processesMentioning(dataDir)).toEqual([]);
   });
 
+  it('kill -9 of warden dev leaves nothing that blocks the next start (watchdog, then orphan clean-up)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
+    const ports = { temporal: await freePort(), ui: await freePort(), http: await freePort() };
+    const env = {
+      WARDEN_DATA_DIR: dataDir,
+      WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
+      WARDEN_TEMPORAL_PORT: String(ports.temporal),
+      WARDEN_UI_PORT: String(ports.ui),
+      WARDEN_HTTP_PORT: String(ports.http),
+      WARDEN_DEMO: 'off',
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    };
+    const killed = (dev: Dev) =>
+      new Promise<void>((resolve) => {
+        dev.child.removeAllListeners('exit');
+        dev.child.once('exit', () => resolve());
+        dev.child.kill('SIGKILL');
+      });
+
+    // 1. Only warden dev dies: its watchdog stops the Temporal server by itself.
+    await killed(await startDev(env));
+    await waitFor(
+      async () => processesMentioning(dataDir),
+      (ps) => ps.length === 0,
+      30_000,
+    );
+    expect(await portInUse(ports.temporal)).toBe(false);
+
+    // 2. warden dev and the watchdog both die (kill -9 of both): the server may be left orphaned, holding
+    // its ports (unless it dies writing to its closed log pipe). The next start must work regardless:
+    // it finds an orphan by its pid file and command line and stops it (test/runtime/process-guard.test.ts).
+    const second = await startDev(env);
+    const guard = JSON.parse(fs.readFileSync(path.join(dataDir, 'temporal.db.pid'), 'utf8')) as {
+      watcherPid: number;
+      childPid: number;
+    };
+    process.kill(guard.watcherPid, 'SIGKILL');
+    await killed(second);
+    const orphaned = processesMentioning(dataDir).some((l) => l.trim().startsWith(`${guard.childPid} `));
+
+    const third = await startDev(env);
+    if (orphaned)
+      expect(third.output()).toMatch(
+        new RegExp(`stopped a Temporal server .* left running \\(pid .*${guard.childPid}.*\\)`),
+      );
+    expect((await runCli(['run', 'healthCheck', '--wait'], env)).code).toBe(0);
+    expect(await stopDev(third)).toBe(0);
+    expect(processesMentioning(dataDir)).toEqual([]);
+  });
+
   it('uses an existing cluster when TEMPORAL_ADDRESS is set, and refuses a busy port clearly', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
     const http = await freePort();

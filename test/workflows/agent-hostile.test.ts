@@ -294,7 +294,11 @@ describe('agent steps against a hostile model (real Temporal server, real openai
     await new Promise((r) => setTimeout(r, 500));
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
     await stack.client.control(id, 'cancel', signerOf('dave'), 'injection attempt');
-    expect((await stack.client.result<{ status: string }>(id)).status).toBe('cancelled');
+    const cancelled = await stack.client.result(id).then(
+      () => undefined,
+      (e: { cause?: { type?: string } }) => e.cause?.type,
+    );
+    expect(cancelled).toBe('RunCancelled');
     expect(vendor.requests.filter((r) => r.path === '/isolate')).toHaveLength(0);
     const state = await stack.client.runState(id);
     expect(state.decisions[0]).toMatchObject({

@@ -42,6 +42,16 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
     await vendor.close();
   });
   const state = (id: string) => stack.client.runState(id);
+  /** A cancelled run ends FAILED with type RunCancelled (not COMPLETED); resolves with that failure. */
+  const cancelledFailure = async (id: string) => {
+    const err = (await stack.client.result(id).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { cause?: { type?: string; message?: string; details?: unknown[] } } | undefined;
+    expect(err?.cause?.type).toBe('RunCancelled');
+    expect((await stack.client.describe(id)).status).toBe('FAILED');
+    return err!.cause!;
+  };
   const ticketsOf = (id: string) =>
     vendor.requests.filter((r) => r.path === '/tickets' && r.idempotencyKey?.startsWith(`${id}/`));
 
@@ -102,12 +112,28 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
       () => stack.client.pendingApprovalsOf(id),
       (p) => p.length === 1,
     );
-    const rec = await stack.client.control(id, 'cancel', signerOf('dave'), 'wrong alert');
-    expect(rec.outcome).toBe('accepted');
-    const result = await stack.client.result<{ status: string; steps: { stepId: string; status: string }[] }>(id);
+    const cancel = await runCli(['cancel', id, '--as', 'dave', '--reason', 'wrong alert'], env);
+    expect(cancel.stdout).toMatch(/cancel accepted/);
+    const failure = await cancelledFailure(id);
+    expect(failure.message).toBe('run cancelled by dave: wrong alert');
+    const [result] = failure.details as [{ status: string; steps: { stepId: string; status: string }[] }];
     expect(result.status).toBe('cancelled');
     expect(result.steps.find((s) => s.stepId === 'ask')!.status).toBe('cancelled');
     expect(result.steps.find((s) => s.stepId === 'after')).toBeUndefined();
+    // The ledger names who cancelled (the verified signer) and why.
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const records = await waitFor(
+        () => ledger.store.list({ workflowId: id }),
+        (rs) => rs.some((r) => r.type === 'run.cancelled'),
+      );
+      expect(records.find((r) => r.type === 'interrupt')).toMatchObject({
+        actor: { kind: 'human', id: 'dave' },
+        data: { action: 'cancel', outcome: 'accepted', reason: 'wrong alert' },
+      });
+    } finally {
+      await ledger.close();
+    }
     expect(ticketsOf(id)).toHaveLength(0);
     expect(await stack.client.pendingApprovalsOf(id)).toEqual([]);
   });
@@ -152,8 +178,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
         (n) => n >= 2,
       );
       await stack.client.control(id, 'cancel', signerOf('dave'));
-      const result = await stack.client.result<{ status: string }>(id);
-      expect(result.status).toBe('cancelled');
+      await cancelledFailure(id);
       const atEnd = childTickets();
       await new Promise((r) => setTimeout(r, 1_500));
       expect(childTickets()).toBe(atEnd);
@@ -183,7 +208,7 @@ describe('interrupts: pause, resume, cancel (real Temporal dev server)', () => {
     });
     expect(s.status).toBe('running');
     await stack.client.control(id, 'cancel', signerOf('dave'));
-    expect((await stack.client.result<{ status: string }>(id)).status).toBe('cancelled');
+    await cancelledFailure(id);
   });
 
   it('refuses unsigned, forged, unauthorised and replayed controls, and audits each', async () => {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import net from 'node:net';
 import { z } from 'zod';
 import { defineTool } from '../types';
@@ -66,10 +67,19 @@ export const BlockIndicatorResult = z.object({
   value: z.string(),
   action: z.string().describe('the action now in force in Falcon'),
   expiration: z.string().optional(),
-  changed: z.boolean().describe('false when an active indicator at least as strong already existed'),
+  changed: z
+    .boolean()
+    .describe(
+      'false when an active indicator at least as strong already existed, unless this very call (an earlier attempt) made it',
+    ),
 });
 /** What `block_indicator` returns. */
 export type BlockIndicatorResult = z.infer<typeof BlockIndicatorResult>;
+
+/** The tag that marks an indicator as written by one call (a digest of its idempotency key: short, opaque). */
+export function callTag(idempotencyKey: string): string {
+  return `warden-${crypto.createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 20)}`;
+}
 
 function wantedAction(args: BlockIndicatorInput): 'prevent' | 'detect' {
   return args.action ?? (HASH_TYPES.has(args.type) ? 'prevent' : 'detect');
@@ -93,6 +103,9 @@ async function blockIndicator(
   const now = Date.now();
   const expiration = falconTime(now + args.expiresInDays * 86_400_000);
   const comment = `Warden ${ctx.idempotencyKey}`;
+  // Falcon returns tags with the indicator (its audit comment it does not): the tag lets a retry after a
+  // crash recognise a change its own earlier attempt made, and report it as changed rather than found.
+  const tag = callTag(ctx.idempotencyKey);
   const result = (id: string, inForce: string, exp: string | undefined, changed: boolean): BlockIndicatorResult => ({
     vendor: 'crowdstrike',
     indicatorId: id,
@@ -113,13 +126,21 @@ async function blockIndicator(
         { vendor: 'crowdstrike' },
       );
     const active = existing.expiration === undefined || Date.parse(existing.expiration) > now;
+    const ours = (existing.tags ?? []).includes(tag);
     if (active && (STRENGTH[existing.action] ?? 0) >= (STRENGTH[action] ?? 2)) {
-      ctx.logger.info({ tool: 'block_indicator', indicatorId: existing.id }, 'indicator already in force');
-      return result(existing.id, existing.action, existing.expiration, false);
+      ctx.logger.info({ tool: 'block_indicator', indicatorId: existing.id, ours }, 'indicator already in force');
+      return result(existing.id, existing.action, existing.expiration, ours);
     }
     const updated = await client.updateIndicator(
       call,
-      { id: existing.id, action, expiration, severity: args.severity, platforms: args.platforms },
+      {
+        id: existing.id,
+        action,
+        expiration,
+        severity: args.severity,
+        platforms: args.platforms,
+        tags: [...new Set([...(existing.tags ?? []), tag])],
+      },
       comment,
     );
     return result(updated.id, updated.action, updated.expiration ?? expiration, true);
@@ -136,6 +157,7 @@ async function blockIndicator(
       source: 'Warden',
       applied_globally: true,
       expiration,
+      tags: [tag],
     },
     comment,
   );

@@ -36,6 +36,7 @@ export const FalconIndicator = z
     value: z.string(),
     action: z.string(),
     expiration: z.string().optional(),
+    tags: z.array(z.string()).nullish(),
   })
   .loose();
 /** A custom IOC (GET /iocs/entities/indicators/v1). */
@@ -83,6 +84,8 @@ export class FalconClient {
   private readonly base: URL;
   private readonly timeoutMs: number;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  /** Token requests in flight: concurrent calls (48 activities after a worker restart) share one. */
+  private readonly fetching = new Map<string, Promise<string>>();
 
   constructor(options: FalconClientOptions) {
     this.base = new URL(options.baseUrl.replace(/\/+$/, '') + '/');
@@ -199,12 +202,27 @@ export class FalconClient {
       .digest('hex');
   }
 
-  /** A bearer token for these credentials: cached, or from POST /oauth2/token. */
-  private async token(call: FalconCall, fresh: boolean): Promise<string> {
+  /**
+   * A bearer token for these credentials: cached, or from POST /oauth2/token — one request at a time per
+   * credential (single flight): every call that needs a token meanwhile waits for that one. `stale` is the
+   * token Falcon just refused (401): a newer one is used if another call already replaced it.
+   */
+  private async token(call: FalconCall, fresh: boolean, stale?: string): Promise<string> {
     const key = this.cacheKey(call.credentials);
     const cached = this.tokens.get(key);
-    if (!fresh && cached && cached.expiresAt - TOKEN_MARGIN_MS > Date.now()) return cached.token;
+    const valid = cached && cached.expiresAt - TOKEN_MARGIN_MS > Date.now();
+    if (valid && (!fresh || cached.token !== stale)) return cached.token;
+    const inflight = this.fetching.get(key);
+    if (inflight) return inflight;
     this.tokens.delete(key);
+    // Not bound to this caller's cancellation: other calls wait on the same request (timeoutMs bounds it).
+    const request = this.fetchToken(call.credentials, key).finally(() => this.fetching.delete(key));
+    this.fetching.set(key, request);
+    return request;
+  }
+
+  private async fetchToken(credentials: FalconCredentials, key: string): Promise<string> {
+    const call = { credentials, signal: new AbortController().signal };
     const { clientId, clientSecret, memberCid } = call.credentials;
     const form = new URLSearchParams({ client_id: clientId, client_secret: clientSecret });
     if (memberCid) form.set('member_cid', memberCid);
@@ -252,8 +270,9 @@ export class FalconClient {
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     let res: VendorResponse | undefined;
     let req: VendorRequest | undefined;
+    let token: string | undefined;
     for (const fresh of [false, true]) {
-      const token = await this.token(call, fresh);
+      token = await this.token(call, fresh, token);
       req = {
         vendor: 'crowdstrike',
         operation,

@@ -54,11 +54,20 @@ export class AuditTrail {
     });
   }
 
-  /** Appends everything buffered (one activity). */
+  /**
+   * Appends everything buffered (one activity). A flush that fails — typically one started in a scope a
+   * cancel has just cancelled, which would carry the cancel's own `interrupt` record — puts its records
+   * back, so the run's final (non-cancellable) flush appends them; their keys keep that exactly-once.
+   */
   async flush(): Promise<void> {
     if (!this.enabled || !this.buffer.length) return;
     const records = this.buffer.splice(0, this.buffer.length);
-    await appendAudit({ records });
+    try {
+      await appendAudit({ records });
+    } catch (err) {
+      this.buffer.unshift(...records);
+      throw err;
+    }
   }
 }
 

@@ -57,9 +57,25 @@ describe('block_indicator (CrowdStrike IOC Management)', () => {
 
   it('is idempotent: blocking the same indicator again writes nothing', async () => {
     const first = await run({ type: 'sha256', value: SHA256 });
-    const again = await run({ type: 'sha256', value: SHA256.toLowerCase() });
+    const again = await run({ type: 'sha256', value: SHA256.toLowerCase() }, 'alert-2/block/0');
     expect(again).toMatchObject({ indicatorId: first.indicatorId, changed: false, action: 'prevent' });
     expect(falcon.indicatorWrites).toHaveLength(1);
+  });
+
+  it('a retry after a crash mid-write reports the change its own earlier attempt made (changed: true)', async () => {
+    // The first attempt's write reached Falcon, then the worker died before the activity answered.
+    const first = await run({ type: 'sha256', value: SHA256 });
+    const retry = await run({ type: 'sha256', value: SHA256 });
+    expect(retry).toMatchObject({ indicatorId: first.indicatorId, changed: true, action: 'prevent' });
+    expect(falcon.indicatorWrites).toHaveLength(1);
+    expect(falcon.indicatorWrites[0]?.indicator.tags).toEqual([expect.stringMatching(/^warden-[0-9a-f]{20}$/)]);
+  });
+
+  it('shares one OAuth token request among concurrent calls (single flight)', async () => {
+    const values = Array.from({ length: 12 }, (_, i) => `${i.toString(16).padStart(2, '0')}${SHA256.slice(2)}`);
+    await Promise.all(values.map((value, i) => run({ type: 'sha256', value }, `alert-${i}/block/0`)));
+    expect(falcon.requests.filter((r) => r.path === '/oauth2/token')).toHaveLength(1);
+    expect(falcon.indicatorWrites).toHaveLength(12);
   });
 
   it('defaults IPs and domains to detect, which Falcon supports for network indicators', async () => {
