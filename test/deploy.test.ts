@@ -18,10 +18,10 @@ const root = path.join(__dirname, '..');
 const read = (p: string) => fs.readFileSync(path.join(root, 'deploy', p), 'utf8');
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  Deployment: Deployment as never,
-  HorizontalPodAutoscaler: HorizontalPodAutoscaler as never,
-  PodDisruptionBudget: PodDisruptionBudget as never,
-  Service: Service as never,
+  Deployment: Deployment,
+  HorizontalPodAutoscaler: HorizontalPodAutoscaler,
+  PodDisruptionBudget: PodDisruptionBudget,
+  Service: Service,
 };
 
 interface K8sDoc {
