@@ -12,6 +12,8 @@ export const FailureType = {
   ApprovalTimedOut: 'ApprovalTimedOut',
   BudgetExceeded: 'BudgetExceeded',
   LlmOutputInvalid: 'LlmOutputInvalid',
+  /** The LLM endpoint stayed unavailable (429, 5xx, timeouts) for the whole availability window. */
+  LlmUnavailable: 'LlmUnavailable',
   ToolFailed: 'ToolFailed',
   KillSwitchEngaged: 'KillSwitchEngaged',
   CircuitOpen: 'CircuitOpen',

@@ -7,6 +7,7 @@ import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { GovernorClient } from './activities/governor-client';
 import { rateLimitedQueue } from './activities/governance';
+import { llmTaskQueue } from './workflows/contract';
 import { createNotifier } from './activities/notify';
 import type { Policy } from './governance/policy';
 import type { AgentDefinition } from './agents/types';
@@ -81,11 +82,21 @@ export interface WardenWorkerOptions {
 export interface WardenWorker {
   worker: Worker;
   rateLimitedWorkers: Worker[];
+  /** The activity-only worker of the LLM task queue (`<taskQueue>--llm`). */
+  llmWorker: Worker;
   connection: NativeConnection;
   policy: Policy;
   run(): Promise<void>;
   shutdown(): void;
   close(): Promise<void>;
+}
+
+/** LLM calls a worker runs at once when WARDEN_LLM_CONCURRENCY is unset (a hosted endpoint). */
+export const DEFAULT_LLM_CONCURRENCY = 8;
+
+/** This worker's LLM call slots: WARDEN_LLM_CONCURRENCY, else {@link DEFAULT_LLM_CONCURRENCY}. */
+export function llmConcurrency(config: WardenConfig): number {
+  return config.llm.concurrency ?? DEFAULT_LLM_CONCURRENCY;
 }
 
 /** Creates (does not run) a worker polling the configured task queue with Warden's workflows and activities. */
@@ -118,6 +129,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       ...(opts.agents ?? []),
     ]),
     llm: config.llm,
+    llmTaskQueue: llmTaskQueue(config.taskQueue),
     fleetKey: loadFleetKey(config.fleetKeyFile),
   });
   const tracing = createWorkerTracing({
@@ -171,11 +183,21 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       }),
     ),
   );
-  const all = [worker, ...rateLimitedWorkers];
+  // LLM calls: this worker runs at most the endpoint's capacity at once; the rest wait in Temporal, where
+  // waiting is free and durable, instead of piling onto the model server until it answers 429.
+  const llmWorker = await Worker.create({
+    ...common,
+    taskQueue: llmTaskQueue(config.taskQueue),
+    activities: { callModel: activities.callModel },
+    maxConcurrentActivityTaskExecutions: llmConcurrency(config),
+    ...(config.llm.ratePerSecond ? { maxTaskQueueActivitiesPerSecond: config.llm.ratePerSecond } : {}),
+  });
+  const all = [worker, llmWorker, ...rateLimitedWorkers];
   logger.info({ policy: policy.document.name, policyVersion: policy.version }, 'policy loaded');
   return {
     worker,
     rateLimitedWorkers,
+    llmWorker,
     connection,
     policy,
     run: async () => {

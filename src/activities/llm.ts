@@ -25,6 +25,11 @@ export interface AgentDescription {
   model: string;
   allowedTools: string[];
   budgets: AgentBudgets;
+  /**
+   * Where and how long the workflow schedules this agent's LLM calls (absent from descriptions recorded
+   * by builds before the LLM task queue: those runs replay their calls on the main queue).
+   */
+  llm?: { taskQueue: string; timeoutMs: number };
 }
 
 /** Input of `callModel`. */
@@ -52,6 +57,12 @@ export type ModelReply = {
   promptDigest: string;
   /** The model's own words alongside its choice (its stated rationale). */
   content: string | null;
+  /**
+   * Time between the call's first scheduling and the start of the attempt that answered: queued behind
+   * other calls, earlier failed attempts and their backoff. Not the agent's time (its wall-time budget
+   * leaves it out).
+   */
+  waitedMs?: number;
 } & (
   | { kind: 'tool_calls'; calls: { id: string; name: string; arguments: string }[] }
   | { kind: 'final'; valid: true; output: unknown }
@@ -66,6 +77,8 @@ export interface LlmSettings {
   timeoutMs: number;
   /** `json_schema` asks the server to constrain the final answer; `none` relies on validation alone. */
   structuredOutput: 'json_schema' | 'none';
+  /** How long one call keeps retrying an unavailable endpoint, from its first attempt. @default 900000 */
+  availabilityWindowMs?: number;
 }
 
 /** Dependencies of the LLM activities. */
@@ -74,6 +87,8 @@ export interface LlmDeps {
   tools: ToolRegistry;
   llm: LlmSettings;
   logger: Logger;
+  /** The task queue LLM calls are scheduled on (`llmTaskQueue(<main queue>)`); unset: the caller's queue. */
+  llmTaskQueue?: string;
 }
 
 function sha256(text: string): string {
@@ -123,6 +138,7 @@ export function createLlmActivities(deps: LlmDeps) {
         model: a.model ?? deps.llm.model,
         allowedTools: a.allowedTools,
         budgets: { ...DEFAULT_BUDGETS, ...a.budgets },
+        ...(deps.llmTaskQueue ? { llm: { taskQueue: deps.llmTaskQueue, timeoutMs: deps.llm.timeoutMs } } : {}),
       });
     },
 
@@ -133,6 +149,37 @@ export function createLlmActivities(deps: LlmDeps) {
      */
     async callModel(input: CallModelInput): Promise<ModelReply> {
       const agent = agentOrFail(input.agent);
+      const attemptStartedAt = Date.now();
+      const ctx = Context.current();
+      const { info } = ctx;
+      // The availability window runs from the first attempt's start (kept in the heartbeat details, which
+      // Temporal hands to every retry), so time queued before it does not count.
+      const prior = info.heartbeatDetails as { firstAttemptAt?: number } | undefined;
+      const firstAttemptAt =
+        typeof prior?.firstAttemptAt === 'number'
+          ? prior.firstAttemptAt
+          : info.attempt > 1
+            ? info.scheduledTimestampMs
+            : Date.now();
+      const windowMs = deps.llm.availabilityWindowMs ?? 900_000;
+      const unavailableFor = () => Date.now() - firstAttemptAt;
+      const unavailable = (why: string, retryAfter?: number) => {
+        const expired = unavailableFor() + (retryAfter ?? 0) >= windowMs;
+        return ApplicationFailure.create({
+          type: FailureType.LlmUnavailable,
+          message: expired
+            ? `${why}; the endpoint stayed unavailable for ${Math.round(unavailableFor() / 1000)} s (WARDEN_LLM_AVAILABILITY_WINDOW_MS ${windowMs}): giving up`
+            : why,
+          nonRetryable: expired,
+          nextRetryDelay: expired ? undefined : retryAfter,
+        });
+      };
+      // A retry that starts after the window (e.g. after a heartbeat or start-to-close timeout) gives up at once.
+      if (info.attempt > 1 && unavailableFor() >= windowMs)
+        throw unavailable(
+          `LLM call for model ${agent.model ?? deps.llm.model} did not complete in ${info.attempt - 1} attempt(s)`,
+        );
+      ctx.heartbeat({ firstAttemptAt });
       const model = agent.model ?? deps.llm.model;
       const tools = agent.allowedTools
         .map((n) => deps.tools.get(n))
@@ -151,8 +198,7 @@ export function createLlmActivities(deps: LlmDeps) {
         ...input.messages,
       ] as OpenAI.Chat.ChatCompletionMessageParam[];
       const promptDigest = sha256(JSON.stringify({ model, messages }));
-      const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 2_000);
+      const beat = setInterval(() => ctx.heartbeat({ firstAttemptAt }), 2_000);
       let res: OpenAI.Chat.ChatCompletion;
       try {
         res = await client.chat.completions.create(
@@ -178,18 +224,16 @@ export function createLlmActivities(deps: LlmDeps) {
         clearInterval(beat);
         if (err instanceof OpenAI.APIError && err.status !== undefined) {
           const retryable = err.status === 429 || err.status === 408 || err.status >= 500;
+          if (retryable)
+            throw unavailable(`LLM endpoint answered ${err.status} for model ${model}`, retryAfterMs(err.headers));
           throw ApplicationFailure.create({
-            type: retryable ? 'LlmUnavailable' : FailureType.ValidationError,
-            message: `LLM endpoint answered ${err.status} for model ${model}${retryable ? '' : ' (check WARDEN_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY)'}`,
-            nonRetryable: !retryable,
-            nextRetryDelay: retryable ? retryAfterMs(err.headers) : undefined,
+            type: FailureType.ValidationError,
+            message: `LLM endpoint answered ${err.status} for model ${model} (check WARDEN_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY)`,
+            nonRetryable: true,
           });
         }
         // Network errors, timeouts, unparseable bodies: retry.
-        throw ApplicationFailure.create({
-          type: 'LlmUnavailable',
-          message: `LLM call failed: ${(err as Error).message}`,
-        });
+        throw unavailable(`LLM call failed: ${(err as Error).message}`);
       }
       clearInterval(beat);
       const choice = res.choices?.[0];
@@ -197,7 +241,13 @@ export function createLlmActivities(deps: LlmDeps) {
         promptTokens: res.usage?.prompt_tokens ?? 0,
         completionTokens: res.usage?.completion_tokens ?? 0,
       };
-      const base = { model: res.model || model, usage, promptDigest, content: choice?.message?.content ?? null };
+      const base = {
+        model: res.model || model,
+        usage,
+        promptDigest,
+        content: choice?.message?.content ?? null,
+        waitedMs: Math.max(0, attemptStartedAt - info.scheduledTimestampMs),
+      };
       annotateActiveSpan({
         'gen_ai.operation.name': 'chat',
         'gen_ai.system': 'openai',
