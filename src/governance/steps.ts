@@ -21,7 +21,7 @@ const onError = z.enum(['fail', 'continue']).default('fail');
 /**
  * With `onError: continue`: what the failed step's output is, besides `failed: true` and `error` — e.g. a
  * conservative stand-in verdict, so later steps read the same fields whether the step worked or not.
- * Rendered like args (it may read the run so far).
+ * Rendered like args, with the failure in scope as `error` (`{{ error.type }}`, `{{ error.message }}`).
  */
 const fallback = z.record(z.string(), z.unknown()).optional();
 

@@ -32,7 +32,7 @@ const modelProxy = (summary: string, llm: AgentDescription['llm']) =>
           initialInterval: '2 seconds',
           backoffCoefficient: 2,
           maximumInterval: '60 seconds',
-          maximumAttempts: 0,
+          // No attempt cap: the activity gives up (non-retryable) once its availability window is spent.
           nonRetryableErrorTypes: [FailureType.ValidationError],
         },
       })

@@ -36,13 +36,14 @@ export function describeError(err: unknown): StepError {
 
 /**
  * The output of a step that failed with `onError: continue`: its rendered `fallback` (if any), `failed:
- * true` and the error. A fallback that does not render is reported beside the step's own error.
+ * true` and the error. The fallback renders with the error in scope (`{{ error.type }}`); one that does not
+ * render is reported beside the step's own error.
  */
 export function failedOutput(step: Step, scope: ExpressionScope, error: StepError): Record<string, unknown> {
   let fallback: unknown = {};
   if ((step.kind === 'action' || step.kind === 'agent') && step.fallback) {
     try {
-      fallback = render(step.fallback, scope);
+      fallback = render(step.fallback, { ...scope, error });
     } catch (err) {
       return { failed: true, error, fallbackError: describeError(err) };
     }
