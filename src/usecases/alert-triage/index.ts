@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { UseCase } from '../contract';
 import { alertScorer } from './agent';
+import { VERDICT_PLAYBOOK_FILE, registerTriageCommands } from './cli';
 import { runTriageDemo } from './demo';
 import { settings, triageSettings } from './settings';
 import { createAssetLookupTool } from './tools/asset-lookup';
@@ -43,8 +44,9 @@ export const useCase: UseCase = {
       createCaseTool(path.join(ctx.config.dataDir, 'cases')),
     ];
   },
-  playbooks: { 'alert-triage': TRIAGE_PLAYBOOK_FILE },
+  playbooks: { 'alert-triage': TRIAGE_PLAYBOOK_FILE, 'alert-triage-verdict': VERDICT_PLAYBOOK_FILE },
   policyRules: path.join(__dirname, 'policy.yaml'),
   webhooks: triageWebhookRoute(),
   demo: runTriageDemo,
+  cli: registerTriageCommands,
 };
