@@ -192,7 +192,10 @@ describe('never drop an alert: model down, review rejected, retriage and verdict
     llm.script('triage-model', [{ status: 503 }], { repeatLast: true });
     const id = await t.post('down-1');
     const review = await reviewOf(id);
-    expect(review.title).toMatch(/^Review verdict unscored \(0\)/);
+    expect(review).toMatchObject({
+      stepId: 'human_review',
+      action: expect.stringMatching(/Review verdict unscored \(0\)/),
+    });
     const state = await t.stack.client.runState(id);
     expect(state.steps.find((s) => s.stepId === 'score')).toMatchObject({
       status: 'failed',
