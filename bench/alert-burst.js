@@ -1,0 +1,161 @@
+// A burst of alerts through the `warden dev` stack on the default embedded local model (issue #13 item 1,
+// "never drop an alert"): starts the embedded Temporal server, the local model server and a worker exactly
+// as `warden dev` does, sends BENCH_BURST_ALERTS (50) alerts at once the way the webhook does (normalized
+// vendor samples, one business key each), and reports cases written, failed runs, runs waiting for a
+// human, and p50/p95 time from the alert to its case. Runs still waiting for a human after the agent
+// step when the burst is done are cancelled (their `finally` step then writes the case too). CPU heavy:
+// not a CI test. Usage: npm run build && node bench/alert-burst.js
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const dist = path.join(__dirname, '..', 'dist');
+const { loadConfig } = require(path.join(dist, 'config'));
+const { startDevStack } = require(path.join(dist, 'runtime', 'dev-stack'));
+const { freePort } = require(path.join(dist, 'runtime', 'dev-server'));
+const { createLogger } = require(path.join(dist, 'telemetry', 'logger'));
+const triage = path.join(dist, 'usecases', 'alert-triage');
+const { normalizeAlert } = require(path.join(triage, 'normalize'));
+const { loadTriagePlaybook, alertWorkflowId } = require(path.join(triage, 'webhook'));
+const { DEMO_ALERTS_DIR } = require(path.join(triage, 'demo'));
+
+const ALERTS = Number(process.env.BENCH_BURST_ALERTS ?? 50);
+const DEADLINE_MS = Number(process.env.BENCH_BURST_DEADLINE_MS ?? 90 * 60_000);
+const SOURCES = {
+  'crowdstrike-detection.json': 'crowdstrike',
+  'guardduty-finding.json': 'guardduty',
+  'suricata-eve.json': 'suricata',
+};
+
+const pct = (sorted, p) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN;
+const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main() {
+  if (process.env.OPENAI_API_KEY || process.env.OPENAI_BASE_URL)
+    throw new Error('unset OPENAI_API_KEY and OPENAI_BASE_URL: this measures the default embedded local model');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-burst-'));
+  const config = loadConfig({
+    ...process.env,
+    WARDEN_DATA_DIR: dataDir,
+    WARDEN_DEMO: 'off',
+    WARDEN_HTTP_PORT: String(await freePort()),
+    WARDEN_TEMPORAL_PORT: String(await freePort()),
+    WARDEN_UI_PORT: String(await freePort()),
+    WARDEN_MODEL_PORT: '0',
+    WARDEN_LOG_LEVEL: 'warn',
+  });
+  const logger = createLogger({ level: 'warn', stream: fs.createWriteStream(path.join(dataDir, 'bench.log')) });
+  const stack = await startDevStack(config, logger, (line) => console.log(`  ${line}`));
+  try {
+    if (!stack.agentsReady) throw new Error('the local model did not start (npm run setup:model installs it)');
+    const playbook = loadTriagePlaybook();
+    const samples = Object.entries(SOURCES).map(([file, source]) => ({
+      source,
+      body: JSON.parse(fs.readFileSync(path.join(DEMO_ALERTS_DIR, file), 'utf8')),
+    }));
+    const tag = Date.now().toString(36);
+    const started = new Map();
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: ALERTS }, async (_, i) => {
+        const s = samples[i % samples.length];
+        const alert = normalizeAlert(s.source, s.body);
+        alert.alertId = `${alert.alertId}-burst-${tag}-${i}`;
+        const workflowId = alertWorkflowId(s.source, alert.alertId);
+        await stack.client.start(
+          'runPlaybook',
+          {
+            playbook,
+            input: { alert, settings: { confidenceThreshold: 0.7 } },
+            initiator: `webhook:${s.source}`,
+            trigger: { type: 'webhook', ref: `${s.source}/${alert.alertId}` },
+          },
+          { workflowId, idempotent: true, summary: `burst alert ${i}` },
+        );
+        started.set(workflowId, Date.now());
+      }),
+    );
+    console.log(`${ALERTS} alerts started in ${secs(Date.now() - t0)}; waiting for cases…`);
+
+    const casePath = (id) => path.join(dataDir, 'cases', `${id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+    const waitingForHuman = new Set();
+    for (;;) {
+      const pending = await stack.client.pendingApprovals(1000);
+      waitingForHuman.clear();
+      let open = 0;
+      for (const id of started.keys()) {
+        if (fs.existsSync(casePath(id))) continue;
+        open++;
+        if (pending.some((p) => p.workflowId === id || p.workflowId.startsWith(`${id}--`))) waitingForHuman.add(id);
+      }
+      process.stdout.write(
+        `\r  ${ALERTS - open} cases, ${waitingForHuman.size} waiting for a human, ${secs(Date.now() - t0)}   `,
+      );
+      if (open === waitingForHuman.size || Date.now() - t0 > DEADLINE_MS) break;
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    console.log();
+    const reviewed = [...waitingForHuman];
+    // Done with the model; what waits for a human is ended the way an operator would (Temporal cancel).
+    for (const id of reviewed)
+      await stack.client.temporal.workflow
+        .getHandle(id)
+        .cancel()
+        .catch(() => undefined);
+
+    const results = [];
+    for (const [id, at] of started) {
+      let status;
+      try {
+        await stack.client.temporal.workflow.getHandle(id).result();
+        status = 'completed';
+      } catch (err) {
+        status = /cancel/i.test(String(err?.cause?.name ?? err?.message)) ? 'cancelled' : 'failed';
+      }
+      const file = casePath(id);
+      const c = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+      results.push({
+        id,
+        status,
+        case: Boolean(c),
+        toCaseMs: c ? fs.statSync(file).mtimeMs - at : undefined,
+        verdict: c?.verdict?.verdict,
+        scoreFailed: Boolean(c?.verdict?.failed),
+        waitedForHuman: waitingForHuman.has(id),
+      });
+    }
+    const times = results
+      .filter((r) => r.case && !r.waitedForHuman)
+      .map((r) => r.toCaseMs)
+      .sort((a, b) => a - b);
+    const count = (f) => results.filter(f).length;
+    const summary = {
+      alerts: ALERTS,
+      casesWritten: count((r) => r.case),
+      failedWithoutCase: count((r) => r.status === 'failed' && !r.case),
+      runsFailed: count((r) => r.status === 'failed'),
+      runsCompleted: count((r) => r.status === 'completed'),
+      waitedForHumanThenCancelled: reviewed.length,
+      agentGaveNoVerdict: count((r) => r.scoreFailed),
+      verdicts: results.reduce((m, r) => ((m[r.verdict ?? '-'] = (m[r.verdict ?? '-'] ?? 0) + 1), m), {}),
+      timeToCaseWithoutHuman: {
+        n: times.length,
+        p50: secs(pct(times, 50)),
+        p95: secs(pct(times, 95)),
+        max: secs(times.at(-1) ?? NaN),
+      },
+      wallTime: secs(Date.now() - t0),
+      llmConcurrency: 1,
+    };
+    console.log(JSON.stringify(summary, null, 2));
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`alert-burst: ${err.message}`);
+  process.exitCode = 1;
+});
