@@ -3,6 +3,7 @@ import { Runtime, Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { ExecuteToolInput } from './activities/tools';
+import type { CallModelInput } from './activities/llm';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { GovernorClient } from './activities/governor-client';
@@ -188,7 +189,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   const llmWorker = await Worker.create({
     ...common,
     taskQueue: llmTaskQueue(config.taskQueue),
-    activities: { callModel: activities.callModel },
+    activities: { callModel: (input: CallModelInput) => activities.callModel(input) },
     maxConcurrentActivityTaskExecutions: llmConcurrency(config),
     ...(config.llm.ratePerSecond ? { maxTaskQueueActivitiesPerSecond: config.llm.ratePerSecond } : {}),
   });
