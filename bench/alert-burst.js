@@ -32,13 +32,33 @@ const pct = (sorted, p) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN;
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
+/** What the model server logged: completions (and their time), and 429s it answered. */
+function modelStats(file) {
+  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : [];
+  const ms = [];
+  let busy = 0;
+  for (const line of lines) {
+    let r;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (r.msg === 'chat completion' && typeof r.ms === 'number') ms.push(r.ms);
+    if (r.res?.statusCode === 429) busy++;
+  }
+  ms.sort((a, b) => a - b);
+  return { completions: ms.length, p50: secs(pct(ms, 50)), p95: secs(pct(ms, 95)), answered429: busy };
+}
+
 async function main() {
   if (process.env.OPENAI_API_KEY || process.env.OPENAI_BASE_URL)
     throw new Error('unset OPENAI_API_KEY and OPENAI_BASE_URL: this measures the default embedded local model');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-burst-'));
-  const config = loadConfig({
-    ...process.env,
+  // Into process.env too: the model server is its own process and reads its settings from there.
+  Object.assign(process.env, {
     WARDEN_DATA_DIR: dataDir,
+    WARDEN_KEYS_DIR: path.join(dataDir, 'keys'),
     WARDEN_DEMO: 'off',
     WARDEN_HTTP_PORT: String(await freePort()),
     WARDEN_TEMPORAL_PORT: String(await freePort()),
@@ -46,6 +66,7 @@ async function main() {
     WARDEN_MODEL_PORT: '0',
     WARDEN_LOG_LEVEL: 'warn',
   });
+  const config = loadConfig(process.env);
   const logger = createLogger({ level: 'warn', stream: fs.createWriteStream(path.join(dataDir, 'bench.log')) });
   const stack = await startDevStack(config, logger, (line) => console.log(`  ${line}`));
   try {
@@ -98,8 +119,10 @@ async function main() {
     }
     console.log();
     const reviewed = [...waitingForHuman];
-    // Done with the model; what waits for a human is ended the way an operator would (Temporal cancel).
-    for (const id of reviewed)
+    const cutOff = [...started.keys()].filter((id) => !waitingForHuman.has(id) && !fs.existsSync(casePath(id)));
+    // Done measuring; what waits for a human (or, past the deadline, for the model) is ended the way an
+    // operator would (Temporal cancel): its `finally` step writes the case all the same.
+    for (const id of [...reviewed, ...cutOff])
       await stack.client.temporal.workflow
         .getHandle(id)
         .cancel()
@@ -124,10 +147,11 @@ async function main() {
         verdict: c?.verdict?.verdict,
         scoreFailed: Boolean(c?.verdict?.failed),
         waitedForHuman: waitingForHuman.has(id),
+        cutOff: cutOff.includes(id),
       });
     }
     const times = results
-      .filter((r) => r.case && !r.waitedForHuman)
+      .filter((r) => r.case && !r.waitedForHuman && !r.cutOff)
       .map((r) => r.toCaseMs)
       .sort((a, b) => a - b);
     const count = (f) => results.filter(f).length;
@@ -138,6 +162,7 @@ async function main() {
       runsFailed: count((r) => r.status === 'failed'),
       runsCompleted: count((r) => r.status === 'completed'),
       waitedForHumanThenCancelled: reviewed.length,
+      stillQueuedAtDeadlineThenCancelled: cutOff.length,
       agentGaveNoVerdict: count((r) => r.scoreFailed),
       verdicts: results.reduce((m, r) => ((m[r.verdict ?? '-'] = (m[r.verdict ?? '-'] ?? 0) + 1), m), {}),
       timeToCaseWithoutHuman: {
@@ -147,7 +172,8 @@ async function main() {
         max: secs(times.at(-1) ?? NaN),
       },
       wallTime: secs(Date.now() - t0),
-      llmConcurrency: 1,
+      llmConcurrency: config.llm.concurrency ?? 'local default (1)',
+      model: modelStats(path.join(dataDir, 'logs', 'model.log')),
     };
     console.log(JSON.stringify(summary, null, 2));
   } finally {
