@@ -91,7 +91,8 @@ export function registerTriageCommands(program: Command, io: CliIO): void {
         const before = await client.startInput<Partial<RunPlaybookInput>>(original);
         const input = (before.input ?? {}) as TriageInput;
         if (!input.alert) throw new UserError(`run ${original} is not an alert triage run (its input has no alert)`);
-        const workflowId = await nextId(client, original, 'retriage');
+        // Ids stay flat: a retriage of a retriage is the alert's next retriage (its input names the run it re-ran).
+        const workflowId = await nextId(client, original.split('--')[0]!, 'retriage');
         const started = await client.start(
           'runPlaybook',
           {

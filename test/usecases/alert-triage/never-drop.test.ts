@@ -219,6 +219,16 @@ describe('never drop an alert: model down, review rejected, retriage and verdict
     expect(md).toMatch(/Outcome: \*\*completed\*\*/);
   });
 
+  it('an answer that stays invalid (LlmOutputInvalid) also goes to a human rather than failing the run', async () => {
+    llm.script('triage-model', [{ content: 'probably fine' }, { content: '{"verdict": "fine"}' }]);
+    const id = await t.post('invalid-1');
+    const review = await reviewOf(id);
+    expect(review.action).toMatch(/Review verdict unscored \(0\)/);
+    await t.stack.client.decide(id, review.approvalId, 'approve', signerOf('alice'), 'benign, checked');
+    expect(await ending(t.stack, id)).toEqual({ status: 'completed' });
+    expect(t.caseOf(id)?.verdict).toMatchObject({ verdict: 'unscored', error: { type: 'LlmOutputInvalid' } });
+  });
+
   it('review rejected: the case is still written, and the run is reported failed', async () => {
     llm.script('triage-model', [{ status: 503 }], { repeatLast: true });
     rejected = await t.post('reject-1');
@@ -261,8 +271,13 @@ describe('never drop an alert: model down, review rejected, retriage and verdict
       actor: { id: 'dave' },
       data: { initiator: 'dave', initiatorVerified: true, trigger: { type: 'retriage', ref: rejected } },
     });
-    // The original stays as it was; a second retriage gets the next id.
+    // The original stays as it was; another retriage, even of the retriage, gets the alert's next id.
     expect((await t.stack.client.describe(rejected)).status).toBe('FAILED');
+    const again = await runCli(['retriage', out.workflowId, '--reason', 'once more', '--as', 'dave', '--json'], env);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    const second = JSON.parse(again.stdout) as { workflowId: string; retriage: string };
+    expect(second).toMatchObject({ retriage: out.workflowId, workflowId: `${rejected}--retriage-2` });
+    expect(await ending(t.stack, second.workflowId)).toEqual({ status: 'completed' });
   });
 
   it('warden triage verdict records a corrected verdict on the case, by a verified human, in the audit ledger', async () => {
