@@ -64,9 +64,9 @@ async function main() {
     WARDEN_TEMPORAL_PORT: String(await freePort()),
     WARDEN_UI_PORT: String(await freePort()),
     WARDEN_MODEL_PORT: '0',
-    WARDEN_LOG_LEVEL: 'warn',
   });
-  const config = loadConfig(process.env);
+  // The model server logs each completion at info level (modelStats reads them); the rest stays quiet.
+  const config = loadConfig({ ...process.env, WARDEN_LOG_LEVEL: 'warn' });
   const logger = createLogger({ level: 'warn', stream: fs.createWriteStream(path.join(dataDir, 'bench.log')) });
   const stack = await startDevStack(config, logger, (line) => console.log(`  ${line}`));
   try {

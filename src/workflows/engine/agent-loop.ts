@@ -21,11 +21,14 @@ const { describeAgent } = proxyLocalActivities<Activities>({ startToCloseTimeout
  * activity itself gives up after WARDEN_LLM_AVAILABILITY_WINDOW_MS. Without it (a description recorded
  * before that queue existed), the original proxy, so those histories replay as they ran.
  */
-const modelProxy = (summary: string, llm: AgentDescription['llm']) =>
+const modelProxy = (summary: string, llm: AgentDescription['llm'], turn: number) =>
   llm
     ? proxyActivities<Activities>({
         summary,
         taskQueue: llm.taskQueue,
+        // A run already talking to the model goes before runs yet to start (where the server applies
+        // task-queue priorities): a burst then finishes runs one by one instead of all of them at the end.
+        priority: { priorityKey: turn > 1 ? 2 : 3 },
         startToCloseTimeout: llm.timeoutMs + 30_000,
         heartbeatTimeout: '30 seconds',
         retry: {
@@ -130,6 +133,7 @@ export async function runAgentLoop(
         const reply = await modelProxy(
           `agent ${agent.name}: LLM call, turn ${turns} (${agent.model})`,
           agent.llm,
+          turns,
         ).callModel({
           workflowId: ctx.workflowId,
           stepId: step.id,
