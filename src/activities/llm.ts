@@ -152,34 +152,40 @@ export function createLlmActivities(deps: LlmDeps) {
       const attemptStartedAt = Date.now();
       const ctx = Context.current();
       const { info } = ctx;
-      // The availability window runs from the first attempt's start (kept in the heartbeat details, which
-      // Temporal hands to every retry), so time queued before it does not count.
-      const prior = info.heartbeatDetails as { firstAttemptAt?: number } | undefined;
-      const firstAttemptAt =
-        typeof prior?.firstAttemptAt === 'number'
-          ? prior.firstAttemptAt
-          : info.attempt > 1
-            ? info.scheduledTimestampMs
-            : Date.now();
+      // The availability window counts the time the endpoint failed us: earlier attempts and the backoff
+      // between them, carried in the heartbeat details (which Temporal hands to the next attempt), never the
+      // time a retry then waited in the queue behind other runs' calls.
+      const prior = info.heartbeatDetails as { unavailableMs?: number; failedAt?: number } | undefined;
+      const carried =
+        info.attempt === 1
+          ? 0
+          : typeof prior?.unavailableMs === 'number'
+            ? prior.unavailableMs +
+              (typeof prior.failedAt === 'number'
+                ? Math.max(0, info.currentAttemptScheduledTimestampMs - prior.failedAt)
+                : 0)
+            : // No details (should not happen): from the first scheduling, which over-counts queueing.
+              Math.max(0, info.currentAttemptScheduledTimestampMs - info.scheduledTimestampMs);
       const windowMs = deps.llm.availabilityWindowMs ?? 900_000;
-      const unavailableFor = () => Date.now() - firstAttemptAt;
+      const unavailableFor = () => carried + (Date.now() - attemptStartedAt);
+      const progress = () => ({ unavailableMs: unavailableFor(), failedAt: Date.now() });
       const unavailable = (why: string, retryAfter?: number) => {
         const expired = unavailableFor() + (retryAfter ?? 0) >= windowMs;
+        // The next attempt reads this (the worker flushes the last heartbeat before reporting the failure).
+        ctx.heartbeat(progress());
         return ApplicationFailure.create({
           type: FailureType.LlmUnavailable,
           message: expired
-            ? `${why}; the endpoint stayed unavailable for ${Math.round(unavailableFor() / 1000)} s (WARDEN_LLM_AVAILABILITY_WINDOW_MS ${windowMs}): giving up`
+            ? `${why}; the endpoint was unavailable for ${Math.round(unavailableFor() / 1000)} s over ${info.attempt} attempt(s) (WARDEN_LLM_AVAILABILITY_WINDOW_MS ${windowMs}): giving up`
             : why,
           nonRetryable: expired,
           nextRetryDelay: expired ? undefined : retryAfter,
         });
       };
       // A retry that starts after the window (e.g. after a heartbeat or start-to-close timeout) gives up at once.
-      if (info.attempt > 1 && unavailableFor() >= windowMs)
-        throw unavailable(
-          `LLM call for model ${agent.model ?? deps.llm.model} did not complete in ${info.attempt - 1} attempt(s)`,
-        );
-      ctx.heartbeat({ firstAttemptAt });
+      if (info.attempt > 1 && carried >= windowMs)
+        throw unavailable(`LLM call for model ${agent.model ?? deps.llm.model} did not complete`);
+      ctx.heartbeat(progress());
       const model = agent.model ?? deps.llm.model;
       const tools = agent.allowedTools
         .map((n) => deps.tools.get(n))
@@ -198,7 +204,7 @@ export function createLlmActivities(deps: LlmDeps) {
         ...input.messages,
       ] as OpenAI.Chat.ChatCompletionMessageParam[];
       const promptDigest = sha256(JSON.stringify({ model, messages }));
-      const beat = setInterval(() => ctx.heartbeat({ firstAttemptAt }), 2_000);
+      const beat = setInterval(() => ctx.heartbeat(progress()), 2_000);
       let res: OpenAI.Chat.ChatCompletion;
       try {
         res = await client.chat.completions.create(
