@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
@@ -236,6 +237,17 @@ export class WardenClient {
     } catch (err) {
       throw this.notFound(err, workflowId);
     }
+  }
+
+  /**
+   * The input a run was started with, from its history (decoded with this client's data converter, so
+   * encrypted payloads too). @throws UserError when no run has that id.
+   */
+  async startInput<T = unknown>(workflowId: string): Promise<T> {
+    const history = await this.guard(workflowId, () => this.temporal.workflow.getHandle(workflowId).fetchHistory());
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    if (!started) throw new UserError(`run ${workflowId} has no start event in its history`);
+    return decodeFromPayloadsAtIndex<T>(this.temporal.options.loadedDataConverter, 0, started.input?.payloads);
   }
 
   /** A run's status, steps, decisions, agent turns and interrupts (`runState` query). */

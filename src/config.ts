@@ -84,6 +84,12 @@ export interface WardenConfig {
     model: string;
     timeoutMs: number;
     structuredOutput: 'json_schema' | 'none';
+    /** WARDEN_LLM_CONCURRENCY; unset: 1 on the embedded local model (`warden dev` sets it), else 8. */
+    concurrency: number | undefined;
+    /** Fleet-wide calls per second on the LLM task queue (unset: no cap). */
+    ratePerSecond: number | undefined;
+    /** How long one call keeps retrying an unavailable endpoint, from its first attempt. */
+    availabilityWindowMs: number;
   };
   /** The embedded local model (`warden model serve`). */
   localModel: {
@@ -295,6 +301,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       model: s.WARDEN_LLM_MODEL,
       timeoutMs: s.WARDEN_LLM_TIMEOUT_MS,
       structuredOutput: s.WARDEN_LLM_STRUCTURED_OUTPUT,
+      concurrency: s.WARDEN_LLM_CONCURRENCY,
+      ratePerSecond: s.WARDEN_LLM_RATE_PER_SECOND,
+      availabilityWindowMs: s.WARDEN_LLM_AVAILABILITY_WINDOW_MS,
     },
     localModel: {
       key: s.WARDEN_LOCAL_MODEL,

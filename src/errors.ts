@@ -12,6 +12,8 @@ export const FailureType = {
   ApprovalTimedOut: 'ApprovalTimedOut',
   BudgetExceeded: 'BudgetExceeded',
   LlmOutputInvalid: 'LlmOutputInvalid',
+  /** The LLM endpoint stayed unavailable (429, 5xx, timeouts) for the whole availability window. */
+  LlmUnavailable: 'LlmUnavailable',
   ToolFailed: 'ToolFailed',
   /** The vendor refused the call (a 4xx: bad credentials, missing API scope, unknown resource): not policy's doing. */
   VendorRefused: 'VendorRefused',

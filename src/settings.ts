@@ -244,7 +244,19 @@ export const SETTINGS = {
   WARDEN_LLM_MODEL: { schema: z.string().min(1).default('gpt-4o-mini'), doc: 'Model for agents that do not name one.' },
   WARDEN_LLM_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(100).default(60_000),
-    doc: 'Timeout of one LLM call; a timed-out call is retried by Temporal.',
+    doc: 'Timeout of one LLM call (its work: time queued in Temporal does not count); a timed-out call is retried within WARDEN_LLM_AVAILABILITY_WINDOW_MS.',
+  },
+  WARDEN_LLM_CONCURRENCY: {
+    schema: z.coerce.number().int().min(1).max(1000).optional(),
+    doc: "LLM calls one worker runs at once (its `<taskQueue>--llm` queue); more wait in Temporal, not at the endpoint. Set it to the endpoint's capacity divided by the number of workers. Default: 1 on the embedded local model (it generates one answer at a time), else 8.",
+  },
+  WARDEN_LLM_RATE_PER_SECOND: {
+    schema: z.coerce.number().positive().optional(),
+    doc: 'Fleet-wide cap on LLM calls started per second, enforced by the Temporal server on the `<taskQueue>--llm` queue (e.g. a provider quota). Unset: no rate cap, only WARDEN_LLM_CONCURRENCY.',
+  },
+  WARDEN_LLM_AVAILABILITY_WINDOW_MS: {
+    schema: z.coerce.number().int().min(1_000).default(900_000),
+    doc: 'How long one LLM call keeps retrying 429, 5xx, timeouts and network errors (with backoff, honouring Retry-After) from its first attempt before the agent step fails with LlmUnavailable. Time queued behind other calls does not count.',
   },
   WARDEN_LLM_STRUCTURED_OUTPUT: {
     schema: z.enum(['json_schema', 'none']).default('json_schema'),

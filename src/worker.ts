@@ -3,10 +3,12 @@ import { Runtime, Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { ExecuteToolInput } from './activities/tools';
+import type { CallModelInput } from './activities/llm';
 import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { GovernorClient } from './activities/governor-client';
 import { rateLimitedQueue } from './activities/governance';
+import { llmTaskQueue } from './workflows/contract';
 import { createNotifier } from './activities/notify';
 import type { Policy } from './governance/policy';
 import type { AgentDefinition } from './agents/types';
@@ -106,6 +108,8 @@ export interface WardenWorkerOptions {
 export interface WardenWorker {
   worker: Worker;
   rateLimitedWorkers: Worker[];
+  /** The activity-only worker of the LLM task queue (`<taskQueue>--llm`). */
+  llmWorker: Worker;
   connection: NativeConnection;
   policy: Policy;
   /** The worker's Temporal client and audit ledger (readiness checks them). */
@@ -114,6 +118,14 @@ export interface WardenWorker {
   run(): Promise<void>;
   shutdown(): void;
   close(): Promise<void>;
+}
+
+/** LLM calls a worker runs at once when WARDEN_LLM_CONCURRENCY is unset (a hosted endpoint). */
+export const DEFAULT_LLM_CONCURRENCY = 8;
+
+/** This worker's LLM call slots: WARDEN_LLM_CONCURRENCY, else {@link DEFAULT_LLM_CONCURRENCY}. */
+export function llmConcurrency(config: WardenConfig): number {
+  return config.llm.concurrency ?? DEFAULT_LLM_CONCURRENCY;
 }
 
 /** Creates (does not run) a worker polling the configured task queue with Warden's workflows and activities. */
@@ -151,6 +163,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       ...(opts.agents ?? []),
     ]),
     llm: config.llm,
+    llmTaskQueue: llmTaskQueue(config.taskQueue),
     fleetKey: loadFleetKey(config.fleetKeyFile),
     factsProviders: useCaseFactsProviders(config, logger),
     origins: temporalRunOrigins(client, config.taskQueue),
@@ -206,11 +219,21 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       }),
     ),
   );
-  const all = [worker, ...rateLimitedWorkers];
+  // LLM calls: this worker runs at most the endpoint's capacity at once; the rest wait in Temporal, where
+  // waiting is free and durable, instead of piling onto the model server until it answers 429.
+  const llmWorker = await Worker.create({
+    ...common,
+    taskQueue: llmTaskQueue(config.taskQueue),
+    activities: { callModel: (input: CallModelInput) => activities.callModel(input) },
+    maxConcurrentActivityTaskExecutions: llmConcurrency(config),
+    ...(config.llm.ratePerSecond ? { maxTaskQueueActivitiesPerSecond: config.llm.ratePerSecond } : {}),
+  });
+  const all = [worker, llmWorker, ...rateLimitedWorkers];
   logger.info({ policy: policy.document.name, policyVersion: policy.version }, 'policy loaded');
   return {
     worker,
     rateLimitedWorkers,
+    llmWorker,
     connection,
     policy,
     client,

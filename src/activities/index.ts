@@ -35,6 +35,8 @@ export interface ActivityDeps {
   rateLimits: Record<string, number>;
   agents: AgentRegistry;
   llm: LlmSettings;
+  /** The queue LLM calls go to (a worker serves it with the endpoint's capacity); unset: the main queue. */
+  llmTaskQueue?: string;
   ledger: AuditLedger;
   fleetKey: FleetKey;
   /** The enabled use cases' policy-facts providers. */

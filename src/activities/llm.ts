@@ -26,6 +26,11 @@ export interface AgentDescription {
   model: string;
   allowedTools: string[];
   budgets: AgentBudgets;
+  /**
+   * Where and how long the workflow schedules this agent's LLM calls (absent from descriptions recorded
+   * by builds before the LLM task queue: those runs replay their calls on the main queue).
+   */
+  llm?: { taskQueue: string; timeoutMs: number };
 }
 
 /** Input of `callModel`. */
@@ -53,6 +58,12 @@ export type ModelReply = {
   promptDigest: string;
   /** The model's own words alongside its choice (its stated rationale). */
   content: string | null;
+  /**
+   * Time between the call's first scheduling and the start of the attempt that answered: queued behind
+   * other calls, earlier failed attempts and their backoff. Not the agent's time (its wall-time budget
+   * leaves it out).
+   */
+  waitedMs?: number;
 } & (
   | { kind: 'tool_calls'; calls: { id: string; name: string; arguments: string }[] }
   | { kind: 'final'; valid: true; output: unknown }
@@ -67,6 +78,8 @@ export interface LlmSettings {
   timeoutMs: number;
   /** `json_schema` asks the server to constrain the final answer; `none` relies on validation alone. */
   structuredOutput: 'json_schema' | 'none';
+  /** How long one call keeps retrying an unavailable endpoint, from its first attempt. @default 900000 */
+  availabilityWindowMs?: number;
 }
 
 /** Dependencies of the LLM activities. */
@@ -75,6 +88,8 @@ export interface LlmDeps {
   tools: ToolRegistry;
   llm: LlmSettings;
   logger: Logger;
+  /** The task queue LLM calls are scheduled on (`llmTaskQueue(<main queue>)`); unset: the caller's queue. */
+  llmTaskQueue?: string;
 }
 
 function sha256(text: string): string {
@@ -124,6 +139,7 @@ export function createLlmActivities(deps: LlmDeps) {
         model: a.model ?? deps.llm.model,
         allowedTools: a.allowedTools,
         budgets: { ...DEFAULT_BUDGETS, ...a.budgets },
+        ...(deps.llmTaskQueue ? { llm: { taskQueue: deps.llmTaskQueue, timeoutMs: deps.llm.timeoutMs } } : {}),
       });
     },
 
@@ -134,6 +150,43 @@ export function createLlmActivities(deps: LlmDeps) {
      */
     async callModel(input: CallModelInput): Promise<ModelReply> {
       const agent = agentOrFail(input.agent);
+      const attemptStartedAt = Date.now();
+      const ctx = Context.current();
+      const { info } = ctx;
+      // The availability window counts the time the endpoint failed us: earlier attempts and the backoff
+      // between them, carried in the heartbeat details (which Temporal hands to the next attempt), never the
+      // time a retry then waited in the queue behind other runs' calls.
+      const prior = info.heartbeatDetails as { unavailableMs?: number; failedAt?: number } | undefined;
+      const carried =
+        info.attempt === 1
+          ? 0
+          : typeof prior?.unavailableMs === 'number'
+            ? prior.unavailableMs +
+              (typeof prior.failedAt === 'number'
+                ? Math.max(0, info.currentAttemptScheduledTimestampMs - prior.failedAt)
+                : 0)
+            : // No details (should not happen): from the first scheduling, which over-counts queueing.
+              Math.max(0, info.currentAttemptScheduledTimestampMs - info.scheduledTimestampMs);
+      const windowMs = deps.llm.availabilityWindowMs ?? 900_000;
+      const unavailableFor = () => carried + (Date.now() - attemptStartedAt);
+      const progress = () => ({ unavailableMs: unavailableFor(), failedAt: Date.now() });
+      const unavailable = (why: string, retryAfter?: number) => {
+        const expired = unavailableFor() + (retryAfter ?? 0) >= windowMs;
+        // The next attempt reads this (the worker flushes the last heartbeat before reporting the failure).
+        ctx.heartbeat(progress());
+        return ApplicationFailure.create({
+          type: FailureType.LlmUnavailable,
+          message: expired
+            ? `${why}; the endpoint was unavailable for ${Math.round(unavailableFor() / 1000)} s over ${info.attempt} attempt(s) (WARDEN_LLM_AVAILABILITY_WINDOW_MS ${windowMs}): giving up`
+            : why,
+          nonRetryable: expired,
+          nextRetryDelay: expired ? undefined : retryAfter,
+        });
+      };
+      // A retry that starts after the window (e.g. after a heartbeat or start-to-close timeout) gives up at once.
+      if (info.attempt > 1 && carried >= windowMs)
+        throw unavailable(`LLM call for model ${agent.model ?? deps.llm.model} did not complete`);
+      ctx.heartbeat(progress());
       const model = agent.model ?? deps.llm.model;
       const tools = agent.allowedTools
         .map((n) => deps.tools.get(n))
@@ -152,8 +205,7 @@ export function createLlmActivities(deps: LlmDeps) {
         ...input.messages,
       ] as OpenAI.Chat.ChatCompletionMessageParam[];
       const promptDigest = sha256(JSON.stringify({ model, messages }));
-      const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 2_000);
+      const beat = setInterval(() => ctx.heartbeat(progress()), 2_000);
       let res: OpenAI.Chat.ChatCompletion;
       const callStarted = performance.now();
       const seconds = () => (performance.now() - callStarted) / 1000;
@@ -184,18 +236,16 @@ export function createLlmActivities(deps: LlmDeps) {
         wardenMetrics().observeLlmCall(model, status === undefined ? 'error' : `http_${status}`, seconds());
         if (err instanceof OpenAI.APIError && err.status !== undefined) {
           const retryable = err.status === 429 || err.status === 408 || err.status >= 500;
+          if (retryable)
+            throw unavailable(`LLM endpoint answered ${err.status} for model ${model}`, retryAfterMs(err.headers));
           throw ApplicationFailure.create({
-            type: retryable ? 'LlmUnavailable' : FailureType.ValidationError,
-            message: `LLM endpoint answered ${err.status} for model ${model}${retryable ? '' : ' (check WARDEN_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY)'}`,
-            nonRetryable: !retryable,
-            nextRetryDelay: retryable ? retryAfterMs(err.headers) : undefined,
+            type: FailureType.ValidationError,
+            message: `LLM endpoint answered ${err.status} for model ${model} (check WARDEN_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY)`,
+            nonRetryable: true,
           });
         }
         // Network errors, timeouts, unparseable bodies: retry.
-        throw ApplicationFailure.create({
-          type: 'LlmUnavailable',
-          message: `LLM call failed: ${(err as Error).message}`,
-        });
+        throw unavailable(`LLM call failed: ${(err as Error).message}`);
       }
       clearInterval(beat);
       const choice = res.choices?.[0];
@@ -207,7 +257,13 @@ export function createLlmActivities(deps: LlmDeps) {
         prompt: usage.promptTokens,
         completion: usage.completionTokens,
       });
-      const base = { model: res.model || model, usage, promptDigest, content: choice?.message?.content ?? null };
+      const base = {
+        model: res.model || model,
+        usage,
+        promptDigest,
+        content: choice?.message?.content ?? null,
+        waitedMs: Math.max(0, attemptStartedAt - info.scheduledTimestampMs),
+      };
       annotateActiveSpan({
         'gen_ai.operation.name': 'chat',
         'gen_ai.system': 'openai',

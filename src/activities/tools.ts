@@ -235,6 +235,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
           logger: log,
           heartbeat: (d) => ctx.heartbeat(d),
           credential,
+          ...(input.onBehalfOf ? { onBehalfOf: input.onBehalfOf } : {}),
         });
       } catch (err) {
         clearInterval(beat);

@@ -11,8 +11,19 @@ export interface ExpressionScope {
   steps: Record<string, unknown>;
   item?: unknown;
   index?: number;
-  /** The run's own record, for case output: ids, and (top level) its decisions, steps and agent turns. */
-  run?: { workflowId: string; initiator: string; decisions?: unknown[]; steps?: unknown[]; agentTurns?: unknown[] };
+  /**
+   * The run's own record, for case output: ids, and (top level) its decisions, steps and agent turns; in
+   * `finally` steps also how the main steps ended (`outcome`: completed, failed or cancelled; `failure`).
+   */
+  run?: {
+    workflowId: string;
+    initiator: string;
+    decisions?: unknown[];
+    steps?: unknown[];
+    agentTurns?: unknown[];
+    outcome?: string;
+    failure?: { type: string; message: string };
+  };
 }
 
 /** Thrown for an expression that does not parse or cannot be evaluated; names the expression. */

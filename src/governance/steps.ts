@@ -18,6 +18,12 @@ const expression = z
   });
 /** What happens when a step fails: stop the run (default) or record the failure and go on. */
 const onError = z.enum(['fail', 'continue']).default('fail');
+/**
+ * With `onError: continue`: what the failed step's output is, besides `failed: true` and `error` — e.g. a
+ * conservative stand-in verdict, so later steps read the same fields whether the step worked or not.
+ * Rendered like args, with the failure in scope as `error` (`{{ error.type }}`, `{{ error.message }}`).
+ */
+const fallback = z.record(z.string(), z.unknown()).optional();
 
 /** Runs one tool through policy (and an approval gate if policy says so). */
 export const ActionStep = z.object({
@@ -30,6 +36,7 @@ export const ActionStep = z.object({
   context: z.record(z.string(), z.unknown()).default({}),
   summary: z.string().max(200).optional(),
   onError,
+  fallback,
 });
 /** Runs one tool through policy (and an approval gate if policy says so). */
 export type ActionStep = z.infer<typeof ActionStep>;
@@ -60,6 +67,7 @@ export const AgentStep = z.object({
   /** What to ask; the agent's instructions say how. */
   task: z.string().max(4000).optional(),
   onError,
+  fallback,
 });
 /** An agent step. */
 export type AgentStep = z.infer<typeof AgentStep>;
@@ -147,16 +155,35 @@ export function stepsInRun(steps: Step[]): number {
   return n;
 }
 
-/** A named sequence of steps. Step ids are unique across the whole playbook (outputs are keyed by id). */
+/** Steps that set a `fallback` without `onError: continue` (the fallback would never be used). */
+function fallbackWithoutContinue(steps: Step[], out: string[] = []): string[] {
+  for (const s of steps) {
+    if ((s.kind === 'action' || s.kind === 'agent') && s.fallback && s.onError !== 'continue') out.push(s.id);
+    if (s.kind === 'branch') {
+      fallbackWithoutContinue(s.then, out);
+      fallbackWithoutContinue(s.else, out);
+    } else if (s.kind === 'forEach') fallbackWithoutContinue(s.steps, out);
+  }
+  return out;
+}
+
+/**
+ * A named sequence of steps, and the `finally` steps that run after them whatever the outcome (completed,
+ * failed, approval rejected or timed out, cancelled), with `run.outcome` and `run.failure` to read. Step
+ * ids are unique across the whole playbook, `finally` included (outputs are keyed by id).
+ */
 export const Playbook = z
   .object({
     name: z.string().min(1).max(100),
     description: z.string().max(2000).optional(),
     steps: z.array(Step).min(1),
+    finally: z.array(Step).optional(),
   })
   .superRefine((p, ctx) => {
+    for (const id of fallbackWithoutContinue([...p.steps, ...(p.finally ?? [])]))
+      ctx.addIssue({ code: 'custom', message: `step "${id}" sets a fallback but not onError: continue` });
     const seen = new Set<string>();
-    for (const id of allIds(p.steps)) {
+    for (const id of allIds([...p.steps, ...(p.finally ?? [])])) {
       if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `step id "${id}" is used twice; ids must be unique` });
       seen.add(id);
     }

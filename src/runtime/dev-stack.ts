@@ -21,7 +21,7 @@ import type { DevServer } from './dev-server';
 import { startDevServer } from './dev-server';
 import { ledgerCheck, vaultCheck } from './readiness';
 import { connectClient } from './connection';
-import { startLocalModel, wantsLocalModel } from './local-model';
+import { LOCAL_MODEL_SLOTS, startLocalModel, wantsLocalModel } from './local-model';
 import { resolveTemporalCli } from './temporal-binaries';
 import { createSecretStore } from '../credentials/from-config';
 import { useCaseWebhooks } from '../triggers/webhook-ingress';
@@ -124,7 +124,14 @@ export async function startDevStack(
         cleanups.push(() => lm.stop());
         workerConfig = {
           ...config,
-          llm: { ...config.llm, baseURL: lm.baseURL, apiKey: undefined, model: lm.model.id },
+          // The embedded server generates one answer at a time: more calls at once would only queue there.
+          llm: {
+            ...config.llm,
+            baseURL: lm.baseURL,
+            apiKey: undefined,
+            model: lm.model.id,
+            concurrency: config.llm.concurrency ?? LOCAL_MODEL_SLOTS,
+          },
         };
         agentsReady = true;
         progress(`agents run on the local model ${lm.model.description}, served at ${lm.baseURL}`);

@@ -17,6 +17,9 @@ export interface LocalModelProcess {
   stop(): Promise<void>;
 }
 
+/** Answers the embedded model server generates at once (model-server.ts): the default LLM concurrency on it. */
+export const LOCAL_MODEL_SLOTS = 1;
+
 /** True when `warden dev` should run the embedded model: no LLM endpoint or key is configured. */
 export function wantsLocalModel(config: WardenConfig): boolean {
   return !config.llm.apiKey && !config.llm.baseURL;

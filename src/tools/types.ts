@@ -31,6 +31,11 @@ export interface ToolContext {
   /** Aborted when the activity is cancelled (run cancelled, timeout, worker shutting down). */
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * Whom the run acts for: its initiator as the run established it (a verified principal, a service such
+   * as `webhook:<source>`, or `unverified:<claim>`). Absent outside a run.
+   */
+  onBehalfOf?: string;
   /** Reports liveness for long calls (the activity's heartbeat). */
   heartbeat(details?: unknown): void;
   /**

@@ -38,11 +38,11 @@ export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookR
     input: input.input ?? {},
     ...(input.trigger ? { trigger: input.trigger } : {}),
   });
-  const outcome = await runner.run(parsed.data.steps, {
-    input: input.input ?? {},
-    steps: {},
-    run: { workflowId, initiator },
-  });
+  const outcome = await runner.run(
+    parsed.data.steps,
+    { input: input.input ?? {}, steps: {}, run: { workflowId, initiator } },
+    parsed.data.finally ?? [],
+  );
   if (outcome.status === 'failed') {
     throw ApplicationFailure.create({
       type: outcome.error?.type ?? FailureType.ToolFailed,

@@ -38,15 +38,33 @@ export interface ScriptedLlm {
   requests: LlmRequest[];
   script(model: string, turns: ScriptedTurn[], opts?: { repeatLast?: boolean }): void;
   requestsFor(model: string): LlmRequest[];
+  /** Most requests that were in progress at once (a request ends when answered or its client hangs up). */
+  readonly peakConcurrent: number;
+  /** Requests answered 429 because more than `maxConcurrent` were in progress. */
+  readonly overCapacity: number;
   /** Resolves when a held request arrives; call `release()` to let it answer with the next turn. */
   waitForHold(): Promise<void>;
   release(): void;
   close(): Promise<void>;
 }
 
-export async function startScriptedLlm(): Promise<ScriptedLlm> {
+/** Options of {@link startScriptedLlm}. */
+export interface ScriptedLlmOptions {
+  /**
+   * Like a real model server with N slots: beyond this many requests in progress (answered or abandoned
+   * ones no longer count), answer 429 with `retryAfter` seconds, without taking a scripted turn.
+   */
+  maxConcurrent?: number;
+  /** Retry-After of those 429s, in seconds. @default 1 */
+  retryAfter?: number;
+}
+
+export async function startScriptedLlm(opts: ScriptedLlmOptions = {}): Promise<ScriptedLlm> {
   const scripts = new Map<string, { turns: ScriptedTurn[]; next: number; repeatLast: boolean }>();
   const requests: LlmRequest[] = [];
+  let live = 0;
+  let peakConcurrent = 0;
+  let overCapacity = 0;
   let holdWaiters: (() => void)[] = [];
   let held: (() => void)[] = [];
   let seq = 0;
@@ -67,6 +85,16 @@ export async function startScriptedLlm(): Promise<ScriptedLlm> {
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as LlmRequest['body'] & { model: string };
       requests.push({ model: body.model, body, authorization: req.headers.authorization, at: Date.now() });
+      live++;
+      peakConcurrent = Math.max(peakConcurrent, live);
+      res.once('close', () => live--);
+      if (opts.maxConcurrent !== undefined && live > opts.maxConcurrent) {
+        overCapacity++;
+        res
+          .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(opts.retryAfter ?? 1) })
+          .end(JSON.stringify({ error: { message: 'busy: all slots taken', type: 'rate_limit_exceeded' } }));
+        return;
+      }
       const s = scripts.get(body.model);
       if (!s) {
         res
@@ -151,6 +179,12 @@ export async function startScriptedLlm(): Promise<ScriptedLlm> {
       scripts.set(model, { turns, next: 0, repeatLast: Boolean(opts.repeatLast) });
     },
     requestsFor: (model) => requests.filter((r) => r.model === model),
+    get peakConcurrent() {
+      return peakConcurrent;
+    },
+    get overCapacity() {
+      return overCapacity;
+    },
     waitForHold: () => new Promise<void>((r) => (held.length ? r() : holdWaiters.push(r))),
     release() {
       const h = held;

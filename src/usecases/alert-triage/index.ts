@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { UseCase } from '../contract';
 import { alertScorer } from './agent';
+import { VERDICT_PLAYBOOK_FILE, registerTriageCommands } from './cli';
 import { runTriageDemo } from './demo';
 import { settings, triageSettings } from './settings';
 import { createAlertFactsProvider } from './policy-facts';
@@ -46,10 +47,11 @@ export const useCase: UseCase = {
       createAssessTool(),
     ];
   },
-  playbooks: { 'alert-triage': TRIAGE_PLAYBOOK_FILE },
+  playbooks: { 'alert-triage': TRIAGE_PLAYBOOK_FILE, 'alert-triage-verdict': VERDICT_PLAYBOOK_FILE },
   policyRules: path.join(__dirname, 'policy.yaml'),
   policyFacts: (ctx) =>
     createAlertFactsProvider(triageSettings(ctx.settings, ctx.config.http_request.timeoutMs).assets),
   webhooks: triageWebhookRoute(),
   demo: runTriageDemo,
+  cli: registerTriageCommands,
 };

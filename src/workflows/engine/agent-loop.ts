@@ -1,7 +1,7 @@
 import { isCancellation, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
 import canonicalize from 'canonicalize';
 import type { Activities } from '../../activities';
-import type { ChatMessage } from '../../activities/llm';
+import type { AgentDescription, ChatMessage } from '../../activities/llm';
 import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
 import { render } from '../../governance/expressions';
@@ -14,21 +14,44 @@ import type { StepContext } from './step-context';
 import type { AgentTurnRecord, StepRecord } from './state';
 
 const { describeAgent } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
-/** LLM-call proxies; `summary` is the line the Web UI shows for the activity. */
-const modelProxy = (summary: string) =>
-  proxyActivities<Activities>({
-    summary,
-    // The HTTP call is bounded by WARDEN_LLM_TIMEOUT_MS; the activity heartbeats meanwhile, so a crashed
-    // worker's call is retried elsewhere after the heartbeat timeout rather than the start-to-close one.
-    startToCloseTimeout: '3 minutes',
-    heartbeatTimeout: '10 seconds',
-    retry: {
-      initialInterval: '1 second',
-      maximumInterval: '30 seconds',
-      maximumAttempts: 6,
-      nonRetryableErrorTypes: [FailureType.ValidationError],
-    },
-  });
+/**
+ * LLM-call proxies; `summary` is the line the Web UI shows for the activity. With `llm` (what
+ * describeAgent recorded), calls go to the LLM task queue: no schedule-to-start limit (queueing behind other
+ * runs' calls is not a failure), start-to-close bounded by the call's own timeout, and retries until the
+ * activity itself gives up after WARDEN_LLM_AVAILABILITY_WINDOW_MS. Without it (a description recorded
+ * before that queue existed), the original proxy, so those histories replay as they ran.
+ */
+const modelProxy = (summary: string, llm: AgentDescription['llm'], turn: number) =>
+  llm
+    ? proxyActivities<Activities>({
+        summary,
+        taskQueue: llm.taskQueue,
+        // A run already talking to the model goes before runs yet to start (where the server applies
+        // task-queue priorities): a burst then finishes runs one by one instead of all of them at the end.
+        priority: { priorityKey: turn > 1 ? 2 : 3 },
+        startToCloseTimeout: llm.timeoutMs + 30_000,
+        heartbeatTimeout: '30 seconds',
+        retry: {
+          initialInterval: '2 seconds',
+          backoffCoefficient: 2,
+          maximumInterval: '60 seconds',
+          // No attempt cap: the activity gives up (non-retryable) once its availability window is spent.
+          nonRetryableErrorTypes: [FailureType.ValidationError],
+        },
+      })
+    : proxyActivities<Activities>({
+        summary,
+        // The HTTP call is bounded by WARDEN_LLM_TIMEOUT_MS; the activity heartbeats meanwhile, so a crashed
+        // worker's call is retried elsewhere after the heartbeat timeout rather than the start-to-close one.
+        startToCloseTimeout: '3 minutes',
+        heartbeatTimeout: '10 seconds',
+        retry: {
+          initialInterval: '1 second',
+          maximumInterval: '30 seconds',
+          maximumAttempts: 6,
+          nonRetryableErrorTypes: [FailureType.ValidationError],
+        },
+      });
 
 /** Refusals the model is told about and that count against its violation budget. */
 const VIOLATIONS = new Set<string>([FailureType.PolicyDenied, FailureType.ValidationError]);
@@ -76,7 +99,10 @@ export async function runAgentLoop(
   // `patched()` marker placed after the describeAgent local activity failed replay with a nondeterminism
   // error when a query replayed the run.)
   const waitedBefore = ctx.gate.waitedMs;
-  const elapsed = () => Date.now() - started - (ctx.gate.waitedMs - waitedBefore);
+  // Nor is time waiting for the model: queued behind other runs' calls, or retrying while it was
+  // unavailable (each reply says how long; replies recorded before it did say nothing and count as 0).
+  let modelWaitMs = 0;
+  const elapsed = () => Date.now() - started - (ctx.gate.waitedMs - waitedBefore) - modelWaitMs;
   const seen = new Map<string, number>();
   let turns = 0;
   let toolCalls = 0;
@@ -104,7 +130,11 @@ export async function runAgentLoop(
         'warden.agent.turn': turnNo,
       },
       async (): Promise<{ output: unknown } | undefined> => {
-        const reply = await modelProxy(`agent ${agent.name}: LLM call, turn ${turns} (${agent.model})`).callModel({
+        const reply = await modelProxy(
+          `agent ${agent.name}: LLM call, turn ${turns} (${agent.model})`,
+          agent.llm,
+          turns,
+        ).callModel({
           workflowId: ctx.workflowId,
           stepId: step.id,
           agent: agent.name,
@@ -113,6 +143,7 @@ export async function runAgentLoop(
           messages,
         });
         tokens += reply.usage.promptTokens + reply.usage.completionTokens;
+        modelWaitMs += reply.waitedMs ?? 0;
         const turn: AgentTurnRecord = {
           stepId: step.id,
           agent: agent.identity,

@@ -1,6 +1,8 @@
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/workflow';
 import { FailureType } from '../../errors';
-import { ExpressionError } from '../../governance/expressions';
+import type { ExpressionScope } from '../../governance/expressions';
+import { ExpressionError, render } from '../../governance/expressions';
+import type { Step } from '../../governance/steps';
 import type { StepError } from './state';
 
 /** A failure that ends a step, with its type from the closed set (src/errors.ts). */
@@ -30,4 +32,21 @@ export function describeError(err: unknown): StepError {
   }
   if (err instanceof ApplicationFailure) return { type: err.type ?? FailureType.ToolFailed, message: err.message };
   return { type: FailureType.ToolFailed, message: (err as Error).message ?? String(err) };
+}
+
+/**
+ * The output of a step that failed with `onError: continue`: its rendered `fallback` (if any), `failed:
+ * true` and the error. The fallback renders with the error in scope (`{{ error.type }}`); one that does not
+ * render is reported beside the step's own error.
+ */
+export function failedOutput(step: Step, scope: ExpressionScope, error: StepError): Record<string, unknown> {
+  let fallback: unknown = {};
+  if ((step.kind === 'action' || step.kind === 'agent') && step.fallback) {
+    try {
+      fallback = render(step.fallback, { ...scope, error });
+    } catch (err) {
+      return { failed: true, error, fallbackError: describeError(err) };
+    }
+  }
+  return { ...(fallback as Record<string, unknown>), failed: true, error };
 }

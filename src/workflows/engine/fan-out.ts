@@ -4,7 +4,7 @@ import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
 import { evaluate } from '../../governance/expressions';
 import type { ForEachStep, Step } from '../../governance/steps';
-import { StepFailure, describeError, now } from './failures';
+import { StepFailure, describeError, failedOutput, now } from './failures';
 import type { StepContext } from './step-context';
 import type { StepRecord } from './state';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
@@ -132,7 +132,7 @@ async function runItem(
       record.status = isCancellation(err) || ctx.cancelRequested ? 'cancelled' : 'failed';
       record.error = describeError(err);
       if (record.status === 'cancelled' || step.onError === 'fail') throw err;
-      itemScope.steps[step.id] = { error: record.error };
+      itemScope.steps[step.id] = failedOutput(step, itemScope, record.error);
     } finally {
       record.endedAt = now();
     }

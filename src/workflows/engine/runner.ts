@@ -14,7 +14,7 @@ import { runAgentLoop } from './agent-loop';
 import { ApprovalGate } from './approval-gate';
 import type { FanOutContext } from './fan-out';
 import { runForEach, runItems } from './fan-out';
-import { StepFailure, describeError, now } from './failures';
+import { StepFailure, describeError, failedOutput, now } from './failures';
 import { decide, enforce, governedCall } from './governed-call';
 import { registerRunHandlers } from './handlers';
 import { Interrupts } from './interrupts';
@@ -69,6 +69,8 @@ export class Run implements FanOutContext {
   private provenance?: RunProvenance;
   /** The steps still to come after the current one, innermost list first (what an approval step unlocks). */
   private readonly upcoming: Step[][] = [];
+  /** Set once the main steps ended: the run is in its `finally` steps, which read it as `run.outcome`/`run.failure`. */
+  private finalOutcome: { outcome: RunState['status']; failure?: StepError } | undefined;
 
   constructor(private readonly opts: RunOptions) {
     const info = workflowInfo();
@@ -135,8 +137,9 @@ export class Run implements FanOutContext {
     return this.interrupts.controlAuthority;
   }
 
+  /** A cancel accepted by this run (no longer in force once its `finally` steps run). */
   get cancelRequested(): boolean {
-    return this.interrupts.cancelRequested;
+    return !this.finalOutcome && this.interrupts.cancelRequested;
   }
 
   get scope(): CancellationScope {
@@ -144,6 +147,8 @@ export class Run implements FanOutContext {
   }
 
   checkpoint(): Promise<void> {
+    // The finally steps run to their end: pause and cancel no longer apply.
+    if (this.finalOutcome) return Promise.resolve();
     return this.interrupts.checkpoint();
   }
 
@@ -155,8 +160,16 @@ export class Run implements FanOutContext {
     return governedCall(this, call);
   }
 
-  /** Runs the steps inside the run's cancellation scope, recording start and end; resolves with the final status. */
-  async run(steps: Step[], scope: ExpressionScope): Promise<{ status: RunState['status']; error?: StepError }> {
+  /**
+   * Runs the steps inside the run's cancellation scope, then the `finally` steps whatever the outcome,
+   * recording start and end; resolves with the final status. A failed or cancelled run stays failed or
+   * cancelled whatever its `finally` steps do; a completed run whose `finally` step fails has failed.
+   */
+  async run(
+    steps: Step[],
+    scope: ExpressionScope,
+    finallySteps: Step[] = [],
+  ): Promise<{ status: RunState['status']; error?: StepError }> {
     this.runInput = scope.input;
     this.journal.runStarted({
       playbook: this.opts.playbook,
@@ -176,11 +189,43 @@ export class Run implements FanOutContext {
         : {}),
     });
     try {
-      return await this.runToEnd(steps, scope);
+      let outcome: { status: RunState['status']; error?: StepError };
+      try {
+        outcome = await this.runToEnd(steps, scope);
+      } catch (err) {
+        // Cancelled through Temporal itself: the finally steps still run, then the run ends CANCELED.
+        if (finallySteps.length && isCancellation(err))
+          await this.runFinally(finallySteps, scope, { status: 'cancelled' });
+        throw err;
+      }
+      return finallySteps.length ? await this.runFinally(finallySteps, scope, outcome) : outcome;
     } finally {
       // Recorded even when the run was cancelled: the final flush must not be cancelled with it.
       this.journal.runEnded();
       await CancellationScope.nonCancellable(() => this.journal.flush());
+    }
+  }
+
+  /**
+   * The playbook's `finally` steps, after the main steps ended with `outcome`. They run in a scope no
+   * cancel reaches and skip the pause/cancel checkpoints (a cancel already decided the outcome; what is
+   * left is record-keeping), but every action still goes through policy like any other.
+   */
+  private async runFinally(
+    steps: Step[],
+    scope: ExpressionScope,
+    outcome: { status: RunState['status']; error?: StepError },
+  ): Promise<{ status: RunState['status']; error?: StepError }> {
+    this.finalOutcome = { outcome: outcome.status, ...(outcome.error ? { failure: outcome.error } : {}) };
+    try {
+      await CancellationScope.nonCancellable(() => this.runSteps(steps, scope));
+      return outcome;
+    } catch (err) {
+      if (outcome.status !== 'completed') return outcome;
+      this.state.status = 'failed';
+      return { status: 'failed', error: describeError(err) };
+    } finally {
+      this.state.currentStep = undefined;
     }
   }
 
@@ -241,6 +286,7 @@ export class Run implements FanOutContext {
       decisions: this.state.decisions,
       steps: this.state.steps,
       agentTurns: this.state.agentTurns,
+      ...this.finalOutcome,
     };
     await this.runStep(step, scope);
     await this.journal.flush();
@@ -265,7 +311,7 @@ export class Run implements FanOutContext {
       record.status = 'failed';
       record.error = describeError(err);
       if (step.onError === 'fail') throw new StepFailure(record.error.type, `step ${step.id}: ${record.error.message}`);
-      scope.steps[step.id] = { error: record.error };
+      scope.steps[step.id] = failedOutput(step, scope, record.error);
     } finally {
       record.endedAt = now();
     }
