@@ -81,7 +81,7 @@ describe('finally steps and onError fallbacks (real Temporal dev server)', () =>
     expect(titlesOf(id)).toEqual([expect.stringMatching(/^outcome failed ApprovalRejected/)]);
   });
 
-  it('a cancel (control signal) during an approval wait: the run ends cancelled and its finally steps still run', async () => {
+  it('a cancel (control signal) during an approval wait: the run ends cancelled (failed, RunCancelled) and its finally steps still run', async () => {
     const playbook: Playbook = {
       name: 'cancelled',
       steps: [
@@ -96,7 +96,8 @@ describe('finally steps and onError fallbacks (real Temporal dev server)', () =>
       (l) => l.length === 1,
     );
     expect((await stack.client.control(id, 'cancel', signerOf('dave'), 'wrong alert')).outcome).toBe('accepted');
-    expect(await ending(id)).toBe('cancelled');
+    // A cancelled run ends FAILED (RunCancelled, naming who cancelled): it did not complete.
+    expect(await ending(id)).toBe('failed: run cancelled by dave: wrong alert');
     expect(titlesOf(id)).toEqual(['outcome cancelled : ']);
   });
 

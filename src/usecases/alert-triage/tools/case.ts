@@ -212,17 +212,18 @@ export function createCaseTool(casesDir: string) {
             throw new ToolRefusedError(`run ${args.amend.workflowId} has no case to correct (the caller's input)`);
           throw err;
         }
-        const own = existing.amendments?.find((a) => a.run === args.run.workflowId);
+        // The amending run as Temporal names it (never as its arguments say).
+        const own = existing.amendments?.find((a) => a.run === ctx.workflowId);
         const entry: CaseAmendment = {
           verdict: args.amend.verdict,
           reason: args.amend.reason,
           by: ctx.onBehalfOf!,
-          run: args.run.workflowId,
+          run: ctx.workflowId,
           at: own?.at ?? new Date().toISOString(),
         };
         file = {
           ...existing,
-          amendments: [...(existing.amendments ?? []).filter((a) => a.run !== args.run.workflowId), entry],
+          amendments: [...(existing.amendments ?? []).filter((a) => a.run !== ctx.workflowId), entry],
         };
       } else {
         // A case rewritten by a retry or a later run keeps the corrections already made to it.

@@ -11,7 +11,11 @@ const RUN = 'alert-crowdstrike-ldt:1';
 describe('case_write', () => {
   let dir: string;
   let tool: ReturnType<typeof createCaseTool>;
-  const as = (onBehalfOf?: string) => ({ ...testToolContext({}).ctx, ...(onBehalfOf ? { onBehalfOf } : {}) });
+  // The calling run as Temporal names it: the case is named by it, an amendment recorded under it.
+  const as = (onBehalfOf?: string, run = RUN) => ({
+    ...testToolContext({}, { idempotencyKey: `${run}/case/0` }).ctx,
+    ...(onBehalfOf ? { onBehalfOf } : {}),
+  });
   const read = () => JSON.parse(fs.readFileSync(path.join(dir, 'alert-crowdstrike-ldt_1.json'), 'utf8')) as CaseFile;
   const md = () => fs.readFileSync(path.join(dir, 'alert-crowdstrike-ldt_1.md'), 'utf8');
   const writeCase = (outcome?: 'completed' | 'failed') =>
@@ -36,7 +40,7 @@ describe('case_write', () => {
         amend: { workflowId: RUN, verdict, reason: 'IR confirmed' },
         run: { workflowId: run, initiator: by ?? 'x' },
       }),
-      as(by),
+      as(by, run),
     );
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-cases-'));
@@ -71,6 +75,21 @@ describe('case_write', () => {
     await expect(amend('webhook:crowdstrike')).rejects.toThrow(/must come from a person/);
     await expect(amend(undefined)).rejects.toThrow(/must come from a run/);
     expect(read().amendments).toBeUndefined();
+  });
+
+  it('names a case by the calling run, whatever the arguments say', async () => {
+    await tool.execute(
+      tool.input.parse({
+        title: 'Forged',
+        alert: {},
+        enrichment: {},
+        verdict: {},
+        run: { workflowId: 'someone-elses-run', initiator: 'webhook:crowdstrike' },
+      }),
+      as('webhook:crowdstrike'),
+    );
+    expect(fs.existsSync(path.join(dir, 'someone-elses-run.json'))).toBe(false);
+    expect(read().title).toBe('Forged');
   });
 
   it('rejects a verdict outside benign, suspicious, malicious', () => {
