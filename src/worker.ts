@@ -18,6 +18,7 @@ import { dataConverterOption } from './codec/codec-keys';
 import { loadPolicy } from './runtime/policy-file';
 import { loadFleetKey } from './identity/fleet-key';
 import { buildToolRegistry, coreTools } from './tools';
+import { connectMcpTools } from './mcp';
 import { useCaseAgents, useCaseFactsProviders, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -114,12 +115,20 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   const client = await connectClient(config, 60_000); // a worker waits for its cluster longer than a CLI call
   const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue);
   const ledger = opts.ledger ?? (await AuditLedger.open(config, logger.child({ component: 'audit' })));
+  // MCP servers' tools (WARDEN_MCP_SERVERS_FILE), governed like every other tool (docs/mcp.md).
+  const mcp = await connectMcpTools({
+    config,
+    policy: policy.document,
+    logger,
+    secrets: createSecretStore(config).store,
+    audit: (rec) => ledger.append(rec),
+  });
   const activities = createActivities({
     ledger,
     logger: logger.child({ component: 'activity' }),
     taskQueue: config.taskQueue,
     policy,
-    tools: buildToolRegistry(coreTools(config), useCaseTools(config, logger), opts.extraTools ?? []),
+    tools: buildToolRegistry(coreTools(config), useCaseTools(config, logger), mcp.tools, opts.extraTools ?? []),
     governor,
     notify: createNotifier(logger.child({ component: 'notify' }), config.governance.approvalWebhookUrl),
     killSwitchMode: config.governance.killSwitchMode,
@@ -204,6 +213,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     },
     close: async () => {
       await tracing.shutdown();
+      await mcp.close();
       if (!opts.ledger) await ledger.close();
       await client.connection.close();
       if (!opts.connection) await connection.close();
