@@ -177,7 +177,7 @@ export const SETTINGS = {
   },
   WARDEN_MCP_PINS_FILE: {
     schema: z.string().min(1).optional(),
-    doc: "Reviewed MCP tool definitions by hash (`warden mcp pin` writes it; commit it). Default: mcp-pins.json next to WARDEN_MCP_SERVERS_FILE.",
+    doc: 'Reviewed MCP tool definitions by hash (`warden mcp pin` writes it; commit it). Default: mcp-pins.json next to WARDEN_MCP_SERVERS_FILE.',
   },
   WARDEN_MCP_SERVE_TOOLS: {
     schema: z.string().default(''),

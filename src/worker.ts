@@ -120,7 +120,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     config,
     policy: policy.document,
     logger,
-    secrets: createSecretStore(config).store,
+    secrets: { get: (name) => createSecretStore(config).store.get(name) },
     audit: (rec) => ledger.append(rec),
   });
   const activities = createActivities({

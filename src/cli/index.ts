@@ -18,6 +18,7 @@ import { registerCodecCommands } from './codec';
 import { registerWorkerCommand } from './worker';
 import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
 import { registerDeployCommands } from './deploy';
+import { registerMcpCommands } from './mcp';
 
 /** Builds the `warden` command tree. */
 export function buildProgram(io: CliIO): Command {
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIO): Command {
   registerCodecCommands(program, io);
   registerModelCommands(program, io);
   registerDeployCommands(program, io);
+  registerMcpCommands(program, io);
   registerUseCaseCommands(program, io);
   registerUseCaseCli(program, io);
   for (const cmd of program.commands) cmd.exitOverride();

@@ -52,7 +52,10 @@ export class McpConnection {
       });
       // Drained (a full pipe would stall the server); kept out of Warden's logs beyond a short debug line.
       transport.stderr?.on('data', (chunk: Buffer) =>
-        this.opts.logger.debug({ mcpServer: this.opts.name, stderr: chunk.toString('utf8').slice(0, 300) }, 'mcp stderr'),
+        this.opts.logger.debug(
+          { mcpServer: this.opts.name, stderr: chunk.toString('utf8').slice(0, 300) },
+          'mcp stderr',
+        ),
       );
       await client.connect(transport, { timeout: cfg.timeoutMs });
     } else {

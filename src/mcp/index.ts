@@ -55,7 +55,7 @@ export async function connectMcpTools(deps: McpToolsDeps): Promise<McpTools> {
   const sources: McpServerTools[] = [];
   const tools: AnyTool[] = [];
   for (const [name, config] of Object.entries(servers.servers)) {
-    let source: McpServerTools | undefined;
+    const ref: { source?: McpServerTools } = {};
     const connection = new McpConnection({
       name,
       config,
@@ -63,15 +63,25 @@ export async function connectMcpTools(deps: McpToolsDeps): Promise<McpTools> {
       onToolsChanged: () => {
         connection.listTools(undefined).then(
           (listed) => {
-            const cmp = source?.refresh(listed);
-            if (cmp && source) void source.reportDrift(cmp, { workflowId: 'warden', idempotencyKey: `mcp/${name}` });
+            const cmp = ref.source?.refresh(listed);
+            if (cmp && ref.source)
+              void ref.source.reportDrift(cmp, { workflowId: 'warden', idempotencyKey: `mcp/${name}` });
           },
           (err: unknown) => log.warn({ mcpServer: name, err: (err as Error).message }, 'could not re-list MCP tools'),
         );
       },
     });
     connections.push(connection);
-    source = new McpServerTools({ name, config, connection, policy: deps.policy, pins, logger: log, audit: deps.audit });
+    const source = new McpServerTools({
+      name,
+      config,
+      connection,
+      policy: deps.policy,
+      pins,
+      logger: log,
+      audit: deps.audit,
+    });
+    ref.source = source;
     try {
       const cap = source.capability;
       const credential = cap ? await deps.secrets?.get(defaultSecretName(cap)) : undefined;
@@ -82,7 +92,10 @@ export async function connectMcpTools(deps: McpToolsDeps): Promise<McpTools> {
       for (const t of listed) {
         const tool = source.toolFor(t.name);
         if (seen.has(tool.name)) {
-          log.warn({ mcpServer: name, tool: t.name }, `${mcpLabel(name, t.name)} maps to a Warden name already taken: skipped`);
+          log.warn(
+            { mcpServer: name, tool: t.name },
+            `${mcpLabel(name, t.name)} maps to a Warden name already taken: skipped`,
+          );
           continue;
         }
         seen.add(tool.name);

@@ -37,7 +37,9 @@ export function neutralizedSchema(schema: unknown, max = 200): unknown {
   return Object.fromEntries(
     Object.entries(schema as Record<string, unknown>).map(([k, v]) => [
       k,
-      (k === 'description' || k === 'title') && typeof v === 'string' ? neutralizeUntrusted(v, max) : neutralizedSchema(v, max),
+      (k === 'description' || k === 'title') && typeof v === 'string'
+        ? neutralizeUntrusted(v, max)
+        : neutralizedSchema(v, max),
     ]),
   );
 }
@@ -53,7 +55,8 @@ export function zodFromJsonSchema(schema: unknown, what: string): z.ZodType {
   return z
     .custom<Record<string, unknown>>()
     .superRefine((value, ctx) => {
-      if (!validate(value)) ctx.addIssue({ code: 'custom', message: `does not match ${what}: ${describe(validate.errors)}` });
+      if (!validate(value))
+        ctx.addIssue({ code: 'custom', message: `does not match ${what}: ${describe(validate.errors)}` });
     })
     .meta(neutralizedSchema(compilable(schema as Record<string, unknown>)) as Record<string, unknown>);
 }

@@ -39,6 +39,8 @@ const ServerPins = z
     pinnedBy: z.string().optional(),
     /** MCP tool name → fingerprint. */
     tools: z.record(z.string(), z.string().regex(/^sha256:[0-9a-f]{64}$/)),
+    /** The pinned definitions themselves, so `warden mcp diff` can say what changed (not trusted for anything else). */
+    definitions: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -71,7 +73,16 @@ export function writePins(file: string, pins: PinsFile): void {
         .sort()
         .map((s) => {
           const p = pins.servers[s]!;
-          return [s, { ...p, tools: Object.fromEntries(Object.keys(p.tools).sort().map((t) => [t, p.tools[t]!])) }];
+          const byName = <T>(r: Record<string, T>) =>
+            Object.fromEntries(
+              Object.keys(r)
+                .sort()
+                .map((t) => [t, r[t]!]),
+            );
+          return [
+            s,
+            { ...p, tools: byName(p.tools), ...(p.definitions ? { definitions: byName(p.definitions) } : {}) },
+          ];
         }),
     ),
   };
@@ -113,4 +124,36 @@ export function comparePins(pins: PinsFile, server: string, tools: McpToolListin
     .filter((t) => current[t] === undefined)
     .sort();
   return { status: changed.length ? 'changed' : 'pinned', changed, added, removed, current };
+}
+
+/** The pins of one server for a listing, as `warden mcp pin` records them. */
+export function pinServer(
+  tools: McpToolListing[],
+  by: string | undefined,
+  now = new Date(),
+): PinsFile['servers'][string] {
+  const listing = (t: McpToolListing): McpToolListing => ({
+    name: t.name,
+    ...(t.title !== undefined ? { title: t.title } : {}),
+    ...(t.description !== undefined ? { description: t.description } : {}),
+    inputSchema: t.inputSchema,
+    ...(t.outputSchema !== undefined ? { outputSchema: t.outputSchema } : {}),
+    ...(t.annotations !== undefined ? { annotations: t.annotations } : {}),
+  });
+  return {
+    pinnedAt: now.toISOString(),
+    ...(by ? { pinnedBy: by } : {}),
+    tools: Object.fromEntries(tools.map((t) => [t.name, toolFingerprint(t)])),
+    definitions: Object.fromEntries(tools.map((t) => [t.name, listing(t)])),
+  };
+}
+
+/** Which parts of a pinned definition differ in the current one (for `warden mcp diff`). */
+export function changedFields(pinned: unknown, current: McpToolListing): string[] {
+  if (!pinned || typeof pinned !== 'object') return ['(definition not stored with the pin)'];
+  const p = pinned as Record<string, unknown>;
+  const fields = ['title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
+  return fields.filter(
+    (f) => canonicalHash(p[f] ?? null) !== canonicalHash((current as unknown as Record<string, unknown>)[f] ?? null),
+  );
 }

@@ -15,7 +15,12 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const common = {
   /** Longest a call may take before it is abandoned (and retried by Temporal). @default 60000 */
-  timeoutMs: z.number().int().min(100).max(15 * 60_000).default(60_000),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(15 * 60_000)
+    .default(60_000),
   /** Largest result (JSON bytes) accepted from one call; a larger one fails the call. @default 262144 */
   maxResultBytes: z
     .number()
@@ -40,10 +45,11 @@ export const StdioServer = z
 /** A server reached over Streamable HTTP; its credential, when it needs one, comes from a lease per call. */
 export const HttpServer = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).refine(
-      (v) => !URL.canParse(v) || new URL(v).protocol === 'https:' || LOOPBACK.has(new URL(v).hostname),
-      { message: 'must be an https:// URL (http:// only on loopback)' },
-    ),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .refine((v) => !URL.canParse(v) || new URL(v).protocol === 'https:' || LOOPBACK.has(new URL(v).hostname), {
+        message: 'must be an https:// URL (http:// only on loopback)',
+      }),
     /**
      * The credential sent with every request: the secret `<provider>.api_token` (vault or
      * WARDEN_SECRET_* env), leased per call for the capability `{ provider, scopes: [tools.call] }`, sent as
@@ -105,9 +111,7 @@ export function loadServersFile(file: string): McpServersFile {
   }
   const parsed = McpServersFile.safeParse(raw ?? { servers: {} });
   if (!parsed.success)
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${file}: ${i.path.join('.') || '(document)'}: ${i.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => `${file}: ${i.path.join('.') || '(document)'}: ${i.message}`));
   for (const s of Object.values(parsed.data.servers))
     if (isStdio(s) && s.cwd) s.cwd = path.resolve(path.dirname(file), s.cwd);
   return parsed.data;

@@ -155,7 +155,8 @@ export class McpServerTools {
     if (!this.listing.has(tool)) return `${label} is no longer offered by its server`;
     if (cmp.added.includes(tool))
       return `${label} is not pinned: review it and pin it with \`warden mcp pin ${this.opts.name}\``;
-    if (this.compiled.get(tool)?.fingerprint !== cmp.current[tool]) return `${label} has a schema Warden cannot compile`;
+    if (this.compiled.get(tool)?.fingerprint !== cmp.current[tool])
+      return `${label} has a schema Warden cannot compile`;
     return undefined;
   }
 
@@ -255,7 +256,10 @@ export class McpServerTools {
         signal: ctx.signal,
       });
     } catch (err) {
-      if (err instanceof McpError && [ErrorCode.InvalidParams, ErrorCode.MethodNotFound, ErrorCode.InvalidRequest].includes(err.code))
+      if (
+        err instanceof McpError &&
+        [ErrorCode.InvalidParams, ErrorCode.MethodNotFound, ErrorCode.InvalidRequest].includes(err.code)
+      )
         throw nonRetryable(FailureType.ToolFailed, `${label} refused the call: ${showUntrusted(err.message, 300)}`);
       throw new Error(`${label}: ${showUntrusted((err as Error).message, 300)}`);
     }
@@ -270,7 +274,10 @@ export class McpServerTools {
         .map((c) => (c.type === 'text' ? c.text : `[${c.type}]`))
         .join(' ')
         .trim();
-      throw nonRetryable(FailureType.ToolFailed, `${label} reported an error: ${showUntrusted(text || '(no text)', 300)}`);
+      throw nonRetryable(
+        FailureType.ToolFailed,
+        `${label} reported an error: ${showUntrusted(text || '(no text)', 300)}`,
+      );
     }
     return {
       content: result.content,
