@@ -267,7 +267,7 @@ describe('MCP servers as governed tool sources (real MCP servers, real Temporal 
     // Arguments are checked against the server's schema before policy.
     const bad = await action('mcp__everything__get_sum', { a: 'two', b: 3 });
     const refused = await outcome(bad);
-    expect(refused.error?.type).toBe('PolicyDenied');
+    expect(refused.error?.type).toBe('ValidationError');
     expect(refused.state.decisions[0]).toMatchObject({ ruleId: 'invalid-arguments' });
   });
 
