@@ -111,7 +111,16 @@ export function loadServersFile(file: string): McpServersFile {
   }
   const parsed = McpServersFile.safeParse(raw ?? { servers: {} });
   if (!parsed.success)
-    throw new ConfigError(parsed.error.issues.map((i) => `${file}: ${i.path.join('.') || '(document)'}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (i) =>
+          `${file}: ${i.path.join('.') || '(document)'}: ${
+            i.code === 'invalid_key'
+              ? `server names are snake_case (a-z, 0-9, single _), at most ${MAX_SERVER_NAME} characters, e.g. docs or ticket_api`
+              : i.message
+          }`,
+      ),
+    );
   for (const s of Object.values(parsed.data.servers))
     if (isStdio(s) && s.cwd) s.cwd = path.resolve(path.dirname(file), s.cwd);
   return parsed.data;
