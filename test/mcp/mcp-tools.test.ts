@@ -75,6 +75,7 @@ describe('MCP servers as governed tool sources (real MCP servers, real Temporal 
           flood: { risk: 'read' },
           liar: { risk: 'read' },
           shifty: { risk: 'read' },
+          flaky: { risk: 'read' },
         },
         everything: { 'get-sum': { risk: 'read' } },
       },
@@ -85,6 +86,8 @@ describe('MCP servers as governed tool sources (real MCP servers, real Temporal 
         OPENAI_BASE_URL: llm.baseURL,
         OPENAI_API_KEY: 'sk-test',
         WARDEN_MCP_SERVERS_FILE: serversFile,
+        WARDEN_BREAKER_THRESHOLD: '2',
+        WARDEN_BREAKER_COOLDOWN_MS: '600000',
       },
       {
         policy,
@@ -320,5 +323,28 @@ describe('MCP servers as governed tool sources (real MCP servers, real Temporal 
       hints: 'server says: read-only',
       pin: 'pinned',
     });
+  });
+
+  // Last: it leaves the hostile server's breaker open.
+  it('failing calls trip the server’s own breaker, mcp:hostile, and later calls stop before the server', async () => {
+    const id = await action('mcp__hostile__flaky', {});
+    const opened = await waitFor(
+      () => stack.client.governor(stack.config.governance.governorId).state(true),
+      (s) => s.breakers['mcp:hostile']?.state === 'open',
+    );
+    expect(opened.breakers['mcp:hostile']!.consecutiveFailures).toBeGreaterThanOrEqual(2);
+    await stack.client.temporal.workflow.getHandle(id).terminate('breaker test done');
+    const calls = hostileCalls().length;
+    const blocked = await action('mcp__hostile__lookup', { q: 'x' });
+    const lastFailure = await waitFor(
+      async () =>
+        (await stack.client.temporal.workflow.getHandle(blocked).describe()).raw.pendingActivities?.[0]?.lastFailure
+          ?.message ?? '',
+      (m) => m !== '',
+      30_000,
+    );
+    expect(lastFailure).toMatch(/circuit breaker for mcp:hostile is open/);
+    expect(hostileCalls().length).toBe(calls);
+    await stack.client.temporal.workflow.getHandle(blocked).terminate('breaker test done');
   });
 });
