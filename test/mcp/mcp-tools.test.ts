@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { AuditLedger } from '../../src/audit';
 import { parsePolicy } from '../../src/runtime/policy-file';
 import { approvalSignal } from '../../src/workflows/contract';
@@ -323,6 +324,39 @@ describe('MCP servers as governed tool sources (real MCP servers, real Temporal 
       hints: 'server says: read-only',
       pin: 'pinned',
     });
+  });
+
+  it('`warden policy check` decides MCP tools as the workers do', async () => {
+    const policyFile = path.join(root, 'policy.yaml');
+    fs.writeFileSync(
+      policyFile,
+      YAML.stringify({
+        ...testPolicy().document,
+        mcp: { fs: { read_text_file: { risk: 'read' }, write_file: { risk: 'write' } } },
+      }),
+    );
+    const table = path.join(root, 'cases.yaml');
+    fs.writeFileSync(
+      table,
+      YAML.stringify([
+        { name: 'reads run alone', tool: 'mcp__fs__read_text_file', args: { path: '/x' }, expect: { effect: 'allow' } },
+        {
+          name: 'writes wait',
+          tool: 'mcp__fs__write_file',
+          args: { path: '/x', content: 'y' },
+          expect: { effect: 'require_approval', tier: 1 },
+        },
+        {
+          name: 'unclassified is denied',
+          tool: 'mcp__fs__create_directory',
+          args: { path: '/x' },
+          expect: { effect: 'deny', rule: 'tool-unavailable' },
+        },
+      ]),
+    );
+    const check = await runCli(['policy', 'check', table], { ...cliEnv, WARDEN_POLICY_FILE: policyFile });
+    expect(check.stdout).toMatch(/3 passed, 0 failed/);
+    expect(check.code).toBe(0);
   });
 
   // Last: it leaves the hostile server's breaker open.
