@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { CallToolResultSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../telemetry/logger';
 import { WARDEN_VERSION } from '../version';
 import type { McpServerConfig } from './servers-file';
@@ -95,8 +95,9 @@ export class McpConnection {
     try {
       return await fn(client);
     } catch (err) {
-      // A broken connection is replaced on the next use; the error still fails this one.
-      if (/closed|EPIPE|ECONNRESET|not connected/i.test((err as Error).message ?? '')) {
+      // A broken connection (transport error, expired session, dead process) is replaced on the next use; a
+      // protocol-level answer (McpError) is not a broken connection. The error still fails this use.
+      if (!(err instanceof McpError)) {
         this.shared = undefined;
         await client.close().catch(() => undefined);
       }

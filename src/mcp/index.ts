@@ -20,6 +20,9 @@ import { McpServerTools, PinsReader } from './tool-source';
 
 export { wardenToolName, mcpLabel, mcpIntegration } from './names';
 
+/** Tool names Warden accepts from a server (the MCP specification's recommendation). */
+const TOOL_NAME = /^[A-Za-z0-9_.\-/]{1,128}$/;
+
 /** Dependencies of {@link connectMcpTools}. */
 export interface McpToolsDeps {
   config: WardenConfig;
@@ -90,6 +93,14 @@ export async function connectMcpTools(deps: McpToolsDeps): Promise<McpTools> {
       await source.reportDrift(cmp, { workflowId: 'warden', idempotencyKey: `mcp/${name}` });
       const seen = new Set<string>();
       for (const t of listed) {
+        // The name reaches people and models (in `mcp:<server>/<tool>`): the MCP spec's characters only.
+        if (!TOOL_NAME.test(t.name)) {
+          log.warn(
+            { mcpServer: name, tool: t.name.slice(0, 80) },
+            `MCP server ${name} offers a tool with a malformed name: skipped`,
+          );
+          continue;
+        }
         const tool = source.toolFor(t.name);
         if (seen.has(tool.name)) {
           log.warn(
