@@ -7,7 +7,7 @@ import { parsePolicy } from '../../src/runtime/policy-file';
 import { approvalSignal } from '../../src/workflows/contract';
 import { FINAL, testAgent } from '../harness/agents';
 import { runCli } from '../harness/cli';
-import { signedApproval } from '../harness/identity';
+import { signedApproval, testKeysDir } from '../harness/identity';
 import type { AuthProxy, HttpMcpServer } from '../harness/mcp-servers';
 import { filesystemServer, hostileServer, startAuthProxy, startEverythingServer } from '../harness/mcp-servers';
 import { testPolicy } from '../harness/policies';
@@ -357,6 +357,35 @@ describe('MCP servers as governed tool sources (real MCP servers, real Temporal 
     const check = await runCli(['policy', 'check', table], { ...cliEnv, WARDEN_POLICY_FILE: policyFile });
     expect(check.stdout).toMatch(/3 passed, 0 failed/);
     expect(check.code).toBe(0);
+  });
+
+  it('the kill switch holds an MCP write (risk from policy) while MCP reads go on', async () => {
+    const env = {
+      TEMPORAL_ADDRESS: stack.config.temporal.address!,
+      WARDEN_TASK_QUEUE: stack.config.taskQueue,
+      WARDEN_GOVERNOR_ID: stack.config.governance.governorId,
+      WARDEN_KEYS_DIR: testKeysDir(['alice', 'carol']),
+      WARDEN_DATA_DIR: path.join(root, 'cli-data'),
+    };
+    expect((await runCli(['kill-switch', 'on', '--as', 'alice', '--reason', 'mcp drill'], env)).code).toBe(0);
+    try {
+      const target = path.join(fs.realpathSync(docs), 'during-kill-switch.txt');
+      const id = await action('mcp__fs__write_file', { path: target, content: 'held' });
+      const [pending] = await waitFor(
+        () => stack.client.pendingApprovalsOf(id),
+        (p) => p.length === 1,
+      );
+      await stack.client.signal(id, approvalSignal, signedApproval(pending!, 'approve', 'alice', { reason: 'ok' }));
+      const read = await action('mcp__fs__read_text_file', { path: path.join(fs.realpathSync(docs), 'readme.txt') });
+      expect((await outcome(read)).error).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(fs.existsSync(target)).toBe(false);
+      expect((await runCli(['kill-switch', 'off', '--as', 'carol'], env)).code).toBe(0);
+      expect((await outcome(id)).error).toBeUndefined();
+      expect(fs.readFileSync(target, 'utf8')).toBe('held');
+    } finally {
+      await runCli(['kill-switch', 'off', '--as', 'carol'], env);
+    }
   });
 
   // Last: it leaves the hostile server's breaker open.
