@@ -132,7 +132,7 @@ export async function checkPolicy(
       decision = {
         effect: 'deny',
         ruleId: 'tool-unavailable',
-        reason: tool.unavailable()!,
+        reason: tool.unavailable() ?? 'unavailable',
         policyVersion: policy.version,
       };
     } else {
