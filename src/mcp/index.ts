@@ -1,6 +1,7 @@
 import type { AppendInput } from '../audit/record';
 import type { WardenConfig } from '../config';
 import { defaultSecretName } from '../credentials/capabilities';
+import { scrubValues } from '../credentials/scrub';
 import type { PolicyDocument } from '../governance/policy';
 import type { Logger } from '../telemetry/logger';
 import type { AnyTool } from '../tools/types';
@@ -85,9 +86,10 @@ export async function connectMcpTools(deps: McpToolsDeps): Promise<McpTools> {
       audit: deps.audit,
     });
     ref.source = source;
+    let credential: string | undefined;
     try {
       const cap = source.capability;
-      const credential = cap ? await deps.secrets?.get(defaultSecretName(cap)) : undefined;
+      credential = cap ? await deps.secrets?.get(defaultSecretName(cap)) : undefined;
       const listed = await connection.listTools(credential);
       const cmp = source.refresh(listed);
       await source.reportDrift(cmp, { workflowId: 'warden', idempotencyKey: `mcp/${name}` });
@@ -118,7 +120,10 @@ export async function connectMcpTools(deps: McpToolsDeps): Promise<McpTools> {
         `MCP server ${name}: ${listed.length} tools (${cmp.status})`,
       );
     } catch (err) {
-      log.error({ mcpServer: name, err: (err as Error).message }, `MCP server ${name} unavailable: no tools from it`);
+      log.error(
+        { mcpServer: name, err: scrubValues((err as Error).message, credential ? [credential] : []) },
+        `MCP server ${name} unavailable: no tools from it`,
+      );
       await connection.close();
     }
   }

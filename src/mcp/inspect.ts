@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { WardenConfig } from '../config';
 import { defaultSecretName } from '../credentials/capabilities';
+import { scrubValues } from '../credentials/scrub';
 import { UserError } from '../errors';
 import type { Logger } from '../telemetry/logger';
 import { McpConnection } from './connection';
@@ -41,15 +42,16 @@ export async function inspectServers(
   for (const server of only ? [only] : names) {
     const cfg = file.servers[server]!;
     const connection = new McpConnection({ name: server, config: cfg, logger });
+    let credential: string | undefined;
     try {
-      const credential =
+      credential =
         !isStdio(cfg) && cfg.auth
           ? await secrets.get(defaultSecretName({ provider: cfg.auth.provider, scopes: [] }))
           : undefined;
       const tools = await connection.listTools(credential);
       out.push({ server, tools, comparison: comparePins(pins, server, tools) });
     } catch (err) {
-      out.push({ server, tools: [], error: (err as Error).message });
+      out.push({ server, tools: [], error: scrubValues((err as Error).message, credential ? [credential] : []) });
     } finally {
       await connection.close();
     }

@@ -8,6 +8,7 @@ import { canonicalHash } from '../audit/hash';
 import { FailureType } from '../errors';
 import type { McpToolClass, PolicyDocument } from '../governance/policy';
 import { showUntrusted } from '../governance/untrusted';
+import { scrubValues } from '../credentials/scrub';
 import type { Logger } from '../telemetry/logger';
 import type { AnyTool, Capability, ToolContext } from '../tools/types';
 import { ToolRefusedError } from '../tools/types';
@@ -239,6 +240,8 @@ export class McpServerTools {
     const label = mcpLabel(this.opts.name, name);
     const cap = this.capability;
     const credential = cap ? await ctx.credential(cap) : undefined;
+    // A server's text, for an error message: the leased secret scrubbed (before any cut), then neutralised.
+    const shown = (t: string) => showUntrusted(credential ? scrubValues(t, [credential]) : t, 300);
     // The definition must still be the pinned one now, not only when policy decided.
     const cmp = this.refresh(await this.opts.connection.listTools(credential));
     if (cmp.status === 'changed')
@@ -260,8 +263,8 @@ export class McpServerTools {
         err instanceof McpError &&
         [ErrorCode.InvalidParams, ErrorCode.MethodNotFound, ErrorCode.InvalidRequest].includes(err.code)
       )
-        throw nonRetryable(FailureType.ToolFailed, `${label} refused the call: ${showUntrusted(err.message, 300)}`);
-      throw new Error(`${label}: ${showUntrusted((err as Error).message, 300)}`);
+        throw nonRetryable(FailureType.ToolFailed, `${label} refused the call: ${shown(err.message)}`);
+      throw new Error(`${label}: ${shown((err as Error).message)}`);
     }
     const bytes = Buffer.byteLength(JSON.stringify(result) ?? '');
     if (bytes > this.opts.config.maxResultBytes)
@@ -274,10 +277,7 @@ export class McpServerTools {
         .map((c) => (c.type === 'text' ? c.text : `[${c.type}]`))
         .join(' ')
         .trim();
-      throw nonRetryable(
-        FailureType.ToolFailed,
-        `${label} reported an error: ${showUntrusted(text || '(no text)', 300)}`,
-      );
+      throw nonRetryable(FailureType.ToolFailed, `${label} reported an error: ${shown(text || '(no text)')}`);
     }
     return {
       content: result.content,
