@@ -145,7 +145,15 @@ describe('warden mcp serve: outside agents request governed actions (real Tempor
       });
       server = createMcpHttpServer({
         client,
-        offer: { tools: [{ name: 'note_write', definition: noteTools[0] }], playbooks: {} },
+        offer: {
+          tools: [{ name: 'note_write', definition: noteTools[0] }],
+          playbooks: {
+            'change-gate': () => ({
+              name: 'change-gate',
+              steps: [{ id: 'gate', kind: 'approval', title: 'change window?', tier: 1, details: {}, onError: 'fail' }],
+            }),
+          },
+        },
         logger: createLogger({ level: 'silent' }),
         auth: { tokens },
         allowedHosts: [],
@@ -197,8 +205,20 @@ describe('warden mcp serve: outside agents request governed actions (real Tempor
         (p) => p.length === 1,
       );
       expect(pending[0]).toMatchObject({ tool: 'note_write' });
+      // A bundled playbook the operator offers: listed, and started under the same rules.
+      const listed = (await s.callTool({ name: 'list_actions', arguments: {} })) as ToolResult;
+      expect((listed.structuredContent as { playbooks: unknown[] }).playbooks).toEqual([{ name: 'change-gate' }]);
+      const started = (await s.callTool({
+        name: 'request_action',
+        arguments: { playbook: 'change-gate' },
+      })) as ToolResult;
+      const gate = started.structuredContent as { workflowId: string; waitingForApproval: { reason: string }[] };
+      expect(gate.waitingForApproval).toEqual([expect.objectContaining({ reason: 'change window?' })]);
+      const unknown = (await s.callTool({ name: 'request_action', arguments: { playbook: 'other' } })) as ToolResult;
+      expect(unknown.isError).toBe(true);
       await s.close();
       await stack.client.temporal.workflow.getHandle(id).terminate('test done');
+      await stack.client.temporal.workflow.getHandle(gate.workflowId).terminate('test done');
     });
   });
 });
