@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { loadConfig } from '../../src/config';
 import { ConfigError } from '../../src/errors';
+import { wardenMcpOffer } from '../../src/mcp/offer';
+import { createLogger } from '../../src/telemetry/logger';
 import { zodFromJsonSchema } from '../../src/mcp/json-schema';
 import { mcpLabel, wardenToolName } from '../../src/mcp/names';
 import { changedFields, comparePins, pinServer, readPins, writePins } from '../../src/mcp/pins';
@@ -121,5 +124,30 @@ describe('policy classification of MCP tools', () => {
   it('leaves the version of a policy without an mcp section unchanged', () => {
     const base = testPolicy();
     expect(parsePolicy(base.document).version).toBe(base.version);
+  });
+});
+
+describe('what warden mcp serve offers', () => {
+  const config = (env: Record<string, string>) =>
+    loadConfig({ WARDEN_DATA_DIR: tmp(), WARDEN_LOG_LEVEL: 'silent', ...env });
+  const logger = createLogger({ level: 'silent' });
+
+  it('offers nothing unless the operator names it', () => {
+    expect(wardenMcpOffer(config({}), logger)).toEqual({ tools: [], playbooks: {} });
+  });
+
+  it('describes offered built-in tools and loads offered bundled playbooks; refuses unknown playbooks', () => {
+    const offer = wardenMcpOffer(
+      config({ WARDEN_MCP_SERVE_TOOLS: 'http_request, mcp__docs__read', WARDEN_MCP_SERVE_PLAYBOOKS: 'ticket-triage' }),
+      logger,
+    );
+    expect(offer.tools.map((t) => [t.name, Boolean(t.definition)])).toEqual([
+      ['http_request', true],
+      ['mcp__docs__read', false],
+    ]);
+    expect(offer.playbooks['ticket-triage']!().steps.length).toBeGreaterThan(0);
+    expect(() => wardenMcpOffer(config({ WARDEN_MCP_SERVE_PLAYBOOKS: 'no-such-playbook' }), logger)).toThrow(
+      /no bundled playbook no-such-playbook/,
+    );
   });
 });
