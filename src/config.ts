@@ -64,6 +64,12 @@ export interface WardenConfig {
   principalsFile: string | undefined;
   /** WARDEN_THRESHOLD_RULES_FILE, resolved. */
   thresholdRulesFile: string | undefined;
+  /** MCP servers as tool sources, and Warden as an MCP server (docs/mcp.md). */
+  mcp: {
+    serversFile: string | undefined;
+    pinsFile: string;
+    serve: { tools: string[]; playbooks: string[]; port: number };
+  };
   /** Where this user's signing keys live (WARDEN_KEYS_DIR). */
   keysDir: string;
   /** The fleet key file (decision tokens, service attestations). */
@@ -332,6 +338,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     policyFile: path.resolve(s.WARDEN_POLICY_FILE ?? path.join(__dirname, '..', 'policy', 'default.yaml')),
     principalsFile: s.WARDEN_PRINCIPALS_FILE ? path.resolve(s.WARDEN_PRINCIPALS_FILE) : undefined,
     thresholdRulesFile: s.WARDEN_THRESHOLD_RULES_FILE ? path.resolve(s.WARDEN_THRESHOLD_RULES_FILE) : undefined,
+    mcp: {
+      serversFile: s.WARDEN_MCP_SERVERS_FILE ? path.resolve(s.WARDEN_MCP_SERVERS_FILE) : undefined,
+      pinsFile: path.resolve(
+        s.WARDEN_MCP_PINS_FILE ??
+          (s.WARDEN_MCP_SERVERS_FILE
+            ? path.join(path.dirname(s.WARDEN_MCP_SERVERS_FILE), 'mcp-pins.json')
+            : 'mcp-pins.json'),
+      ),
+      serve: {
+        tools: commaList(s.WARDEN_MCP_SERVE_TOOLS),
+        playbooks: commaList(s.WARDEN_MCP_SERVE_PLAYBOOKS),
+        port: s.WARDEN_MCP_PORT,
+      },
+    },
     keysDir: path.resolve(s.WARDEN_KEYS_DIR ?? defaultKeysDir(env)),
     fleetKeyFile: path.resolve(s.WARDEN_FLEET_KEY_FILE ?? path.join(s.WARDEN_DATA_DIR, 'fleet.key')),
     http_request: {
@@ -412,4 +432,11 @@ export function secretEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
 /** The address clients and workers connect to: the configured one, or the local dev server's. */
 export function temporalAddress(config: WardenConfig): string {
   return config.temporal.address ?? `127.0.0.1:${config.devServer.port}`;
+}
+
+function commaList(v: string): string[] {
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }

@@ -175,6 +175,26 @@ export const SETTINGS = {
     schema: z.string().min(1).optional(),
     doc: 'Threshold rules (YAML or JSON `rules:`): "N matching events per key within a window fire a playbook". Loaded with the enabled use cases\' own rules by `warden serve`/`warden dev` (POST /v1/events/:stream) and by workers (the `event_emit` tool). See docs/triggers.md.',
   },
+  WARDEN_MCP_SERVERS_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'MCP servers whose tools workers offer (YAML or JSON: stdio command or Streamable HTTP URL per server; docs/mcp.md). Unset: none.',
+  },
+  WARDEN_MCP_PINS_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: 'Reviewed MCP tool definitions by hash (`warden mcp pin` writes it; commit it). Default: mcp-pins.json next to WARDEN_MCP_SERVERS_FILE.',
+  },
+  WARDEN_MCP_SERVE_TOOLS: {
+    schema: z.string().default(''),
+    doc: 'Tools `warden mcp serve` lets outside agents request (comma-separated Warden tool names); each request is a run under policy. Default: none.',
+  },
+  WARDEN_MCP_SERVE_PLAYBOOKS: {
+    schema: z.string().default(''),
+    doc: 'Bundled playbooks (`<usecase>/<name>`, comma-separated) `warden mcp serve` lets outside agents start. Default: none.',
+  },
+  WARDEN_MCP_PORT: {
+    schema: port.default(8790),
+    doc: '`warden mcp serve --http` port (on WARDEN_HTTP_HOST; callers send a Warden API token).',
+  },
   WARDEN_KEYS_DIR: {
     schema: z.string().min(1).optional(),
     doc: 'Where `warden keys init` keeps your signing keys and the control commands read them (0600 files). Default: $XDG_CONFIG_HOME/warden/keys or ~/.config/warden/keys.',

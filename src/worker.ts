@@ -23,6 +23,7 @@ import { buildToolRegistry, coreTools } from './tools';
 import { createEventEmitTool } from './tools/event-emit';
 import { thresholdIngestor } from './triggers/threshold-config';
 import { temporalRunOrigins } from './triggers/run-origin';
+import { connectMcpTools } from './mcp';
 import { useCaseAgents, useCaseFactsProviders, useCaseTools } from './usecases/registry';
 import type { AnyTool } from './tools/types';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -137,6 +138,14 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   const client = await connectClient(config, 60_000); // a worker waits for its cluster longer than a CLI call
   const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue);
   const ledger = opts.ledger ?? (await AuditLedger.open(config, logger.child({ component: 'audit' })));
+  // MCP servers' tools (WARDEN_MCP_SERVERS_FILE), governed like every other tool (docs/mcp.md).
+  const mcp = await connectMcpTools({
+    config,
+    policy: policy.document,
+    logger,
+    secrets: { get: (name) => createSecretStore(config).store.get(name) },
+    audit: (rec) => ledger.append(rec),
+  });
   const activities = createActivities({
     ledger,
     logger: logger.child({ component: 'activity' }),
@@ -146,6 +155,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       coreTools(config),
       [createEventEmitTool(thresholdIngestor(config, client))],
       useCaseTools(config, logger),
+      mcp.tools,
       opts.extraTools ?? [],
     ),
     governor,
@@ -246,6 +256,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     },
     close: async () => {
       await tracing.shutdown();
+      await mcp.close();
       if (!opts.ledger) await ledger.close();
       await client.connection.close();
       if (!opts.connection) await connection.close();

@@ -123,6 +123,13 @@ export async function decideToolCall(
     targetsDeclared: declared !== undefined,
     initiatorVerified: !call.initiator.startsWith('unverified:'),
   });
+  const unavailable = tool.unavailable?.();
+  if (unavailable !== undefined)
+    return {
+      decision: { policyVersion: policy.version, effect: 'deny', ruleId: 'tool-unavailable', reason: unavailable },
+      risk,
+      facts,
+    };
   const decision = evaluatePolicy(policy, {
     step: { id: call.stepId, kind: call.kind },
     tool: { name: tool.name, known: true, risk, capabilities: tool.capabilities },
@@ -190,6 +197,17 @@ export function createGovernanceActivities(deps: GovernanceDeps) {
         });
         return Promise.resolve({ ...d, actionHash: hashOf(input.args), action: `${name} (unknown tool)`, tool: name });
       }
+      const unavailable = tool.unavailable?.();
+      if (unavailable !== undefined)
+        return Promise.resolve({
+          ...base,
+          effect: 'deny',
+          ruleId: 'tool-unavailable',
+          reason: unavailable,
+          actionHash: hashOf(input.args),
+          action: `${name} (unavailable)`,
+          tool: name,
+        });
       const parsed = tool.input.safeParse(input.args);
       if (!parsed.success) {
         const problems = formatIssues(parsed.error, '(args)');

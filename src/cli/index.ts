@@ -20,6 +20,7 @@ import { registerWorkerCommand } from './worker';
 import { registerUseCaseCli, registerUseCaseCommands } from './usecases';
 import { registerDeployCommands } from './deploy';
 import { registerDoctorCommand } from './doctor';
+import { registerMcpCommands } from './mcp';
 
 /** Builds the `warden` command tree. */
 export function buildProgram(io: CliIO): Command {
@@ -44,6 +45,7 @@ export function buildProgram(io: CliIO): Command {
   registerModelCommands(program, io);
   registerDeployCommands(program, io);
   registerDoctorCommand(program, io);
+  registerMcpCommands(program, io);
   registerUseCaseCommands(program, io);
   registerUseCaseCli(program, io);
   for (const cmd of program.commands) cmd.exitOverride();

@@ -55,12 +55,22 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
       const cases = Array.isArray(parsed.data) ? parsed.data : parsed.data.cases;
       const config = loadConfig();
       const logger = createLogger({ level: 'warn' });
+      const policy = loadPolicy(config);
+      // The MCP servers' tools too (WARDEN_MCP_SERVERS_FILE), classified and pinned as the workers see them.
+      const { connectMcpTools } = await import('../mcp');
+      const { createSecretStore } = await import('../credentials/from-config');
+      const mcp = await connectMcpTools({
+        config,
+        policy: policy.document,
+        logger,
+        secrets: { get: (name) => createSecretStore(config).store.get(name) },
+      });
       const report = await checkPolicy(
-        loadPolicy(config),
-        buildToolRegistry(coreTools(config), registry.useCaseTools(config, logger)),
+        policy,
+        buildToolRegistry(coreTools(config), registry.useCaseTools(config, logger), mcp.tools),
         registry.useCaseFactsProviders(config, logger),
         cases,
-      );
+      ).finally(() => mcp.close());
       if (opts.json) io.out(json(report));
       else {
         io.out(

@@ -127,6 +127,14 @@ export async function checkPolicy(
         reason: `tool ${c.tool} is not registered`,
         policyVersion: policy.version,
       };
+    } else if (tool.unavailable?.() !== undefined) {
+      // As decideAction: an MCP tool policy does not classify, or whose server changed since pinned.
+      decision = {
+        effect: 'deny',
+        ruleId: 'tool-unavailable',
+        reason: tool.unavailable() ?? 'unavailable',
+        policyVersion: policy.version,
+      };
     } else {
       const parsed = tool.input.safeParse(c.args);
       if (!parsed.success) {

@@ -64,6 +64,17 @@ const Rule = z
 /** One policy rule. */
 export type PolicyRule = z.infer<typeof Rule>;
 
+/**
+ * How policy classifies one tool of an MCP server (src/mcp): its risk — which Warden never takes from the
+ * server (its readOnlyHint/destructiveHint annotations are shown to operators, never trusted) — and
+ * optionally a rate-limit class. A tool the policy does not classify is denied.
+ */
+export const McpToolClass = z
+  .object({ risk: Risk, rateLimitClass: z.string().min(1).optional(), description: z.string().optional() })
+  .strict();
+/** How policy classifies one MCP tool. */
+export type McpToolClass = z.infer<typeof McpToolClass>;
+
 /** A use case's policy fragment (its `policy.yaml`): rules only; tiers and groups come from the main policy. */
 export const PolicyFragment = z.object({ rules: z.array(Rule).default([]) }).strict();
 /** A use case's policy fragment. */
@@ -114,6 +125,8 @@ export const PolicyDocument = z
      * Omitted: a call that policy does not deny is granted the capabilities its tool declares.
      */
     capabilities: z.record(z.string(), z.array(z.string().min(1))).optional(),
+    /** MCP tools' classification: server (as in WARDEN_MCP_SERVERS_FILE) → the server's tool name → class. */
+    mcp: z.record(z.string(), z.record(z.string(), McpToolClass)).optional(),
   })
   .strict()
   .superRefine((doc, ctx) => {

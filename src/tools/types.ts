@@ -71,6 +71,11 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   rateLimitClass?: string;
   /** Circuit-breaker key: calls to one integration trip one breaker. @default the tool name */
   integration?: string;
+  /**
+   * Why the tool cannot be used now, or undefined when it can: policy denies a call while this returns a
+   * reason (an MCP tool that policy does not classify, or whose server changed since it was pinned).
+   */
+  unavailable?(): string | undefined;
   /** One line for the Web UI, e.g. "POST api.example.com/v1/tickets". */
   summarize?(args: z.output<I>): string;
   execute(args: z.output<I>, ctx: ToolContext): Promise<z.input<O>>;
