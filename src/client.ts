@@ -368,9 +368,11 @@ export class WardenClient {
   }
 
   /** Pending approvals across running runs (and their forEach batches), oldest first. */
-  async pendingApprovals(limit = 200): Promise<PendingApproval[]> {
+  async pendingApprovals(limit = 200, opts: { taskQueue?: string } = {}): Promise<PendingApproval[]> {
+    // A task queue narrows it to one deployment's runs (others' may have no worker to answer the query).
+    const queue = opts.taskQueue ? ` AND TaskQueue = "${opts.taskQueue.replace(/["\\]/g, '')}"` : '';
     const runs = await this.list({
-      query: 'ExecutionStatus = "Running" AND (WorkflowType = "runPlaybook" OR WorkflowType = "forEachBatch")',
+      query: `ExecutionStatus = "Running" AND (WorkflowType = "runPlaybook" OR WorkflowType = "forEachBatch")${queue}`,
       limit,
     });
     const all = await Promise.all(

@@ -26,7 +26,10 @@ export function fleetSourceOf(
       return runs;
     },
     async pendingApprovals() {
-      return (await client.pendingApprovals(maxApprovals)).map((p) => ({ tier: p.tier, requestedAt: p.requestedAt }));
+      return (await client.pendingApprovals(maxApprovals, { taskQueue: client.taskQueue })).map((p) => ({
+        tier: p.tier,
+        requestedAt: p.requestedAt,
+      }));
     },
     async taskQueueBacklog() {
       const backlog: Record<string, Record<string, number>> = {};

@@ -25,6 +25,9 @@ export interface FleetSource {
   taskQueueBacklog?(): Promise<Record<string, Record<string, number>>>;
 }
 
+/** How long one fleet-wide read may take before the scrape reports it as an error. */
+const FLEET_READ_TIMEOUT_MS = 5_000;
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** Failure types that say a budget stopped an agent. */
@@ -308,11 +311,23 @@ export interface FleetSnapshot {
 async function readFleet(source: FleetSource): Promise<FleetSnapshot> {
   const snapshot: FleetSnapshot = { runs: {}, approvals: {}, breakers: {}, backlog: {} };
   const errors: string[] = [];
+  // A scrape never waits long on Temporal: each read is bounded, and a slow one counts as a scrape error.
+  const bounded = <T>(p: Promise<T>, what: string): Promise<T> =>
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        const t = setTimeout(
+          () => reject(new Error(`${what} took over ${FLEET_READ_TIMEOUT_MS} ms`)),
+          FLEET_READ_TIMEOUT_MS,
+        );
+        t.unref();
+      }),
+    ]);
   const [runs, pending, governor, backlog] = await Promise.allSettled([
-    source.runsByStatus(),
-    source.pendingApprovals(),
-    source.governor(),
-    source.taskQueueBacklog ? source.taskQueueBacklog() : Promise.resolve({}),
+    bounded(source.runsByStatus(), 'runs by status'),
+    bounded(source.pendingApprovals(), 'pending approvals'),
+    bounded(source.governor(), 'the governor'),
+    bounded(source.taskQueueBacklog ? source.taskQueueBacklog() : Promise.resolve({}), 'task-queue backlog'),
   ]);
   if (backlog.status === 'fulfilled') snapshot.backlog = backlog.value;
   else errors.push(String(backlog.reason));
