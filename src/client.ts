@@ -367,10 +367,12 @@ export class WardenClient {
     return out;
   }
 
-  /** Pending approvals across running runs (and their forEach batches), oldest first. */
+  /** Pending approvals across this deployment's running runs (and their forEach batches), oldest first. */
   async pendingApprovals(limit = 200, opts: { taskQueue?: string } = {}): Promise<PendingApproval[]> {
-    // A task queue narrows it to one deployment's runs (others' may have no worker to answer the query).
-    const queue = opts.taskQueue ? ` AND TaskQueue = "${opts.taskQueue.replace(/["\\]/g, '')}"` : '';
+    // This deployment's runs only (its task queue): another deployment's runs in the namespace may have no
+    // worker here to answer the query, and each would make the listing wait.
+    const tq = (opts.taskQueue ?? this.taskQueue).replace(/["\\]/g, '');
+    const queue = ` AND TaskQueue = "${tq}"`;
     const runs = await this.list({
       query: `ExecutionStatus = "Running" AND (WorkflowType = "runPlaybook" OR WorkflowType = "forEachBatch")${queue}`,
       limit,
