@@ -8,7 +8,7 @@ import type { WardenConfig } from './config';
 import { loadConfig } from './config';
 import { GovernorClient } from './activities/governor-client';
 import { rateLimitedQueue } from './activities/governance';
-import { llmTaskQueue } from './workflows/contract';
+import { llmTaskQueue } from './activities/llm';
 import { createNotifier } from './activities/notify';
 import type { Policy } from './governance/policy';
 import type { AgentDefinition } from './agents/types';

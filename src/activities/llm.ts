@@ -306,3 +306,11 @@ export function createLlmActivities(deps: LlmDeps) {
     },
   };
 }
+
+/**
+ * The task queue LLM calls run on: served by workers with WARDEN_LLM_CONCURRENCY slots (and the optional
+ * fleet-wide WARDEN_LLM_RATE_PER_SECOND), so a burst of runs waits in Temporal rather than at the model.
+ */
+export function llmTaskQueue(taskQueue: string): string {
+  return `${taskQueue}--llm`;
+}
