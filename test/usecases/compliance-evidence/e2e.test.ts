@@ -341,7 +341,12 @@ describeWithSharedData('compliance evidence end to end (real Temporal, fakes at 
     );
     const own = remediation.find((p) => /nist-800-53-rev5 cm-5: pass → (fail|partial)/.test(p.action));
     expect(own).toBeDefined();
-    const started = await ledger.store.list({ workflowId: own!.workflowId, limit: 100 });
+    // The run's first records reach the ledger with its next flush (the approval may be queryable first).
+    const started = await waitFor(
+      () => ledger.store.list({ workflowId: own!.workflowId, limit: 100 }),
+      (recs) => recs.some((r) => r.type === 'run.started'),
+      30_000,
+    );
     expect(started.find((r) => r.type === 'run.started')?.data).toMatchObject({
       trigger: { type: 'threshold' },
       initiatorVerified: true,
