@@ -71,6 +71,12 @@ describe('metrics', () => {
     await vendor.close();
   });
 
+  /** The fleet gauges read now (the server's page caches them for 15 s): a fresh registry over the same source. */
+  const fleetNow = () => {
+    const m = new WardenMetrics({ defaultMetrics: false, fleetCacheMs: 0 });
+    m.setFleetSource(wardenMetrics().fleetSource);
+    return m.registry.metrics();
+  };
   const scrape = async () => {
     const res = await fetch(`${base}/metrics`);
     expect(res.status).toBe(200);
@@ -88,13 +94,8 @@ describe('metrics', () => {
       () => stack.client.pendingApprovalsOf(workflowId),
       (l) => l.length === 1,
     );
-    // Fleet gauges are cached for 15 s: a fresh registry over the same source reads now.
     const waiting = await waitFor(
-      async () => {
-        const m = new WardenMetrics({ defaultMetrics: false, fleetCacheMs: 0 });
-        m.setFleetSource(wardenMetrics().fleetSource);
-        return m.registry.metrics();
-      },
+      fleetNow,
       (p) => (sample(p, 'warden_approvals_waiting', { tier: '1' }) ?? 0) >= 1,
       30_000,
     );
@@ -109,11 +110,7 @@ describe('metrics', () => {
     await stack.client.decide(workflowId, 'review.0', 'approve', signerOf('alice'), 'ok');
     await stack.client.result(workflowId);
     const after = await waitFor(
-      async () => {
-        const m = new WardenMetrics({ defaultMetrics: false, fleetCacheMs: 0 });
-        m.setFleetSource(wardenMetrics().fleetSource);
-        return m.registry.metrics();
-      },
+      fleetNow,
       (p) => (sample(p, 'warden_runs', { status: 'Completed' }) ?? 0) > completedBefore,
       30_000,
     );
