@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AgentDefinition } from '../../agents/types';
+import { normalizeLanguage } from './language';
 
 /**
  * The classifier's answer. It only describes the ticket and drafts a reply: what happens next is decided by
@@ -9,12 +10,11 @@ export const TicketClassification = z.object({
   /** One of the taxonomy's category names, exactly as listed in the input. */
   category: z.string().trim().min(1).max(64),
   priority: z.enum(['low', 'medium', 'high', 'critical']),
-  /** ISO 639-1 code of the ticket's language, e.g. en, de, fr. */
-  language: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})?$/, 'an ISO 639-1 code such as en, de or pt-br'),
+  /** ISO 639-1 code of the ticket's language, e.g. en, de, fr; a language name is taken as its code. */
+  language: z.preprocess(
+    normalizeLanguage,
+    z.string().regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})?$/, 'an ISO 639-1 code such as en, de or pt-br'),
+  ),
   confidence: z.number().min(0).max(1),
   /** One or two sentences for the service desk. */
   summary: z.string().trim().min(1).max(600),
