@@ -24,12 +24,15 @@ const { triageSettings } = require(path.join(triage, 'settings'));
 const { createAssetLookupTool } = require(path.join(triage, 'tools', 'asset-lookup'));
 const { createIntelLookupTool } = require(path.join(triage, 'tools', 'intel-lookup'));
 const { createCaseTool } = require(path.join(triage, 'tools', 'case'));
+const { createAssessTool } = require(path.join(triage, 'tools', 'assess'));
 
 const RUNS = Number(process.env.BENCH_TRIAGE_RUNS ?? 24);
+// A verdict the playbook's deterministic assessment agrees with for the bench alert (a high-severity EDR
+// detection): no human review, no containment, so both sides run the same graph to the case.
 const VERDICT = JSON.stringify({
-  verdict: 'benign',
+  verdict: 'malicious',
   confidence: 0.95,
-  rationale: 'expected activity',
+  rationale: 'credential dumping tool executed on the host',
   recommendedActions: [],
 });
 
@@ -92,12 +95,14 @@ async function main() {
     // The build's workflow bundle (npm run bench builds first), as a deployed worker loads it.
     const ww = await createWardenWorker({ config, logger });
     const governedRun = ww.run();
-    const client = await WardenClient.connect(config);
+    // As the HTTP server starts webhook runs: it vouches (fleet key) for the webhook initiator it verified.
+    const client = await WardenClient.connect(config, { attestAs: 'http' });
     // Plain: the same activities, no governance.
     const settings = triageSettings(config.usecases.settings['alert-triage'] ?? {}, config.http_request.timeoutMs);
     const assetTool = createAssetLookupTool(settings.assets);
     const intelTool = createIntelLookupTool(settings.intel);
     const caseTool = createCaseTool(path.join(dir, 'plain-cases'));
+    const assessTool = createAssessTool();
     const openai = new OpenAI({ baseURL, apiKey: 'bench', maxRetries: 0 });
     const noCtx = {
       idempotencyKey: 'bench',
@@ -123,6 +128,7 @@ async function main() {
           });
           return JSON.parse(r.choices[0].message.content);
         },
+        plainAssess: (a) => assessTool.execute({ ...a, confidenceThreshold: 0.7 }, noCtx),
         plainWriteCase: (a) =>
           caseTool.execute(
             {
@@ -149,7 +155,12 @@ async function main() {
         const alert = alertFor(`w${n}-${i}`);
         const { workflowId } = await client.start(
           'runPlaybook',
-          { playbook, input: { alert, settings: { confidenceThreshold: 0.7 } }, initiator: 'bench' },
+          {
+            playbook,
+            input: { alert, settings: { confidenceThreshold: 0.7 } },
+            initiator: 'webhook:crowdstrike',
+            trigger: { type: 'webhook', ref: `crowdstrike/${alert.alertId}` },
+          },
           { workflowId: `bench-warm-${n}-${i}` },
         );
         await client.result(workflowId);
@@ -179,7 +190,12 @@ async function main() {
       const alert = alertFor(`g${i}`);
       const { workflowId } = await client.start(
         'runPlaybook',
-        { playbook, input: { alert, settings: { confidenceThreshold: 0.7 } }, initiator: 'bench' },
+        {
+          playbook,
+          input: { alert, settings: { confidenceThreshold: 0.7 } },
+          initiator: 'webhook:crowdstrike',
+          trigger: { type: 'webhook', ref: `crowdstrike/${alert.alertId}` },
+        },
         { workflowId: `bench-governed-${i}` },
       );
       const r = await client.result(workflowId);
