@@ -54,6 +54,8 @@ export interface FakeCrowdStrike extends FakeHttpServer {
    * the caller never hears of it (a gateway timeout, a connection lost after the write).
    */
   loseNextActionAnswers(n: number, status?: number): void;
+  /** Called once per device action Falcon applied, before answering (a test kills its worker here). */
+  onApplied?: (deviceId: string, action: string) => void;
   /** Invalidates every bearer token issued so far (as if they expired). */
   revokeTokens(): void;
 }
@@ -148,6 +150,7 @@ export async function startFakeCrowdStrike(
         else {
           d.status = action === 'contain' ? 'contained' : 'normal';
           done.push({ id, path: '' });
+          api.onApplied?.(id, action);
         }
       }
       const status = done.length ? 202 : (errors[0]?.code ?? 400);
@@ -232,7 +235,7 @@ export async function startFakeCrowdStrike(
     return fail(404, 'no such endpoint');
   });
 
-  return Object.assign(state, server, {
+  const api: FakeCrowdStrike = Object.assign(state, server, {
     addDevice(hostname: string, status: FakeFalconDevice['status'] = 'normal') {
       const id = crypto.randomBytes(16).toString('hex');
       state.devices.set(id, { device_id: id, hostname, status, platform_name: 'Linux' });
@@ -247,4 +250,5 @@ export async function startFakeCrowdStrike(
     },
     revokeTokens: () => tokens.clear(),
   });
+  return api;
 }
