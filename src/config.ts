@@ -37,7 +37,17 @@ export interface WardenConfig {
   /** Worker Versioning: the deployment and this build, when WARDEN_WORKER_DEPLOYMENT is set. */
   deployment: { name: string; buildId: string } | undefined;
   dataDir: string;
-  http: { host: string; port: number };
+  /** The HTTP server (`warden serve`, `warden dev`): where it binds, and its limits for slow or large requests. */
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    /** Headers and body of one request must arrive within this. */
+    bodyTimeoutMs: number;
+    idleTimeoutMs: number;
+    /** Bound on each Temporal call a request makes. */
+    temporalTimeoutMs: number;
+  };
   /** The HTTP API's callers: Host allowlist, API-token store, OIDC issuer. */
   api: {
     /** WARDEN_API_ALLOWED_HOSTS: Host names answered besides loopback and the bind host. */
@@ -275,7 +285,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       ? { name: s.WARDEN_WORKER_DEPLOYMENT, buildId: s.WARDEN_BUILD_ID ?? WARDEN_VERSION }
       : undefined,
     dataDir: path.resolve(s.WARDEN_DATA_DIR),
-    http: { host: s.WARDEN_HTTP_HOST, port: s.WARDEN_HTTP_PORT },
+    http: {
+      host: s.WARDEN_HTTP_HOST,
+      port: s.WARDEN_HTTP_PORT,
+      bodyLimitBytes: s.WARDEN_HTTP_BODY_LIMIT_BYTES,
+      bodyTimeoutMs: s.WARDEN_HTTP_BODY_TIMEOUT_MS,
+      idleTimeoutMs: s.WARDEN_HTTP_IDLE_TIMEOUT_MS,
+      temporalTimeoutMs: s.WARDEN_HTTP_TEMPORAL_TIMEOUT_MS,
+    },
     api: {
       allowedHosts: s.WARDEN_API_ALLOWED_HOSTS.split(',')
         .map((h) => h.trim())

@@ -92,6 +92,27 @@ export const SETTINGS = {
   },
   WARDEN_HTTP_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Bind address of the HTTP server.' },
   WARDEN_HTTP_PORT: { schema: port.default(8787), doc: 'Port of the HTTP server (API, health).' },
+  WARDEN_HTTP_BODY_LIMIT_BYTES: {
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1_048_576),
+    doc: 'Largest request body the HTTP server accepts (413 beyond): the runs API and every route without a limit of its own (webhooks: WARDEN_WEBHOOK_MAX_BYTES).',
+  },
+  WARDEN_HTTP_BODY_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(1_000).max(600_000).default(15_000),
+    doc: 'Time a client has to send a whole request, headers and body (408 and the connection closed beyond): a body that never completes does not hold a connection.',
+  },
+  WARDEN_HTTP_IDLE_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+    doc: 'An HTTP connection with no traffic for this long is closed.',
+  },
+  WARDEN_HTTP_TEMPORAL_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    doc: 'Longest an HTTP request (a webhook, an event, the runs API) waits for one Temporal call before answering 503 with Retry-After.',
+  },
   WARDEN_API_ALLOWED_HOSTS: {
     schema: z
       .string()

@@ -177,6 +177,18 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     fleetKey: loadFleetKey(config.fleetKeyFile),
     factsProviders: useCaseFactsProviders(config, logger),
     origins: temporalRunOrigins(client, config.taskQueue),
+    // A RecordActivityTaskHeartbeat by task token, awaited: a tool's write intent is on the server before
+    // the vendor write (the worker's own heartbeats are queued and throttled).
+    recordHeartbeat: (info, details) =>
+      client.activity.heartbeat(info.taskToken, details, {
+        serializationContext: {
+          type: 'activity',
+          namespace: config.temporal.namespace,
+          activityId: info.activityId,
+          workflowId: info.workflowExecution?.workflowId,
+          isLocal: info.isLocal,
+        },
+      }),
   });
   const tracing = createWorkerTracing({
     serviceName: config.otel.serviceName,

@@ -32,6 +32,35 @@ describe('config', () => {
     expect(err.message).toContain('host:port');
   });
 
+  it('reads the HTTP server limits, and refuses a bad one naming the setting', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      bodyLimitBytes: 1_048_576,
+      bodyTimeoutMs: 15_000,
+      idleTimeoutMs: 60_000,
+      temporalTimeoutMs: 5_000,
+    });
+    expect(
+      loadConfig({
+        WARDEN_HTTP_BODY_LIMIT_BYTES: '4096',
+        WARDEN_HTTP_BODY_TIMEOUT_MS: '2000',
+        WARDEN_HTTP_IDLE_TIMEOUT_MS: '30000',
+        WARDEN_HTTP_TEMPORAL_TIMEOUT_MS: '1500',
+      }).http,
+    ).toMatchObject({ bodyLimitBytes: 4096, bodyTimeoutMs: 2000, idleTimeoutMs: 30_000, temporalTimeoutMs: 1500 });
+    const err = configError({
+      WARDEN_HTTP_BODY_LIMIT_BYTES: '1MB',
+      WARDEN_HTTP_BODY_TIMEOUT_MS: '10',
+      WARDEN_HTTP_IDLE_TIMEOUT_MS: '-1',
+      WARDEN_HTTP_TEMPORAL_TIMEOUT_MS: '600000',
+    });
+    expect(err.problems).toHaveLength(4);
+    expect(err.problems[0]).toMatch(/^WARDEN_HTTP_BODY_LIMIT_BYTES="1MB": /);
+    expect(err.problems.join('\n')).toMatch(/WARDEN_HTTP_BODY_TIMEOUT_MS="10": .*1000/);
+    expect(err.problems.join('\n')).toMatch(/WARDEN_HTTP_IDLE_TIMEOUT_MS="-1"/);
+    expect(err.problems.join('\n')).toMatch(/WARDEN_HTTP_TEMPORAL_TIMEOUT_MS="600000": .*60000/);
+    for (const p of err.problems) expect(p).not.toContain('\n');
+  });
+
   it('lists every problem at once', () => {
     const err = configError({ TEMPORAL_ADDRESS: 'nope', WARDEN_HTTP_PORT: 'abc', WARDEN_LOG_LEVEL: 'loud' });
     expect(err.problems).toHaveLength(3);

@@ -19,6 +19,7 @@ import { createLlmActivities } from './llm';
 import type { AgentRegistry } from '../agents/types';
 import type { FleetKey } from '../identity/fleet-key';
 import type { PolicyFactsProvider } from '../governance/facts';
+import type { RecordHeartbeat } from './tool-heartbeat';
 
 /** What the activities need from the outside world; the worker passes real ones, tests pass their own. */
 export interface ActivityDeps {
@@ -43,6 +44,8 @@ export interface ActivityDeps {
   factsProviders?: readonly PolicyFactsProvider[];
   /** Temporal's own answers about where a run came from (schedule, threshold entity). */
   origins: RunOrigins;
+  /** Records a tool's write intent with the Temporal server before it writes; see `ToolActivityDeps`. */
+  recordHeartbeat?: RecordHeartbeat;
 }
 
 /** Builds every activity implementation. Every side effect Warden performs happens in one of these. */

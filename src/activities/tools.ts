@@ -17,6 +17,8 @@ import type { AuditLedger } from '../audit';
 import type { DecisionToken } from '../identity/decision-token';
 import { decisionTokenProblem } from '../identity/decision-token';
 import type { FleetKey } from '../identity/fleet-key';
+import type { RecordHeartbeat } from './tool-heartbeat';
+import { ToolHeartbeat, WriteIntentNotRecorded } from './tool-heartbeat';
 
 /** Input of `executeTool`. */
 export interface ExecuteToolInput {
@@ -58,6 +60,12 @@ export interface ToolActivityDeps {
   breakerCooldownMs: number;
   fleetKey: FleetKey;
   ledger: Pick<AuditLedger, 'append'>;
+  /**
+   * Records a tool's write intent with the Temporal server before the tool writes (the worker's client).
+   * Unset (tests, embedders): the intent is only queued as a heartbeat, and a worker killed within the
+   * heartbeat throttle interval after the write may lose it.
+   */
+  recordHeartbeat?: RecordHeartbeat;
 }
 
 function nonRetryable(type: string, message: string): ApplicationFailure {
@@ -76,7 +84,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
    * Checked here, just before acting, rather than only in workflows: runs that are starting, children and
    * successors are all covered, and a change takes effect within the governor cache time.
    */
-  async function holdWhileKillSwitchOn(ctx: Context, tool: string): Promise<void> {
+  async function holdWhileKillSwitchOn(ctx: Context, beats: ToolHeartbeat, tool: string): Promise<void> {
     for (;;) {
       const { killSwitch } = await deps.governor.state();
       if (!killSwitch.engaged) return;
@@ -86,7 +94,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
           `kill switch is on (by ${killSwitch.by ?? 'unknown'}${killSwitch.reason ? `: ${killSwitch.reason}` : ''}): ${tool} was not executed`,
         );
       }
-      ctx.heartbeat({ waiting: 'kill switch' });
+      beats.beat({ waiting: 'kill switch' });
       await ctx.sleep(1_000);
     }
   }
@@ -164,7 +172,9 @@ export function createToolActivities(deps: ToolActivityDeps) {
         throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${problem}; not executed`);
       }
       const risk = tool.riskFor ? tool.riskFor(parsed.data) : tool.risk;
-      if (risk !== 'read') await holdWhileKillSwitchOn(ctx, input.tool);
+      const beats = new ToolHeartbeat(ctx, deps.recordHeartbeat);
+      if (beats.prior) log.info({ priorWrite: beats.prior }, 'an earlier attempt of this call announced a write');
+      if (risk !== 'read') await holdWhileKillSwitchOn(ctx, beats, input.tool);
 
       const integration = tool.integration ?? tool.name;
       annotateActiveSpan({
@@ -187,7 +197,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
       }
 
       const started = Date.now();
-      const beat = setInterval(() => ctx.heartbeat(), 2_000);
+      const beat = setInterval(() => beats.beat(), 2_000);
       const leases: Lease[] = [];
       const clean = (text: string) => scrub(text, leases);
       // A lease lives no longer than this attempt may run, and is revoked when it ends (finally below).
@@ -233,7 +243,7 @@ export function createToolActivities(deps: ToolActivityDeps) {
           workflowId: input.workflowId,
           signal: ctx.cancellationSignal,
           logger: log,
-          heartbeat: (d) => ctx.heartbeat(d),
+          ...beats.toolContext(),
           credential,
           ...(input.onBehalfOf ? { onBehalfOf: input.onBehalfOf } : {}),
         });
@@ -254,6 +264,9 @@ export function createToolActivities(deps: ToolActivityDeps) {
         // A refusal by rule is not an integration failure: no breaker report, no retry.
         if (err instanceof ToolRefusedError)
           throw nonRetryable(FailureType.PolicyDenied, `${input.tool} refused: ${message}`);
+        // Temporal, not the vendor, failed to take the write intent: retried, no breaker report.
+        if (err instanceof WriteIntentNotRecorded)
+          throw ApplicationFailure.create({ type: FailureType.ToolFailed, message: `${input.tool}: ${message}` });
         log.warn({ err: message }, 'tool failed');
         await deps.governor
           .report(integration, false, deps.fleetKey)

@@ -12,7 +12,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
       const [
         { WardenClient },
         { createLogger },
-        { createHttpServer, listenHttp },
+        { createHttpServer, httpServerLimits, listenHttp },
         { createSecretStore },
         { useCaseWebhooks },
         { httpApiAccess },
@@ -38,6 +38,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         client,
         logger,
         ...access.server,
+        ...httpServerLimits(config),
         fleetMetrics: { governorId: config.governance.governorId },
         webhooks: useCaseWebhooks({ config, client, logger, secrets: secrets.store }),
         events: {

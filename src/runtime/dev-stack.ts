@@ -15,7 +15,7 @@ import { UserError } from '../errors';
 import { temporalAddress } from '../config';
 import type { Logger } from '../telemetry/logger';
 import { httpApiAccess } from '../triggers/api-auth-config';
-import { createHttpServer, listenHttp } from '../triggers/http-server';
+import { createHttpServer, httpServerLimits, listenHttp } from '../triggers/http-server';
 import { createWardenWorker } from '../worker';
 import type { DevServer } from './dev-server';
 import { startDevServer } from './dev-server';
@@ -177,6 +177,7 @@ export async function startDevStack(
       client: c,
       logger,
       ...access.server,
+      ...httpServerLimits(config),
       fleetMetrics: { governorId: config.governance.governorId },
       ready: () => worker.getState() === 'RUNNING',
       webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),

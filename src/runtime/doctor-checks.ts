@@ -71,14 +71,18 @@ async function checkTemporal(config: WardenConfig): Promise<{ check: DoctorCheck
 
 async function checkWorkers(config: WardenConfig, client: Client): Promise<DoctorCheck> {
   const { rateLimitedQueue } = await import('../activities/governance');
+  const { llmTaskQueue } = await import('../activities/llm');
+  const llmQueue = llmTaskQueue(config.taskQueue);
   const queues: { name: string; types: (keyof typeof TASK_QUEUE_TYPE)[] }[] = [
     { name: config.taskQueue, types: ['workflow', 'activity'] },
+    // Agent steps' LLM calls run here; without a poller they wait until their timeout.
+    { name: llmQueue, types: ['activity'] },
     ...Object.keys(config.governance.rateLimits).map((cls) => ({
       name: rateLimitedQueue(config.taskQueue, cls),
       types: ['activity' as const],
     })),
   ];
-  const idle: string[] = [];
+  const idle: { name: string; label: string }[] = [];
   const polled: string[] = [];
   for (const q of queues) {
     for (const type of q.types) {
@@ -92,19 +96,21 @@ async function checkWorkers(config: WardenConfig, client: Client): Promise<Docto
         'Temporal',
       );
       const pollers = res.pollers?.length ?? 0;
-      (pollers ? polled : idle).push(
-        `${q.name} (${type}${pollers ? `: ${pollers} poller${pollers > 1 ? 's' : ''}` : ''})`,
-      );
+      if (pollers) polled.push(`${q.name} (${type}: ${pollers} poller${pollers > 1 ? 's' : ''})`);
+      else idle.push({ name: q.name, label: `${q.name} (${type})` });
     }
   }
-  return idle.length
-    ? {
-        name: 'workers',
-        status: 'fail',
-        detail: `no worker polls ${idle.join(', ')}`,
-        fix: `start \`warden worker\` with WARDEN_TASK_QUEUE=${config.taskQueue} (and the same WARDEN_RATE_LIMITS) against this namespace`,
-      }
-    : { name: 'workers', status: 'ok', detail: `polled: ${polled.join(', ')}` };
+  if (!idle.length) return { name: 'workers', status: 'ok', detail: `polled: ${polled.join(', ')}` };
+  // Only the LLM queue idle: workers run, but not ones that serve LLM calls (an older build or a custom worker).
+  const onlyLlm = idle.every((q) => q.name === llmQueue);
+  return {
+    name: 'workers',
+    status: 'fail',
+    detail: `no worker polls ${idle.map((q) => q.label).join(', ')}${onlyLlm ? '; agent steps wait for LLM calls no worker runs' : ''}`,
+    fix: onlyLlm
+      ? `run \`warden worker\` of this release (it polls ${llmQueue} with WARDEN_LLM_CONCURRENCY slots); a custom worker must also serve callModel on ${llmQueue}`
+      : `start \`warden worker\` with WARDEN_TASK_QUEUE=${config.taskQueue} (and the same WARDEN_RATE_LIMITS) against this namespace`,
+  };
 }
 
 async function checkPolicy(config: WardenConfig): Promise<DoctorCheck> {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Logger } from '../telemetry/logger';
+import type { WriteIntent } from './write-intent';
 
 /** How much harm a tool can do: policy's first input. */
 export type Risk = 'read' | 'write' | 'destructive';
@@ -38,6 +39,19 @@ export interface ToolContext {
   onBehalfOf?: string;
   /** Reports liveness for long calls (the activity's heartbeat). */
   heartbeat(details?: unknown): void;
+  /**
+   * Announces a vendor write before it is sent, for a vendor that takes no idempotency key: call it after
+   * reading the target's state and just before writing. It is kept in the activity's heartbeat details, which
+   * Temporal hands to the next attempt of this call as `priorWrite`, and resolves once the Temporal server has
+   * recorded it (when the worker has a client to ask; otherwise once it is queued). Rejects, with nothing
+   * written, when it could not be recorded: the tool must then not write.
+   */
+  announceWrite(intent: WriteIntent): Promise<void>;
+  /**
+   * The write an earlier attempt of this same call announced, if any (it may or may not have reached the
+   * vendor). With `appliedByEarlierAttempt` a retry tells "already so" from "done by this call's first try".
+   */
+  priorWrite?: WriteIntent;
   /**
    * The secret for one of the tool's declared capabilities, through a lease scoped to this call (run,
    * step, call, capability) that expires with the activity. Refused when policy did not grant it. Never

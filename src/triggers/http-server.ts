@@ -4,6 +4,7 @@ import { wardenMetrics } from '../telemetry/metrics';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WardenClient } from '../client';
+import type { WardenConfig } from '../config';
 import { UserError } from '../errors';
 import type { ApiAuthOptions } from './api-auth';
 import { allowedHostNames, hostProblem, requireScope } from './api-auth';
@@ -54,6 +55,21 @@ export interface HttpServerOptions {
   timeouts?: { requestMs?: number; headersMs?: number; idleMs?: number };
   /** Report fleet-wide gauges (runs, approvals waiting, kill switch, breakers) at /metrics, from this governor. */
   fleetMetrics?: { governorId: string };
+}
+
+/**
+ * The server's limits from configuration (WARDEN_HTTP_BODY_LIMIT_BYTES, WARDEN_HTTP_BODY_TIMEOUT_MS,
+ * WARDEN_HTTP_IDLE_TIMEOUT_MS, WARDEN_HTTP_TEMPORAL_TIMEOUT_MS), for `warden serve` and `warden dev`.
+ */
+export function httpServerLimits(
+  config: Pick<WardenConfig, 'http'>,
+): Pick<HttpServerOptions, 'bodyLimit' | 'timeouts' | 'temporal'> {
+  const h = config.http;
+  return {
+    bodyLimit: h.bodyLimitBytes,
+    timeouts: { requestMs: h.bodyTimeoutMs, idleMs: h.idleTimeoutMs },
+    temporal: { callTimeoutMs: h.temporalTimeoutMs },
+  };
 }
 
 /** Routes that need Temporal to answer (503 while it cannot be reached). */

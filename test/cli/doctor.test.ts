@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { DoctorCheck } from '../../src/cli/doctor';
+import { HARNESS_ENV } from '../harness/env';
+import { waitFor } from '../harness/wait';
 import { runCli } from '../harness/cli';
 import type { ScriptedLlm } from '../harness/scripted-llm';
 import { startScriptedLlm } from '../harness/scripted-llm';
@@ -54,6 +57,7 @@ describe('warden doctor (real binary, real Temporal server and worker)', () => {
       ['clock', 'ok'],
     ]);
     expect(byName(report, 'workers')!.detail).toContain(stack.config.taskQueue);
+    expect(byName(report, 'workers')!.detail).toContain(`${stack.config.taskQueue}--llm (activity: 1 poller)`);
     expect(byName(report, 'ledger')!.detail).toMatch(/writable; \d+ records and \d+ checkpoints verify/);
     expect(report.ok).toBe(true);
     expect(code).toBe(0);
@@ -66,6 +70,49 @@ describe('warden doctor (real binary, real Temporal server and worker)', () => {
     expect(byName(report, 'workers')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/warden worker/) });
     expect(byName(report, 'round-trip')!.status).toBe('skipped');
     expect(stderr.trim()).toBe('warden: 1 check failed: workers');
+  });
+
+  it('names an LLM task queue no worker polls, though the main queue is served', async () => {
+    // A worker of the main queue only (as an older build or a custom worker runs): workflows and activities,
+    // but nothing on <queue>--llm, where agent steps' LLM calls wait.
+    const taskQueue = `${stack.config.taskQueue}-nollm`;
+    const connection = await NativeConnection.connect({ address: stack.config.temporal.address! });
+    const worker = await Worker.create({
+      connection,
+      namespace: stack.config.temporal.namespace,
+      taskQueue,
+      workflowBundle: { codePath: process.env[HARNESS_ENV.bundle]! },
+      activities: { describeWorker: () => Promise.resolve({}) },
+    });
+    const running = worker.run();
+    try {
+      const pollers = (type: 1 | 2) =>
+        stack.client.temporal.workflowService
+          .describeTaskQueue({
+            namespace: stack.config.temporal.namespace,
+            taskQueue: { name: taskQueue, kind: 1 },
+            taskQueueType: type,
+          })
+          .then((r) => r.pollers?.length ?? 0);
+      await waitFor(
+        async () => (await pollers(1)) * (await pollers(2)),
+        (n) => n > 0,
+        30_000,
+      );
+      const { code, stderr, report } = await doctor({ WARDEN_TASK_QUEUE: taskQueue });
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe('warden: 1 check failed: workers');
+      expect(byName(report, 'workers')).toEqual({
+        name: 'workers',
+        status: 'fail',
+        detail: `no worker polls ${taskQueue}--llm (activity); agent steps wait for LLM calls no worker runs`,
+        fix: `run \`warden worker\` of this release (it polls ${taskQueue}--llm with WARDEN_LLM_CONCURRENCY slots); a custom worker must also serve callModel on ${taskQueue}--llm`,
+      });
+    } finally {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    }
   });
 
   it('names a broken policy, vault and LLM endpoint', async () => {

@@ -49,6 +49,13 @@ export interface FakeCrowdStrike extends FakeHttpServer {
   actionsFor(deviceId: string): FakeDeviceAction[];
   /** Answer the next `n` requests (any endpoint) with `status` (429 carries Falcon's rate-limit headers). */
   failNext(n: number, status?: number): void;
+  /**
+   * Apply the next `n` device actions, then answer `status` instead of Falcon's 202: the change is made but
+   * the caller never hears of it (a gateway timeout, a connection lost after the write).
+   */
+  loseNextActionAnswers(n: number, status?: number): void;
+  /** Called once per device action Falcon applied, before answering (a test kills its worker here). */
+  onApplied?: (deviceId: string, action: string) => void;
   /** Invalidates every bearer token issued so far (as if they expired). */
   revokeTokens(): void;
 }
@@ -82,6 +89,7 @@ export async function startFakeCrowdStrike(
 ): Promise<FakeCrowdStrike> {
   const tokens = new Map<string, number>();
   let failures = { n: 0, status: 429 };
+  let lostAnswers = { n: 0, status: 502 };
   const state = {
     clientId: opts.clientId ?? '0123456789abcdef0123456789abcdef',
     clientSecret: opts.clientSecret ?? 'FakeFalconSecret0123456789abcdefghijklmn',
@@ -142,9 +150,14 @@ export async function startFakeCrowdStrike(
         else {
           d.status = action === 'contain' ? 'contained' : 'normal';
           done.push({ id, path: '' });
+          api.onApplied?.(id, action);
         }
       }
       const status = done.length ? 202 : (errors[0]?.code ?? 400);
+      if (lostAnswers.n > 0) {
+        lostAnswers.n--;
+        return fail(lostAnswers.status, 'upstream request timeout');
+      }
       return envelope(status, done, errors);
     }
     return fail(404, 'no such endpoint');
@@ -222,7 +235,7 @@ export async function startFakeCrowdStrike(
     return fail(404, 'no such endpoint');
   });
 
-  return Object.assign(state, server, {
+  const api: FakeCrowdStrike = Object.assign(state, server, {
     addDevice(hostname: string, status: FakeFalconDevice['status'] = 'normal') {
       const id = crypto.randomBytes(16).toString('hex');
       state.devices.set(id, { device_id: id, hostname, status, platform_name: 'Linux' });
@@ -232,6 +245,10 @@ export async function startFakeCrowdStrike(
     failNext(n: number, status = 429) {
       failures = { n, status };
     },
+    loseNextActionAnswers(n: number, status = 502) {
+      lostAnswers = { n, status };
+    },
     revokeTokens: () => tokens.clear(),
   });
+  return api;
 }

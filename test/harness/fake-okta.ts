@@ -37,6 +37,11 @@ export interface FakeOkta extends FakeHttpServer {
   pageSize: number;
   /** Answer the next `n` requests with `status` (429 carries Okta's rate-limit headers and E0000047). */
   failNext(n: number, status?: number): void;
+  /**
+   * Apply the next `n` lifecycle operations, then answer `status` instead of Okta's 200: the change is made
+   * but the caller never hears of it (a gateway timeout, a connection lost after the write).
+   */
+  loseNextLifecycleAnswers(n: number, status?: number): void;
 }
 
 function oktaError(status: number, errorCode: string, errorSummary: string, causes: string[] = []): FakeHttpResponse {
@@ -57,6 +62,7 @@ const notFound = (what: string) => oktaError(404, 'E0000007', `Not found: Resour
 /** Starts a fake Okta org on loopback; `token` is a valid API token with user-management rights. */
 export async function startFakeOkta(token = 'fake-okta-token-00000000000000000000'): Promise<FakeOkta> {
   let failures = { n: 0, status: 429 };
+  let lostAnswers = { n: 0, status: 502 };
   const state = {
     tokens: new Map([[token, { canManage: true }]]),
     users: new Map<string, FakeOktaUser>(),
@@ -127,6 +133,10 @@ export async function startFakeOkta(token = 'fake-okta-token-0000000000000000000
       }
       user.status = to;
       state.operations.push({ userId: user.id, op, outcome: 'applied' });
+      if (lostAnswers.n > 0) {
+        lostAnswers.n--;
+        return oktaError(lostAnswers.status, 'E0000009', 'Internal Server Error');
+      }
       return { status: 200, json: {} };
     };
     if (req.method === 'POST' && rest === 'lifecycle/suspend') return lifecycle('suspend', 'ACTIVE', 'SUSPENDED');
@@ -165,6 +175,9 @@ export async function startFakeOkta(token = 'fake-okta-token-0000000000000000000
     },
     failNext(n: number, status = 429) {
       failures = { n, status };
+    },
+    loseNextLifecycleAnswers(n: number, status = 502) {
+      lostAnswers = { n, status };
     },
   });
   return api;

@@ -72,6 +72,7 @@ function makeCtx(signal: AbortSignal = new AbortController().signal): ToolContex
     signal,
     logger,
     heartbeat: () => undefined,
+    announceWrite: () => Promise.resolve(),
     credential: () => Promise.reject(new Error('http_request declares no capability')),
   };
 }

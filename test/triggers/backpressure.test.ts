@@ -9,7 +9,8 @@ import type { DevServer } from '../../src/runtime/dev-server';
 import { freePort, startDevServer } from '../../src/runtime/dev-server';
 import { resolveTemporalCli } from '../../src/runtime/temporal-binaries';
 import { createLogger } from '../../src/telemetry/logger';
-import { createHttpServer } from '../../src/triggers/http-server';
+import { loadConfig } from '../../src/config';
+import { createHttpServer, httpServerLimits } from '../../src/triggers/http-server';
 import { signWebhook } from '../../src/triggers/webhooks';
 import { ROOT, isolatedKeysDir } from '../harness/cli';
 import { waitFor } from '../harness/wait';
@@ -131,12 +132,12 @@ describe('HTTP backpressure', () => {
     }
   });
 
-  it('closes a connection whose body never completes (408), instead of holding it for minutes', async () => {
+  it('closes a connection whose body never completes within WARDEN_HTTP_BODY_TIMEOUT_MS (408), instead of holding it for minutes', async () => {
     const app = createHttpServer({
       client: { taskQueue: 'q' } as unknown as WardenClient,
       logger: createLogger({ level: 'silent' }),
       webhooks: { secretFor: () => Promise.resolve(SECRET), deliver: () => Promise.reject(new Error('unreached')) },
-      timeouts: { requestMs: 1_500 },
+      ...httpServerLimits(loadConfig({ WARDEN_HTTP_BODY_TIMEOUT_MS: '1500' })),
     });
     const port = await freePort();
     await app.listen({ host: '127.0.0.1', port });
@@ -155,6 +156,29 @@ describe('HTTP backpressure', () => {
       expect(Date.now() - t0).toBeLessThan(5_000);
       expect(answer).toMatch(/^HTTP\/1\.1 408/);
       socket.destroy();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers 413 to a body over WARDEN_HTTP_BODY_LIMIT_BYTES', async () => {
+    const app = createHttpServer({
+      client: { taskQueue: 'q' } as unknown as WardenClient,
+      logger: createLogger({ level: 'silent' }),
+      ...httpServerLimits(loadConfig({ WARDEN_HTTP_BODY_LIMIT_BYTES: '2048' })),
+    });
+    try {
+      const post = (bytes: number) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/runs',
+          headers: { host: '127.0.0.1', 'content-type': 'application/json' },
+          payload: JSON.stringify({ pad: 'x'.repeat(bytes) }),
+        });
+      const big = await post(4096);
+      expect(big.statusCode).toBe(413);
+      // Under the limit the body is read, and the request fails on what comes next (no credentials).
+      expect((await post(512)).statusCode).toBe(401);
     } finally {
       await app.close();
     }

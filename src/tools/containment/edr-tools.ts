@@ -4,6 +4,7 @@ import type { Capability, ToolContext } from '../types';
 import { parseFalconCredential } from './falcon-credentials';
 import type { FalconCall, FalconClient, FalconDevice } from './crowdstrike';
 import { VendorError, VendorRefusedError } from './vendor-http';
+import { appliedByEarlierAttempt } from '../write-intent';
 
 /** The capability the EDR tools lease: the `crowdstrike.api_token` secret, for host writes. */
 export const CROWDSTRIKE_HOSTS_WRITE: Capability = { provider: 'crowdstrike', scopes: ['hosts:write'] };
@@ -42,7 +43,13 @@ export const EdrHostResult = z.object({
   action: z.enum(['contain', 'lift_containment']),
   deviceId: z.string(),
   hostname: z.string().optional(),
-  changed: z.boolean().describe('false when the host already was in the requested state and nothing was sent'),
+  changed: z
+    .boolean()
+    .describe('false when the host already was in the requested state before this call and nothing was sent'),
+  appliedByEarlierAttempt: z
+    .boolean()
+    .optional()
+    .describe('true when an earlier attempt of this call made the change and this retry found it done'),
   status: z.string().describe('Falcon containment status after the call, e.g. containment_pending or contained'),
 });
 /** What the EDR containment tools return. */
@@ -105,7 +112,8 @@ async function resolveDevice(client: FalconClient, call: FalconCall, args: EdrHo
 /**
  * Moves one host into (or out of) Falcon network containment. Naturally idempotent, since Falcon takes
  * no idempotency key: the device's status is read first and a host already in (or entering) the requested
- * state is left alone; a 409 from Falcon (a concurrent change) counts as done too.
+ * state is left alone; a 409 from Falcon (a concurrent change) counts as done too. The write is announced
+ * first, so a retry after a crash or a lost answer reports the change as this call's (`changed: true`).
  */
 async function runHostAction(
   client: FalconClient,
@@ -125,10 +133,17 @@ async function runHostAction(
     ...(device.hostname === undefined ? {} : { hostname: device.hostname }),
   };
   const status = device.status ?? 'unknown';
-  if (ALREADY[action].has(status)) {
-    ctx.logger.info({ tool: 'crowdstrike', action, deviceId: device.device_id, status }, 'host already in state');
-    return { ...base, changed: false, status };
+  const write = { action, target: device.device_id };
+  const done = (s: string) => ALREADY[action].has(s);
+  if (done(status)) {
+    const ours = appliedByEarlierAttempt(ctx.priorWrite, write, status, done);
+    ctx.logger.info(
+      { tool: 'crowdstrike', action, deviceId: device.device_id, status, appliedByEarlierAttempt: ours },
+      ours ? 'host action applied by an earlier attempt' : 'host already in state',
+    );
+    return { ...base, changed: ours, ...(ours ? { appliedByEarlierAttempt: true } : {}), status };
   }
+  await ctx.announceWrite({ ...write, before: status });
   const { applied } = await client.deviceAction(call, action, device.device_id);
   ctx.logger.info(
     { tool: 'crowdstrike', action, deviceId: device.device_id, applied, idempotencyKey: ctx.idempotencyKey },

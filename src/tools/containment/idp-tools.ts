@@ -4,6 +4,7 @@ import type { Capability, ToolContext } from '../types';
 import { OktaClient } from './okta';
 import type { OktaCall } from './okta';
 import { VendorRefusedError } from './vendor-http';
+import { appliedByEarlierAttempt } from '../write-intent';
 
 /** The capability the IdP tools lease: the `okta.api_token` secret, for user lifecycle changes. */
 export const OKTA_USERS_MANAGE: Capability = { provider: 'okta', scopes: ['users:manage'] };
@@ -44,7 +45,11 @@ export const IdpUserResult = z.object({
   action: z.enum(['suspend', 'unsuspend']),
   userId: z.string(),
   login: z.string().optional(),
-  changed: z.boolean().describe('false when the user already was in the requested state'),
+  changed: z.boolean().describe('false when the user already was in the requested state before this call'),
+  appliedByEarlierAttempt: z
+    .boolean()
+    .optional()
+    .describe('true when an earlier attempt of this call made the change and this retry found it done'),
   status: z.string().describe('Okta user status after the call'),
   sessionsCleared: z.boolean().optional(),
 });
@@ -70,7 +75,8 @@ async function openCall(config: IdpToolsConfig, tool: string, ctx: ToolContext):
 /**
  * Suspends a user (and by default ends their sessions). Naturally idempotent, since Okta takes no
  * idempotency key: a user who already cannot sign in is not suspended again, and clearing sessions
- * is idempotent, so a retry after a partial run completes it.
+ * is idempotent, so a retry after a partial run completes it. The suspension is announced first, so a
+ * retry after a crash or a lost answer reports it as this call's (`changed: true`).
  */
 async function disableUser(
   config: IdpToolsConfig,
@@ -82,11 +88,31 @@ async function disableUser(
   const login = user.profile?.login;
   const base = { vendor: 'okta' as const, action: 'suspend' as const, userId: user.id, ...(login ? { login } : {}) };
   if (user.status === 'DEPROVISIONED') return { ...base, changed: false, status: user.status };
+  const write = { action: 'suspend', target: user.id };
+  const earlier = appliedByEarlierAttempt(ctx.priorWrite, write, user.status, (s) => s === 'SUSPENDED');
   const changed = !CANNOT_SIGN_IN.has(user.status);
-  if (changed) await client.suspendUser(call, user.id);
+  if (changed) {
+    await ctx.announceWrite({ ...write, before: user.status });
+    await client.suspendUser(call, user.id);
+  }
   if (args.clearSessions) await client.clearUserSessions(call, user.id);
-  ctx.logger.info({ tool: 'idp_disable_user', userId: user.id, changed, sessionsCleared: args.clearSessions }, 'okta');
-  return { ...base, changed, status: 'SUSPENDED', sessionsCleared: args.clearSessions };
+  ctx.logger.info(
+    {
+      tool: 'idp_disable_user',
+      userId: user.id,
+      changed: changed || earlier,
+      appliedByEarlierAttempt: earlier,
+      sessionsCleared: args.clearSessions,
+    },
+    'okta',
+  );
+  return {
+    ...base,
+    changed: changed || earlier,
+    ...(earlier ? { appliedByEarlierAttempt: true } : {}),
+    status: 'SUSPENDED',
+    sessionsCleared: args.clearSessions,
+  };
 }
 
 /** Unsuspends a SUSPENDED user; any other active state is left alone, a deactivated user is refused. */
@@ -101,7 +127,14 @@ async function enableUser(config: IdpToolsConfig, args: IdpUserInput, ctx: ToolC
         'activation and is left to an Okta admin',
       { vendor: 'okta' },
     );
-  if (user.status !== 'SUSPENDED') return { ...base, changed: false, status: user.status };
+  const write = { action: 'unsuspend', target: user.id };
+  if (user.status !== 'SUSPENDED') {
+    const earlier = appliedByEarlierAttempt(ctx.priorWrite, write, user.status, (s) => s !== 'SUSPENDED');
+    if (earlier)
+      ctx.logger.info({ tool: 'idp_enable_user', userId: user.id }, 'okta: unsuspended by an earlier attempt');
+    return { ...base, changed: earlier, ...(earlier ? { appliedByEarlierAttempt: true } : {}), status: user.status };
+  }
+  await ctx.announceWrite({ ...write, before: user.status });
   await client.unsuspendUser(call, user.id);
   ctx.logger.info({ tool: 'idp_enable_user', userId: user.id }, 'okta: unsuspended');
   return { ...base, changed: true, status: 'ACTIVE' };

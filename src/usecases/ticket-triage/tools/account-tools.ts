@@ -4,6 +4,7 @@ import type { Capability, ToolContext } from '../../../tools/types';
 import { OktaClient } from '../../../tools/containment/okta';
 import type { OktaCall, OktaUser } from '../../../tools/containment/okta';
 import { VendorRefusedError } from '../../../tools/containment/vendor-http';
+import { appliedByEarlierAttempt } from '../../../tools/write-intent';
 import { TicketSystem } from '../ticket';
 import type { TicketToolDeps } from './deps';
 import { itsmCapabilities } from './deps';
@@ -75,7 +76,11 @@ const AccountActionOutput = z.object({
   action: z.enum(['reset_password', 'unlock']),
   userId: z.string(),
   ticket: z.string(),
-  changed: z.boolean().describe('false when the user already was in the requested state (a retry)'),
+  changed: z.boolean().describe('false when the user already was in the requested state before this call'),
+  appliedByEarlierAttempt: z
+    .boolean()
+    .optional()
+    .describe('true when an earlier attempt of this call made the change and this retry found it done'),
   status: z.string(),
 });
 
@@ -116,7 +121,8 @@ async function requesterOf(deps: TicketToolDeps, a: AccountActionInput, ctx: Too
  * `directory_lookup` (read) and the account recovery tools `account_reset_password` and `account_unlock`
  * (write) on Okta. Recovery is scoped to the ticket's verified requester, checked here against the ticket
  * system on every call whatever policy decided; both are idempotent by Okta status (a user already in
- * RECOVERY gets no second email, an ACTIVE user needs no unlock).
+ * RECOVERY gets no second email, an ACTIVE user needs no unlock), and announce their write first so a retry
+ * after a crash or a lost answer reports the change as this call's (`changed: true`).
  */
 export function createAccountTools(deps: TicketToolDeps) {
   const common = { rateLimitClass: 'okta', integration: 'okta' };
@@ -173,11 +179,21 @@ export function createAccountTools(deps: TicketToolDeps) {
           userId: user.id,
           ticket: ticket.number,
         };
-        if (user.status === 'RECOVERY') return { ...base, changed: false, status: user.status };
+        const write = { action: 'reset_password', target: user.id };
+        if (user.status === 'RECOVERY') {
+          const earlier = appliedByEarlierAttempt(ctx.priorWrite, write, user.status, (s) => s === 'RECOVERY');
+          return {
+            ...base,
+            changed: earlier,
+            ...(earlier ? { appliedByEarlierAttempt: true } : {}),
+            status: user.status,
+          };
+        }
         if (!RESETTABLE.has(user.status))
           throw new ToolRefusedError(
             `account_reset_password: user status is ${user.status}; a reset is left to an Okta admin`,
           );
+        await ctx.announceWrite({ ...write, before: user.status });
         await resetPassword(baseUrl, call, user.id);
         ctx.logger.info(
           { tool: 'account_reset_password', userId: user.id, ticket: ticket.number },
@@ -196,11 +212,21 @@ export function createAccountTools(deps: TicketToolDeps) {
       async execute(a, ctx) {
         const { user, call, baseUrl, ticket } = await requesterOf(deps, a, ctx, 'account_unlock');
         const base = { vendor: 'okta' as const, action: 'unlock' as const, userId: user.id, ticket: ticket.number };
-        if (user.status === 'ACTIVE') return { ...base, changed: false, status: user.status };
+        const write = { action: 'unlock', target: user.id };
+        if (user.status === 'ACTIVE') {
+          const earlier = appliedByEarlierAttempt(ctx.priorWrite, write, user.status, (s) => s === 'ACTIVE');
+          return {
+            ...base,
+            changed: earlier,
+            ...(earlier ? { appliedByEarlierAttempt: true } : {}),
+            status: user.status,
+          };
+        }
         if (user.status !== 'LOCKED_OUT')
           throw new ToolRefusedError(
             `account_unlock: user status is ${user.status}, not LOCKED_OUT; left to an Okta admin`,
           );
+        await ctx.announceWrite({ ...write, before: user.status });
         await unlockUser(baseUrl, call, user.id);
         return { ...base, changed: true, status: 'ACTIVE' };
       },

@@ -66,6 +66,28 @@ describe('account recovery tools (Okta, scoped to the ticket’s requester)', ()
     expect(okta.requests.find((r) => r.path.endsWith('/lifecycle/reset_password'))).toBeDefined();
   });
 
+  it('a retry after a lost unlock answer reports the unlock as this call’s (changed: true)', async () => {
+    const oktaId = okta.addUser('lee@example.com', 'LOCKED_OUT');
+    const id = incident('lee@example.com');
+    const tool = tools.get('account_unlock')!;
+    const args = tool.input.parse({ system: 'servicenow', ticketId: id, user: oktaId });
+    okta.loseNextLifecycleAnswers(1);
+    const first = testToolContext(secrets);
+    await expect(tool.execute(args, first.ctx)).rejects.toThrow(/502/);
+    expect(first.writeIntents).toEqual([{ action: 'unlock', target: oktaId, before: 'LOCKED_OUT' }]);
+    // The tool activity hands the announcement back to the retry (heartbeat details).
+    const retry = testToolContext(secrets, { priorWrite: first.writeIntents[0] });
+    expect(await tool.execute(args, retry.ctx)).toMatchObject({
+      changed: true,
+      appliedByEarlierAttempt: true,
+      status: 'ACTIVE',
+    });
+    expect(retry.writeIntents).toEqual([]);
+    // Without the announcement the same state reads as someone else's doing.
+    expect(await tool.execute(args, testToolContext(secrets).ctx)).toMatchObject({ changed: false });
+    expect(okta.operations).toEqual([{ userId: oktaId, op: 'unlock', outcome: 'applied' }]);
+  });
+
   it('refuses to reset anyone but the ticket’s requester, whatever the arguments say', async () => {
     okta.addUser('dana@example.com');
     const ceo = okta.addUser('ceo@example.com');
