@@ -138,7 +138,7 @@ async function main() {
               verdict: a.verdict,
               run: { workflowId: a.id, initiator: 'bench', decisions: [], steps: [], agentTurns: [] },
             },
-            noCtx,
+            { ...noCtx, workflowId: a.id },
           ),
       },
     });
