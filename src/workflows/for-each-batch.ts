@@ -1,7 +1,7 @@
 import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ForEachBatchInput, ForEachBatchResult } from './engine/types';
-import { BATCH_ATTESTATION_PATCH } from './engine/fan-out';
+import { BATCH_ATTESTATION_PATCH } from './engine/patches';
 import { Run } from './engine/runner';
 
 const verifyProxy = proxyLocalActivities<Activities>({

@@ -4,9 +4,7 @@ import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { RunPlaybookInput, RunPlaybookResult } from './catalog';
 import { Run } from './engine/runner';
-
-/** Patch marker: runs from this build on end FAILED (type RunCancelled) when cancelled, not COMPLETED. */
-const CANCELLED_RUN_FAILS_PATCH = 'warden-cancelled-run-fails';
+import { CANCELLED_RUN_FAILS_PATCH } from './engine/patches';
 
 /**
  * Runs a playbook — action, approval, branch and forEach steps — under one governance layer: every

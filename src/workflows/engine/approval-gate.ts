@@ -9,12 +9,10 @@ import { StepFailure, now } from './failures';
 import type { Journal } from './journal';
 import type { StepRecord } from './state';
 import { inSpan } from './tracing';
+import { SIGNED_APPROVALS_PATCH } from './patches';
 
 const notifyProxy = (summary: string) =>
   proxyActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
-
-/** Patch marker: decisions after it are verified against the approver's enrolled key. */
-const SIGNED_APPROVALS_PATCH = 'warden-signed-approvals';
 
 /**
  * The approval gate of one run: what it waits for, every attempt to decide (accepted or refused), and the

@@ -2,6 +2,7 @@ import { trace } from '@opentelemetry/api';
 import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { AuditEntry } from '../../activities/audit';
+import { AUDIT_LEDGER_PATCH } from './patches';
 
 const { appendAudit } = proxyActivities<Activities>({
   summary: 'audit: append records',
@@ -26,10 +27,12 @@ export class AuditTrail {
   private readonly buffer: AuditEntry[] = [];
   private index = 0;
   private readonly enabled: boolean;
+  /** Workflow time the oldest buffered record was added. */
+  private oldestAt = 0;
 
   constructor(private readonly workflowId: string) {
     // Runs recorded before the ledger existed replay without audit activities.
-    this.enabled = patched('warden-audit-ledger');
+    this.enabled = patched(AUDIT_LEDGER_PATCH);
   }
 
   /** True when records are waiting to be flushed. */
@@ -40,6 +43,7 @@ export class AuditTrail {
   /** Buffers one record; `data` holds digests and reasons, never secrets or large payloads. */
   add(type: string, actor: { kind: 'system' | 'agent' | 'human'; id: string }, data: Record<string, unknown>): void {
     if (!this.enabled) return;
+    if (!this.buffer.length) this.oldestAt = Date.now();
     const span = trace.getActiveSpan()?.spanContext();
     const valid = span && /^[0-9a-f]{32}$/.test(span.traceId) && span.traceId !== '0'.repeat(32);
     this.buffer.push({
@@ -52,6 +56,14 @@ export class AuditTrail {
       ts: new Date().toISOString(),
       ...(valid ? { traceId: span.traceId, spanId: span.spanId } : {}),
     });
+  }
+
+  /**
+   * True when a flush is due: `maxRecords` records are buffered, or the oldest has waited `maxAgeMs` of
+   * workflow time (which moves with each workflow task, so a step that took a while makes it due).
+   */
+  due(maxRecords: number, maxAgeMs: number): boolean {
+    return this.buffer.length >= maxRecords || (this.buffer.length > 0 && Date.now() - this.oldestAt >= maxAgeMs);
   }
 
   /**

@@ -9,13 +9,12 @@ import type { StepContext } from './step-context';
 import type { StepRecord } from './state';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { ControlAuthority } from '../contract';
+import { BATCH_ATTESTATION_PATCH } from './patches';
 
 /** Runs one step of a run (the runner's dispatch), handed to fan-out so it never depends on the runner. */
 export type ExecuteStep = (step: Step, scope: ExpressionScope, record: StepRecord) => Promise<unknown>;
 
 /** What fan-out needs beyond the step context: to register its children for the run's controls. */
-/** Patch marker: parents from this build on vouch for their batches under the fleet key. */
-export const BATCH_ATTESTATION_PATCH = 'warden-batch-attestation';
 
 const attestProxy = proxyLocalActivities<Activities>({
   summary: 'vouch for a forEach batch',
@@ -161,7 +160,7 @@ export async function runItems(
         results[i] = { index, status: 'failed', error: describeError(err) };
         if (input.onItemFailure === 'failFast') stop = true;
       }
-      await ctx.journal.flush();
+      await ctx.journal.flushIfDue();
     }
   };
   let cancelled = false;

@@ -9,13 +9,11 @@ import { approvalTargets, boundedEvidence } from '../../governance/approval-evid
 import { StepFailure, describeError } from './failures';
 import type { GovernanceContext, GovernedCall } from './step-context';
 import type { StepRecord } from './state';
+import { DECISION_TOKENS_PATCH } from './patches';
 
 /** Policy decisions run as local activities: pure, fast, and their result is recorded in history. */
 const decideProxy = (summary: string) =>
   proxyLocalActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
-
-/** Patch marker: approved actions fetch their decision token (histories from before replay without it). */
-const DECISION_TOKENS_PATCH = 'warden-decision-tokens';
 
 /** Failures that retrying cannot fix. A plain ToolFailed (network error, 5xx) is retried with backoff. */
 const NON_RETRYABLE = [FailureType.ValidationError, FailureType.PolicyDenied, FailureType.KillSwitchEngaged];

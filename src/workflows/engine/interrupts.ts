@@ -4,9 +4,8 @@ import { FailureType } from '../../errors';
 import { formatIssues } from '../../governance/issues';
 import type { ControlAuthority, ControlSignal } from '../contract';
 import { ControlSignal as ControlSignalSchema, controlSignal } from '../contract';
+import { SIGNED_CONTROLS_PATCH } from './patches';
 
-/** Patch marker: runs from this build on verify every control request's signature. */
-const SIGNED_CONTROLS_PATCH = 'warden-signed-controls';
 import { StepFailure, now } from './failures';
 import type { Journal } from './journal';
 import type { ControlRecord } from './state';
@@ -58,9 +57,12 @@ export class Interrupts {
     return this.requested;
   }
 
-  /** Pause and cancel take effect here: between steps, items and agent turns. */
-  async checkpoint(): Promise<void> {
-    if (this.paused) await condition(() => !this.paused || this.requested);
+  /** Pause and cancel take effect here: between steps, items and agent turns; `beforeWait` runs before a pause. */
+  async checkpoint(beforeWait?: () => Promise<void>): Promise<void> {
+    if (this.paused) {
+      await beforeWait?.();
+      await condition(() => !this.paused || this.requested);
+    }
     if (this.requested) throw new StepFailure(FailureType.RunCancelled, 'run cancelled');
   }
 

@@ -1,9 +1,16 @@
 import type { ApprovalAttempt, ApprovalOutcome } from '../../governance/approvals';
 import type { Decision, DecisionRecord, DecisionSite } from '../../governance/decision';
 import { decisionRecord } from '../../governance/decision';
+import { patched } from '@temporalio/workflow';
 import { AuditTrail, actorOf } from './audit-trail';
+import { AUDIT_BATCHES_PATCH } from './patches';
 import { now } from './failures';
 import type { AgentTurnRecord, ControlRecord, FailedAction, RunState, StepRecord } from './state';
+
+/** A flush is due once this many records wait… */
+export const FLUSH_AT_RECORDS = 64;
+/** …or once the oldest has waited this long in workflow time. */
+export const FLUSH_AFTER_MS = 2_000;
 
 /**
  * The run's journal: each event is recorded once, here, and projected into both the audit ledger (buffered
@@ -12,9 +19,12 @@ import type { AgentTurnRecord, ControlRecord, FailedAction, RunState, StepRecord
  */
 export class Journal {
   private readonly ledger: AuditTrail;
+  /** Records flushed in batches at natural points (runs started before this flushed after every step). */
+  private readonly batched: boolean;
 
   constructor(readonly state: RunState) {
     this.ledger = new AuditTrail(state.workflowId);
+    this.batched = patched(AUDIT_BATCHES_PATCH);
   }
 
   /** True when ledger records wait to be flushed. */
@@ -25,6 +35,23 @@ export class Journal {
   /** Appends the buffered ledger records (one activity); a no-op when nothing waits. */
   flush(): Promise<void> {
     return this.ledger.flush();
+  }
+
+  /**
+   * The flush between steps and items: every step's records in runs started before batching; otherwise
+   * only when `FLUSH_AT_RECORDS` records wait or the oldest has waited `FLUSH_AFTER_MS` of workflow time.
+   * Records are durable in the run's history from the moment they are added (replay rebuilds the buffer
+   * with the same exactly-once keys), so batching changes when they reach the ledger, never whether:
+   * every wait (approval, pause) and the run's end flush whatever is left.
+   */
+  flushIfDue(): Promise<void> {
+    if (this.batched && !this.ledger.due(FLUSH_AT_RECORDS, FLUSH_AFTER_MS)) return Promise.resolve();
+    return this.ledger.flush();
+  }
+
+  /** Before the run waits (pause): what is buffered reaches the ledger now, not when the wait ends. */
+  flushBeforeWait(): Promise<void> {
+    return this.batched ? this.ledger.flush() : Promise.resolve();
   }
 
   runStarted(data: {

@@ -19,14 +19,12 @@ import { decide, enforce, governedCall } from './governed-call';
 import { registerRunHandlers } from './handlers';
 import { Interrupts } from './interrupts';
 import { Journal } from './journal';
+import { VERIFIED_INITIATOR_PATCH, settlePatchesAtStart } from './patches';
 import type { RunState, StepError, StepRecord } from './state';
 import { Taint } from './step-context';
 import type { GovernedCall } from './step-context';
 import { inSpan } from './tracing';
 import type { ForEachBatchInput, ForEachBatchResult } from './types';
-
-/** Patch marker: runs from this build on establish their initiator before their first step. */
-const VERIFIED_INITIATOR_PATCH = 'warden-verified-initiator';
 
 const identifyProxy = proxyLocalActivities<Activities>({
   summary: 'identify the initiator',
@@ -90,6 +88,8 @@ export class Run implements FanOutContext {
     this.journal = new Journal(this.state);
     this.gate = new ApprovalGate(this.journal, opts.initiator);
     this.interrupts = new Interrupts(this.journal, opts.controls);
+    // Before any local activity: every later patch is settled in the first workflow task (patches.ts).
+    settlePatchesAtStart();
     // A forEach child's initiator was established by its parent (Temporal records the parent; nothing else).
     this.identity = { initiator: opts.initiator, verified: !opts.initiator.startsWith('unverified:'), via: 'parent' };
     registerRunHandlers(this);
@@ -149,7 +149,7 @@ export class Run implements FanOutContext {
   checkpoint(): Promise<void> {
     // The finally steps run to their end: pause and cancel no longer apply.
     if (this.finalOutcome) return Promise.resolve();
-    return this.interrupts.checkpoint();
+    return this.interrupts.checkpoint(() => this.journal.flushBeforeWait());
   }
 
   trackChild(workflowId: string): () => void {
@@ -289,7 +289,7 @@ export class Run implements FanOutContext {
       ...this.finalOutcome,
     };
     await this.runStep(step, scope);
-    await this.journal.flush();
+    await this.journal.flushIfDue();
   }
 
   private async runStep(step: Step, scope: ExpressionScope): Promise<void> {

@@ -1,0 +1,46 @@
+import { patched } from '@temporalio/workflow';
+
+/*
+ * Every `patched()` marker the engine uses, in one place. Each guards a change in the commands a run issues,
+ * so runs recorded before the change replay as they ran.
+ */
+
+/** Records go to the audit ledger (runs from before it replay without audit activities). */
+export const AUDIT_LEDGER_PATCH = 'warden-audit-ledger';
+/** Pause/resume/cancel must be signed by someone the run's directory authorises. */
+export const SIGNED_CONTROLS_PATCH = 'warden-signed-controls';
+/** The initiator is verified by a local activity before the first step. */
+export const VERIFIED_INITIATOR_PATCH = 'warden-verified-initiator';
+/** Parents vouch for their forEach batches under the fleet key. */
+export const BATCH_ATTESTATION_PATCH = 'warden-batch-attestation';
+/** Approvals are signed decisions. */
+export const SIGNED_APPROVALS_PATCH = 'warden-signed-approvals';
+/** Approved actions carry a decision token the worker checks. */
+export const DECISION_TOKENS_PATCH = 'warden-decision-tokens';
+/** A run cancelled with `warden cancel` ends FAILED (RunCancelled), not COMPLETED. */
+export const CANCELLED_RUN_FAILS_PATCH = 'warden-cancelled-run-fails';
+/** Audit records are flushed in batches at natural points, not after every step. */
+export const AUDIT_BATCHES_PATCH = 'warden-audit-batches';
+
+/**
+ * Patch marker: this run settled every patch below at its start. A `patched()` call placed after a local
+ * activity can land, in the original execution, in a later workflow task than its replay puts it (when
+ * the local activity outlives a workflow task and the worker heartbeats it: under load, e.g. 50 alerts at
+ * once), and the run then fails replay with "patch marker encountered … no corresponding change command"
+ * — every query and every worker restart of such a run breaks. Settling them all in the first activation,
+ * before any local activity, puts every marker in the first workflow task; later calls return the same
+ * answer (Temporal memoises a patch per run).
+ */
+export const PATCHES_AT_START_PATCH = 'warden-patches-at-start';
+
+const LATER_PATCHES = [
+  BATCH_ATTESTATION_PATCH,
+  SIGNED_APPROVALS_PATCH,
+  DECISION_TOKENS_PATCH,
+  CANCELLED_RUN_FAILS_PATCH,
+];
+
+/** Call first thing in a run (before any local activity): see PATCHES_AT_START_PATCH. */
+export function settlePatchesAtStart(): void {
+  if (patched(PATCHES_AT_START_PATCH)) for (const id of LATER_PATCHES) patched(id);
+}
