@@ -5,9 +5,17 @@ import { ToolRefusedError, defineTool } from '../../../tools/types';
 
 const Json = z.unknown();
 
-/** Input of `case_write`: everything a responder needs, gathered by the triage playbook. */
+/**
+ * Input of `case_write`: everything a responder needs, gathered by the triage playbook. Lenient on purpose:
+ * the case is the alert's last record (written by a `finally` step whatever happened), so nothing an alert,
+ * a model or the run's outcome can be makes it invalid — a refused case would be a dropped alert.
+ */
 export const CaseInput = z.object({
-  title: z.string().min(1).max(500),
+  /** The alert's title: attacker-controlled, so cut to length (or named for it) rather than refused. */
+  title: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 500) : 'untitled alert'),
+    z.string().min(1).max(500),
+  ),
   alert: Json,
   enrichment: Json,
   verdict: Json,
@@ -23,7 +31,7 @@ export const CaseInput = z.object({
     steps: z.array(z.record(z.string(), z.unknown())).default([]),
     agentTurns: z.array(z.record(z.string(), z.unknown())).default([]),
     /** How the run's main steps ended, when the case is written by a `finally` step. */
-    outcome: z.enum(['completed', 'failed', 'cancelled']).optional(),
+    outcome: z.enum(['completed', 'completed_with_failures', 'failed', 'cancelled']).optional(),
     failure: z.object({ type: z.string(), message: z.string() }).optional(),
   }),
 });

@@ -47,6 +47,23 @@ describe('case_write', () => {
     tool = createCaseTool(dir);
   });
 
+  it('writes the case of a run whose containment failed (completed_with_failures) and of an alert with a huge or empty title', async () => {
+    // A burst of 50 alerts lost 11 cases: the run's outcome `completed_with_failures` was refused here.
+    const input = (title: unknown) =>
+      tool.input.parse({
+        title,
+        alert: { alertId: 'ldt:1' },
+        enrichment: {},
+        verdict: { verdict: 'malicious', confidence: 1, rationale: 'x', recommendedActions: [] },
+        run: { workflowId: RUN, initiator: 'webhook:crowdstrike', outcome: 'completed_with_failures' },
+      });
+    await tool.execute(input('x'.repeat(5000)), as('webhook:crowdstrike'));
+    expect(read().title).toHaveLength(500);
+    expect(md()).toMatch(/Outcome: \*\*completed_with_failures\*\*/);
+    await tool.execute(input('   '), as('webhook:crowdstrike'));
+    expect(read().title).toBe('untitled alert');
+  });
+
   it('writes the outcome and a verdict the agent did not give', async () => {
     await writeCase('failed');
     expect(md()).toMatch(/Outcome: \*\*failed\*\* — ApprovalRejected: rejected by alice/);
