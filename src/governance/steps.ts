@@ -98,8 +98,17 @@ export interface ForEachStep {
   onItemFailure: 'continue' | 'failFast';
   /** `all`: the step output lists every item's outputs; `failures`: only failed items (keeps payloads small for huge fan-outs). */
   collect?: 'all' | 'failures';
+  /**
+   * Run the items in this run itself, not in batch child workflows, while items × steps per item is at most
+   * INLINE_MAX_ITEM_STEPS (more go to batches as usual): for small fan-outs such as enrichment lookups,
+   * where a child workflow per batch costs more than the items. An inline forEach holds no forEach.
+   */
+  inline?: boolean;
   onError: 'fail' | 'continue';
 }
+
+/** Item steps (items × steps per item) an `inline` forEach runs in the run's own history; above, batches. */
+export const INLINE_MAX_ITEM_STEPS = 64;
 
 /** Zod schema for any step (recursive through branch and forEach). */
 export const Step: z.ZodType<Step, unknown> = z.lazy(() =>
@@ -124,6 +133,7 @@ const ForEachStepSchema = z.object({
   batchSize: z.number().int().min(1).max(500).default(100),
   onItemFailure: z.enum(['continue', 'failFast']).default('continue'),
   collect: z.enum(['all', 'failures']).default('all'),
+  inline: z.boolean().optional(),
   onError,
 });
 
@@ -151,8 +161,23 @@ export function stepsInRun(steps: Step[]): number {
   for (const s of steps) {
     n++;
     if (s.kind === 'branch') n += stepsInRun(s.then) + stepsInRun(s.else);
+    if (s.kind === 'forEach' && s.inline) n += INLINE_MAX_ITEM_STEPS;
   }
   return n;
+}
+
+/** Ids of `inline` forEach steps that hold a forEach (their batch ids would not be unique per item). */
+function nestedInInline(steps: Step[], inInline = false, out: string[] = []): string[] {
+  for (const s of steps) {
+    if (s.kind === 'branch') {
+      nestedInInline(s.then, inInline, out);
+      nestedInInline(s.else, inInline, out);
+    } else if (s.kind === 'forEach') {
+      if (inInline) out.push(s.id);
+      nestedInInline(s.steps, inInline || Boolean(s.inline), out);
+    }
+  }
+  return out;
 }
 
 /** Steps that set a `fallback` without `onError: continue` (the fallback would never be used). */
@@ -187,6 +212,11 @@ export const Playbook = z
       if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `step id "${id}" is used twice; ids must be unique` });
       seen.add(id);
     }
+    for (const id of nestedInInline([...p.steps, ...(p.finally ?? [])]))
+      ctx.addIssue({
+        code: 'custom',
+        message: `forEach "${id}" is inside an inline forEach: an inline forEach may not hold another forEach (remove inline: true from the outer one)`,
+      });
     const n = stepsInRun(p.steps);
     if (n > MAX_RUN_STEPS)
       ctx.addIssue({

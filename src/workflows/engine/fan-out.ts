@@ -4,6 +4,7 @@ import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
 import { evaluate } from '../../governance/expressions';
 import type { ForEachStep, Step } from '../../governance/steps';
+import { INLINE_MAX_ITEM_STEPS, stepsInRun } from '../../governance/steps';
 import { StepFailure, describeError, failedOutput, now } from './failures';
 import type { StepContext } from './step-context';
 import type { StepRecord } from './state';
@@ -44,6 +45,7 @@ export async function runForEach(
   step: ForEachStep,
   scope: ExpressionScope,
   record: StepRecord,
+  execute: ExecuteStep,
 ): Promise<unknown> {
   const items = evaluate(step.items, scope);
   if (!Array.isArray(items)) {
@@ -54,44 +56,60 @@ export async function runForEach(
   }
   record.items = { total: items.length, succeeded: 0, failed: 0 };
   const results: ItemResult[] = [];
-  for (let offset = 0, batch = 0; offset < items.length; offset += step.batchSize, batch++) {
-    await ctx.checkpoint();
-    const childId = `${ctx.workflowId}--${step.id}--b${batch}`;
-    const input: ForEachBatchInput = {
-      playbook: ctx.playbook,
-      initiator: ctx.initiator,
-      tainted: ctx.taint.tainted,
-      stepId: step.id,
+  const keep = (items: ItemResult[]) =>
+    results.push(...(step.collect !== 'failures' ? items : items.filter((r) => r.status === 'failed')));
+  if (step.inline && items.length * stepsInRun(step.steps) <= INLINE_MAX_ITEM_STEPS) {
+    // In this run's own history: decisions, taint and failed actions land in this run directly.
+    const own = await runLanes(ctx, execute, {
+      items,
+      offset: 0,
       steps: step.steps,
-      items: items.slice(offset, offset + step.batchSize),
-      offset,
+      scope,
       concurrency: step.concurrency,
       onItemFailure: step.onItemFailure,
-      scope: { input: scope.input, steps: scope.steps, run: scope.run },
-      ...(ctx.controlAuthority ? { controls: ctx.controlAuthority } : {}),
-    };
-    if (patched(BATCH_ATTESTATION_PATCH))
-      input.attestation = (await attestProxy.attestBatch({ childWorkflowId: childId, batch: input })).attestation;
-    const untrack = ctx.trackChild(childId);
-    let res: ForEachBatchResult;
-    try {
-      res = await executeChild<(i: ForEachBatchInput) => Promise<ForEachBatchResult>>('forEachBatch', {
-        workflowId: childId,
-        args: [input],
-      });
-    } finally {
-      untrack();
+    });
+    keep(own);
+    record.items.succeeded = own.filter((r) => r.status === 'completed').length;
+    record.items.failed = own.filter((r) => r.status === 'failed').length;
+  } else
+    for (let offset = 0, batch = 0; offset < items.length; offset += step.batchSize, batch++) {
+      await ctx.checkpoint();
+      const childId = `${ctx.workflowId}--${step.id}--b${batch}`;
+      const input: ForEachBatchInput = {
+        playbook: ctx.playbook,
+        initiator: ctx.initiator,
+        tainted: ctx.taint.tainted,
+        stepId: step.id,
+        steps: step.steps,
+        items: items.slice(offset, offset + step.batchSize),
+        offset,
+        concurrency: step.concurrency,
+        onItemFailure: step.onItemFailure,
+        scope: { input: scope.input, steps: scope.steps, run: scope.run },
+        ...(ctx.controlAuthority ? { controls: ctx.controlAuthority } : {}),
+      };
+      if (patched(BATCH_ATTESTATION_PATCH))
+        input.attestation = (await attestProxy.attestBatch({ childWorkflowId: childId, batch: input })).attestation;
+      const untrack = ctx.trackChild(childId);
+      let res: ForEachBatchResult;
+      try {
+        res = await executeChild<(i: ForEachBatchInput) => Promise<ForEachBatchResult>>('forEachBatch', {
+          workflowId: childId,
+          args: [input],
+        });
+      } finally {
+        untrack();
+      }
+      keep(res.items);
+      // The child audited its own decisions; mirror them here so one runState shows the whole run.
+      ctx.journal.mirrorDecisions(res.decisions ?? []);
+      ctx.journal.mirrorFailedActions(res.failedActions ?? []);
+      if (res.tainted) ctx.taint.mark();
+      if (res.cancelled) throw new StepFailure(FailureType.RunCancelled, `forEach batch ${batch} was cancelled`);
+      record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
+      record.items.failed += res.items.filter((r) => r.status === 'failed').length;
+      if (step.onItemFailure === 'failFast' && record.items.failed > 0) break;
     }
-    results.push(...(step.collect !== 'failures' ? res.items : res.items.filter((r) => r.status === 'failed')));
-    // The child audited its own decisions; mirror them here so one runState shows the whole run.
-    ctx.journal.mirrorDecisions(res.decisions ?? []);
-    ctx.journal.mirrorFailedActions(res.failedActions ?? []);
-    if (res.tainted) ctx.taint.mark();
-    if (res.cancelled) throw new StepFailure(FailureType.RunCancelled, `forEach batch ${batch} was cancelled`);
-    record.items.succeeded += res.items.filter((r) => r.status === 'completed').length;
-    record.items.failed += res.items.filter((r) => r.status === 'failed').length;
-    if (step.onItemFailure === 'failFast' && record.items.failed > 0) break;
-  }
   const failed = results.filter((r) => r.status === 'failed');
   const processed = record.items.succeeded + record.items.failed;
   if (step.onItemFailure === 'failFast' && failed.length) {
@@ -139,12 +157,19 @@ async function runItem(
   return own;
 }
 
-/** A batch of forEach items, child side: runs them with a concurrency cap inside the run's cancellation scope. */
-export async function runItems(
-  ctx: FanOutContext,
-  execute: ExecuteStep,
-  input: ForEachBatchInput,
-): Promise<ForEachBatchResult> {
+/** Items to run in lanes: a batch's (child side) or an inline forEach's (in the run itself). */
+interface Lanes {
+  items: unknown[];
+  /** Index of the first item in the whole forEach. */
+  offset: number;
+  steps: Step[];
+  scope: ExpressionScope;
+  concurrency: number;
+  onItemFailure: ForEachStep['onItemFailure'];
+}
+
+/** Runs items `concurrency` at a time; the journal flushes between items when a flush is due. */
+async function runLanes(ctx: FanOutContext, execute: ExecuteStep, input: Lanes): Promise<ItemResult[]> {
   const results: ItemResult[] = new Array<ItemResult>(input.items.length);
   let next = 0;
   let stop = false;
@@ -163,11 +188,20 @@ export async function runItems(
       await ctx.journal.flushIfDue();
     }
   };
+  await Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane));
+  return results.filter((r): r is ItemResult => r !== undefined);
+}
+
+/** A batch of forEach items, child side: runs them with a concurrency cap inside the run's cancellation scope. */
+export async function runItems(
+  ctx: FanOutContext,
+  execute: ExecuteStep,
+  input: ForEachBatchInput,
+): Promise<ForEachBatchResult> {
+  let results: ItemResult[] = [];
   let cancelled = false;
   try {
-    await ctx.scope.run(() =>
-      Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane)),
-    );
+    results = await ctx.scope.run(() => runLanes(ctx, execute, input));
     cancelled = ctx.cancelRequested;
   } catch (err) {
     if (!ctx.cancelRequested) throw err;
@@ -180,7 +214,7 @@ export async function runItems(
       : 'completed';
   await CancellationScope.nonCancellable(() => ctx.journal.flush());
   return {
-    items: results.filter((r): r is ItemResult => r !== undefined),
+    items: results,
     cancelled,
     decisions: ctx.journal.state.decisions,
     ...(ctx.journal.state.failedActions?.length ? { failedActions: ctx.journal.state.failedActions } : {}),

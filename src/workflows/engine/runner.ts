@@ -327,7 +327,7 @@ export class Run implements FanOutContext {
       case 'branch':
         return this.runBranch(step, scope);
       case 'forEach':
-        return runForEach(this, step, scope, record);
+        return runForEach(this, step, scope, record, this.execute);
       case 'agent':
         return runAgentLoop(this, step, scope, record);
     }
