@@ -60,5 +60,16 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
     expect(parent).toBeLessThan(20 + 12 * batches);
     // A child: bounded by its batch size, not by the item count (Temporal's limit is 51,200 events).
     expect(child).toBeLessThan(12 * batchSize);
+    // Nor does a batch's input grow with the batches before it (it once carried the run's whole record, every
+    // decision mirrored so far, and a 10,000-item forEach outgrew Temporal's payload limit at batch ~37).
+    const size = async (id: string) =>
+      Number(
+        (await stack.client.temporal.workflow.getHandle(id).describe()).raw.workflowExecutionInfo?.historySizeBytes ??
+          0,
+      );
+    const first = await size(`${workflowId}--each--b0`);
+    const last = await size(`${workflowId}--each--b${batches - 1}`);
+    expect(first).toBeGreaterThan(0);
+    expect(last).toBeLessThan(first * 1.25);
   });
 });

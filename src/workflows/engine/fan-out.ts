@@ -85,7 +85,10 @@ export async function runForEach(
         offset,
         concurrency: step.concurrency,
         onItemFailure: step.onItemFailure,
-        scope: { input: scope.input, steps: scope.steps, run: scope.run },
+        // The run's identity, not its record: `run.decisions`/`run.steps` grow with every batch (their
+        // decisions are mirrored here), and carried into each child they outgrew Temporal's payload limit
+        // part-way through a 10,000-item forEach.
+        scope: { input: scope.input, steps: scope.steps, run: runIdentity(scope.run) },
         ...(ctx.controlAuthority ? { controls: ctx.controlAuthority } : {}),
       };
       if (patched(BATCH_ATTESTATION_PATCH))
@@ -120,6 +123,13 @@ export async function runForEach(
     );
   }
   return { total: items.length, succeeded: processed - failed.length, failed: failed.length, results };
+}
+
+/** What a batch child sees of `run`: who and which run, and the outcome in `finally` steps. */
+function runIdentity(run: ExpressionScope['run']): ExpressionScope['run'] {
+  if (!run) return run;
+  const { workflowId, initiator, outcome, failure } = run;
+  return { workflowId, initiator, ...(outcome ? { outcome } : {}), ...(failure ? { failure } : {}) };
 }
 
 /** Runs one item's steps (in a batch child). Returns the item's outputs by step id. */
