@@ -70,7 +70,9 @@ lib.runBench('actions', async (figures) => {
     const g = await lib.timeRuns(RUNS, CONCURRENCY, (i) => governedRunOf(`governed-${i}`));
     line(`${STEPS}-step action playbook (runPlaybook)`, g);
     const ratio = g.perSec / p.perSec;
-    lib.say(`governed/plain = ${ratio.toFixed(2)}x the baseline's runs/s (p50 ${(g.p50 / p.p50).toFixed(2)}x the time)`);
+    lib.say(
+      `governed/plain = ${ratio.toFixed(2)}x the baseline's runs/s (p50 ${(g.p50 / p.p50).toFixed(2)}x the time)`,
+    );
     Object.assign(figures, {
       runs: RUNS,
       concurrency: CONCURRENCY,
