@@ -6,19 +6,15 @@
 // BENCH_FOREACH_BATCH items per batch child (default 100), BENCH_FOREACH_PLAIN_ITEMS items of the baseline
 // (default min(items, 2,000): a plain workflow keeps every activity in one history); `--json`.
 'use strict';
-const path = require('node:path');
-const { Client, Connection } = require('@temporalio/client');
 const lib = require('./lib');
 
 const ITEMS = Number(process.env.BENCH_FOREACH_ITEMS ?? 10_000);
 const CAP = Number(process.env.BENCH_FOREACH_CONCURRENCY ?? 25);
 const BATCH = Number(process.env.BENCH_FOREACH_BATCH ?? 100);
 const PLAIN_ITEMS = Number(process.env.BENCH_FOREACH_PLAIN_ITEMS ?? Math.min(ITEMS, 2_000));
-const { createWardenWorker } = require(path.join(lib.dist, 'worker'));
-const { WardenClient } = require(path.join(lib.dist, 'client'));
 
-const playbookOf = (name) => ({
-  name,
+const playbook = {
+  name: 'bench-foreach',
   steps: [
     {
       id: 'each',
@@ -31,95 +27,52 @@ const playbookOf = (name) => ({
       steps: [{ id: 'lookup', kind: 'action', tool: 'asset_lookup', args: { host: '{{ item }}' } }],
     },
   ],
-});
+};
 const hosts = (n) => Array.from({ length: n }, (_, i) => `ws${i}`);
 
-async function timed(fn) {
+/** Items/s of `fn()` over `n` items. */
+async function itemsPerSec(n, fn) {
   const t0 = process.hrtime.bigint();
   await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { n, seconds, perSec: n / seconds };
 }
 
 lib.runBench('foreach', async (figures) => {
-  const { dir, cleanup } = lib.tempDir('foreach');
-  const server = await lib.startTemporal();
-  const model = await lib.zeroLatencyModel();
-  const logger = lib.benchLogger();
-  const config = lib.benchConfig({ server, dir, baseURL: model.baseURL, taskQueue: 'bench-governed' });
+  const stack = await lib.startStack({
+    name: 'foreach',
+    plainWorkflows: 'plain-for-each',
+    plainActivities: lib.assetLookupActivity,
+  });
   try {
-    const ww = await createWardenWorker({ config, logger });
-    const governedRun = ww.run();
-    const client = await WardenClient.connect(config, { attestAs: 'http' });
-    const tool = lib.assetLookupTool(config);
-    const ctx = lib.toolContext(logger);
-    const plain = await lib.startPlainWorker({
-      connection: ww.connection,
-      taskQueue: 'bench-plain',
-      workflows: 'plain-for-each',
-      activities: { plainAssetLookup: (a) => tool.execute(a, ctx) },
-    });
-    const temporal = new Client({ connection: await Connection.connect({ address: server.address }) });
     const governed = async (id, n) => {
-      const { workflowId } = await client.start(
-        'runPlaybook',
-        {
-          playbook: playbookOf('bench-foreach'),
-          input: { hosts: hosts(n) },
-          initiator: 'webhook:bench',
-          trigger: { type: 'webhook', ref: id },
-        },
-        { workflowId: `bench-${id}` },
-      );
-      const r = await client.result(workflowId);
-      if (r.status !== 'completed') throw new Error(`run ${workflowId} ended ${r.status}`);
-      const each = r.outputs.each;
+      const each = (await stack.runGoverned(id, playbook, { hosts: hosts(n) })).outputs.each;
       if (each.total !== n || each.succeeded !== n) throw new Error(`forEach: ${JSON.stringify(each).slice(0, 300)}`);
     };
-    const warm = Math.min(ITEMS, 2 * BATCH);
-    await governed('warm', warm);
-    await temporal.workflow.execute('plainForEach', {
-      taskQueue: 'bench-plain',
-      workflowId: 'bench-plain-warm',
-      args: [{ items: hosts(Math.min(PLAIN_ITEMS, 200)), concurrency: CAP }],
-    });
-    lib.say(`(warm-up, not counted: ${warm} governed items, ${Math.min(PLAIN_ITEMS, 200)} plain)`);
-    const ps = await timed(() =>
-      temporal.workflow.execute('plainForEach', {
-        taskQueue: 'bench-plain',
-        workflowId: 'bench-plain',
-        args: [{ items: hosts(PLAIN_ITEMS), concurrency: CAP }],
-      }),
-    );
-    const plainRate = PLAIN_ITEMS / ps;
-    lib.say(
-      `plain activities, ${CAP} in flight (ideal)    ${PLAIN_ITEMS} items in ${ps.toFixed(2)} s = ${plainRate.toFixed(1)} items/s`,
-    );
-    const gs = await timed(() => governed('governed', ITEMS));
-    const governedRate = ITEMS / gs;
-    lib.say(
-      `forEach, concurrency ${CAP}, batches of ${BATCH}   ${ITEMS} items in ${gs.toFixed(2)} s = ${governedRate.toFixed(1)} items/s`,
-    );
-    const ratio = governedRate / plainRate;
+    const plain = (id, n) => stack.runPlain(id, 'plainForEach', { items: hosts(n), concurrency: CAP });
+    const warm = { governed: Math.min(ITEMS, 2 * BATCH), plain: Math.min(PLAIN_ITEMS, 200) };
+    await governed('warm', warm.governed);
+    await plain('warm', warm.plain);
+    lib.say(`(warm-up, not counted: ${warm.governed} governed items, ${warm.plain} plain)`);
+    const line = (label, m) =>
+      lib.say(`${label.padEnd(44)} ${m.n} items in ${m.seconds.toFixed(2)} s = ${m.perSec.toFixed(1)} items/s`);
+    const p = await itemsPerSec(PLAIN_ITEMS, () => plain('run', PLAIN_ITEMS));
+    line(`plain activities, ${CAP} in flight (ideal)`, p);
+    const g = await itemsPerSec(ITEMS, () => governed('governed', ITEMS));
+    line(`forEach, concurrency ${CAP}, batches of ${BATCH}`, g);
+    const ratio = g.perSec / p.perSec;
     lib.say(`governed/ideal = ${ratio.toFixed(2)}x the items/s the cap and a plain activity allow`);
     Object.assign(figures, {
       items: ITEMS,
       concurrency: CAP,
       batchSize: BATCH,
       plainItems: PLAIN_ITEMS,
-      governedItemsPerSec: lib.round(governedRate, 1),
-      governedSeconds: lib.round(gs),
-      plainItemsPerSec: lib.round(plainRate, 1),
+      governedItemsPerSec: lib.round(g.perSec, 1),
+      governedSeconds: lib.round(g.seconds),
+      plainItemsPerSec: lib.round(p.perSec, 1),
       ratio: lib.round(ratio, 3),
     });
-    ww.shutdown();
-    plain.worker.shutdown();
-    await Promise.all([governedRun, plain.running]);
-    await ww.close();
-    await client.close();
-    await temporal.connection.close();
   } finally {
-    model.close();
-    await server.stop();
-    cleanup();
+    await stack.close();
   }
 });

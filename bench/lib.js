@@ -263,21 +263,116 @@ function plainTriageInput(id, alert) {
   };
 }
 
-/** The asset_lookup tool on the triage demo inventory (the read both sides of a playbook bench call). */
-function assetLookupTool(config) {
+/**
+ * The plain side's activity for playbooks of asset lookups: the triage demo inventory's asset_lookup tool
+ * (the read the governed side's action steps run), called directly.
+ */
+function assetLookupActivity({ config, logger }) {
   const { triageSettings } = require(path.join(triageDir, 'settings'));
   const { createAssetLookupTool } = require(path.join(triageDir, 'tools', 'asset-lookup'));
   const settings = triageSettings(config.usecases.settings['alert-triage'] ?? {}, config.http_request.timeoutMs);
-  return createAssetLookupTool(settings.assets);
+  const tool = createAssetLookupTool(settings.assets);
+  const ctx = toolContext(logger);
+  return { plainAssetLookup: (a) => tool.execute(a, ctx) };
+}
+
+/**
+ * What most benchmarks stand on: a Temporal dev server, the zero-latency model, Warden's governed worker (the
+ * real one: policy, audit ledger on SQLite, tracing, summaries, the build's workflow bundle) on task queue
+ * `bench-governed`, a WardenClient that starts runs as the HTTP server does (it vouches, with the fleet key,
+ * for the webhook initiator it verified), and a plain worker (no governance) on `bench-plain` running
+ * `bench/workflows/<plainWorkflows>.js` with `plainActivities({ config, dir, baseURL, logger })`.
+ * `stopWorkers()` stops both workers (once); `close()` stops everything and removes the data dir.
+ */
+async function startStack({ name, plainWorkflows, plainActivities }) {
+  const { Client, Connection } = require('@temporalio/client');
+  const { createWardenWorker } = require(path.join(dist, 'worker'));
+  const { WardenClient } = require(path.join(dist, 'client'));
+  const { dir, cleanup } = tempDir(name);
+  const server = await startTemporal();
+  const model = await zeroLatencyModel();
+  const logger = benchLogger();
+  const config = benchConfig({ server, dir, baseURL: model.baseURL, taskQueue: 'bench-governed' });
+  const closers = [cleanup, () => server.stop(), () => model.close()];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  };
+  try {
+    const ww = await createWardenWorker({ config, logger });
+    const governedRun = ww.run();
+    const client = await WardenClient.connect(config, { attestAs: 'http' });
+    const plain = await startPlainWorker({
+      connection: ww.connection,
+      taskQueue: 'bench-plain',
+      workflows: plainWorkflows,
+      activities: plainActivities({ config, dir, baseURL: model.baseURL, logger }),
+    });
+    const temporal = new Client({ connection: await Connection.connect({ address: server.address }) });
+    let stopped;
+    const stopWorkers = () => {
+      stopped ??= (async () => {
+        ww.shutdown();
+        plain.worker.shutdown();
+        await Promise.all([governedRun, plain.running]);
+        await ww.close();
+      })();
+      return stopped;
+    };
+    closers.push(
+      stopWorkers,
+      () => client.close(),
+      () => temporal.connection.close(),
+    );
+    /** Starts `playbook` as a webhook would (initiator `webhook:<source>`) and waits for a completed run. */
+    const runGoverned = async (id, playbook, input, source = 'bench') => {
+      const { workflowId } = await client.start(
+        'runPlaybook',
+        { playbook, input, initiator: `webhook:${source}`, trigger: { type: 'webhook', ref: `${source}/${id}` } },
+        { workflowId: `bench-${id}` },
+      );
+      const r = await client.result(workflowId);
+      if (r.status !== 'completed') throw new Error(`run ${workflowId} ended ${r.status}`);
+      return r;
+    };
+    /** Runs the plain workflow `type` with `input` to its result. */
+    const runPlain = (id, type, input) =>
+      temporal.workflow.execute(type, { taskQueue: 'bench-plain', workflowId: `bench-plain-${id}`, args: [input] });
+    return { config, dir, logger, model, server, client, temporal, runGoverned, runPlain, stopWorkers, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** A line `label  n runs in s = x runs/s, p50, p95` for a {@link timeRuns} result. */
+function runsLine(label, m, width = 44) {
+  say(
+    `${label.padEnd(width)} ${m.n} runs in ${m.seconds.toFixed(2)} s = ${m.perSec.toFixed(2)} runs/s, p50 ${m.p50} ms, p95 ${m.p95} ms`,
+  );
+}
+
+/** Governed and plain runs/s and latency (from {@link timeRuns}) as figures, with their ratio. */
+function runFigures(g, p) {
+  return {
+    governedRunsPerSec: round(g.perSec),
+    governedP50Ms: g.p50,
+    governedP95Ms: g.p95,
+    plainRunsPerSec: round(p.perSec),
+    plainP50Ms: p.p50,
+    plainP95Ms: p.p95,
+    ratio: round(g.perSec / p.perSec, 3),
+  };
 }
 
 /** A number rounded to `digits` decimals (figures in the JSON stay readable). */
-const round = (x, digits = 2) => Number(x.toFixed(digits));
+function round(x, digits = 2) {
+  return Number(x.toFixed(digits));
+}
 
 module.exports = {
   JSON_OUT,
   TRIAGE_VERDICT,
-  assetLookupTool,
+  assetLookupActivity,
   benchConfig,
   benchEnv,
   benchLogger,
@@ -290,8 +385,11 @@ module.exports = {
   rawAlert,
   round,
   runBench,
+  runFigures,
+  runsLine,
   say,
   startPlainWorker,
+  startStack,
   startTemporal,
   tempDir,
   timeRuns,

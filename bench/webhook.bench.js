@@ -11,7 +11,6 @@
 // accept side (default 5000); `--json` prints one JSON document.
 'use strict';
 const path = require('node:path');
-const { Client, Connection } = require('@temporalio/client');
 const lib = require('./lib');
 
 const ALERTS = Number(process.env.BENCH_WEBHOOK_ALERTS ?? 20);
@@ -19,8 +18,6 @@ const CLIENTS = Number(process.env.BENCH_WEBHOOK_CLIENTS ?? 16);
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 5000);
 const SECRET = 'whsec-bench-crowdstrike';
 const { normalizeAlert } = require(path.join(lib.triageDir, 'normalize'));
-const { createWardenWorker } = require(path.join(lib.dist, 'worker'));
-const { WardenClient } = require(path.join(lib.dist, 'client'));
 const { createHttpServer, httpServerLimits } = require(path.join(lib.dist, 'triggers', 'http-server'));
 const { useCaseWebhooks } = require(path.join(lib.dist, 'triggers', 'webhook-ingress'));
 const { signWebhook } = require(path.join(lib.dist, 'triggers', 'webhooks'));
@@ -70,34 +67,25 @@ async function load(request, accepted) {
 }
 
 lib.runBench('webhook', async (figures) => {
-  const { dir, cleanup } = lib.tempDir('webhook');
-  const server = await lib.startTemporal();
-  const model = await lib.zeroLatencyModel();
-  const logger = lib.benchLogger();
-  const config = lib.benchConfig({ server, dir, baseURL: model.baseURL, taskQueue: 'bench-governed' });
   process.env.WARDEN_SECRET_WEBHOOK_CROWDSTRIKE = SECRET;
+  const stack = await lib.startStack({
+    name: 'webhook',
+    plainWorkflows: 'plain-triage',
+    plainActivities: lib.plainTriageActivities,
+  });
+  const { config, client, logger } = stack;
   let app;
   try {
-    const ww = await createWardenWorker({ config, logger });
-    const governedRun = ww.run();
-    const plain = await lib.startPlainWorker({
-      connection: ww.connection,
-      taskQueue: 'bench-plain',
-      workflows: 'plain-triage',
-      activities: lib.plainTriageActivities({ config, dir, baseURL: model.baseURL, logger }),
-    });
-    // As `warden serve` builds it (without the runs API and event routes, which these requests do not use).
-    const client = await WardenClient.connect(config, { attestAs: 'http' });
-    const secrets = createSecretStore(config);
+    // As `warden serve` builds it (without the runs API and event routes, which these requests do not use),
+    // on the stack's client, which vouches for webhook initiators as the HTTP server's does.
     app = createHttpServer({
       client,
       logger,
       ...httpServerLimits(config),
-      webhooks: useCaseWebhooks({ config, client, logger, secrets: secrets.store }),
+      webhooks: useCaseWebhooks({ config, client, logger, secrets: createSecretStore(config).store }),
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${app.server.address().port}`;
-    const temporal = new Client({ connection: await Connection.connect({ address: server.address }) });
 
     const decision = async (id) => {
       const r = await postAlert(base, id);
@@ -111,11 +99,11 @@ lib.runBench('webhook', async (figures) => {
     await lib.timeRuns(warm, 1, (i) => decision(`warm-${i}`));
     lib.say(`(warm-up, not counted: ${warm} alerts)`);
     const p = await lib.timeRuns(ALERTS, 1, (i) =>
-      temporal.workflow.execute('plainTriage', {
-        taskQueue: 'bench-plain',
-        workflowId: `bench-plain-${i}`,
-        args: [lib.plainTriageInput(`bench-plain-${i}`, normalizeAlert('crowdstrike', lib.rawAlert(`p${i}`)))],
-      }),
+      stack.runPlain(
+        i,
+        'plainTriage',
+        lib.plainTriageInput(`bench-plain-${i}`, normalizeAlert('crowdstrike', lib.rawAlert(`p${i}`))),
+      ),
     );
     lib.say(`plain triage workflow, start to result (baseline)   p50 ${p.p50} ms, p95 ${p.p95} ms (n=${p.n})`);
     const d = await lib.timeRuns(ALERTS, 1, (i) => decision(`d${i}`));
@@ -125,9 +113,7 @@ lib.runBench('webhook', async (figures) => {
     );
 
     // Accept rate: the workers stop, so the started runs wait in Temporal and only the accept path runs.
-    ww.shutdown();
-    plain.worker.shutdown();
-    await Promise.all([governedRun, plain.running]);
+    await stack.stopWorkers();
     const health = await load(async () => {
       const res = await fetch(`${base}/healthz`);
       await res.arrayBuffer();
@@ -159,14 +145,9 @@ lib.runBench('webhook', async (figures) => {
       healthzP95Ms: health.p95,
       acceptRatio: lib.round(accept.perSec / health.perSec, 4),
     });
-    await ww.close();
-    await client.close();
-    await temporal.connection.close();
   } finally {
     delete process.env.WARDEN_SECRET_WEBHOOK_CROWDSTRIKE;
     await app?.close();
-    model.close();
-    await server.stop();
-    cleanup();
+    await stack.close();
   }
 });
