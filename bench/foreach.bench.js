@@ -4,13 +4,16 @@
 // real Temporal dev server. Prints items/s for both and the ratio.
 // BENCH_FOREACH_ITEMS items (default 10,000), BENCH_FOREACH_CONCURRENCY the cap (default 25),
 // BENCH_FOREACH_BATCH items per batch child (default 100), BENCH_FOREACH_PLAIN_ITEMS items of the baseline
-// (default min(items, 2,000): a plain workflow keeps every activity in one history); `--json`.
+// (default min(items, 2,000): a plain workflow keeps every activity in one history), BENCH_FOREACH_TIMEOUT_MS
+// how long the governed run may take before it is terminated and the benchmark fails (default 250 ms an
+// item, at least 2 min); `--json`.
 'use strict';
 const lib = require('./lib');
 
 const ITEMS = Number(process.env.BENCH_FOREACH_ITEMS ?? 10_000);
 const CAP = Number(process.env.BENCH_FOREACH_CONCURRENCY ?? 25);
 const BATCH = Number(process.env.BENCH_FOREACH_BATCH ?? 100);
+const TIMEOUT_MS = process.env.BENCH_FOREACH_TIMEOUT_MS ? Number(process.env.BENCH_FOREACH_TIMEOUT_MS) : undefined;
 const PLAIN_ITEMS = Number(process.env.BENCH_FOREACH_PLAIN_ITEMS ?? Math.min(ITEMS, 2_000));
 
 const playbook = {
@@ -45,8 +48,10 @@ lib.runBench('foreach', async (figures) => {
     plainActivities: lib.assetLookupActivity,
   });
   try {
+    // Generous (250 ms an item; it ran at about 25 items/s here): a run taking longer is stuck, not slow.
     const governed = async (id, n) => {
-      const each = (await stack.runGoverned(id, playbook, { hosts: hosts(n) })).outputs.each;
+      const timeoutMs = Math.max(120_000, TIMEOUT_MS ?? n * 250);
+      const each = (await stack.runGoverned(id, playbook, { hosts: hosts(n) }, { timeoutMs })).outputs.each;
       if (each.total !== n || each.succeeded !== n) throw new Error(`forEach: ${JSON.stringify(each).slice(0, 300)}`);
     };
     const plain = (id, n) => stack.runPlain(id, 'plainForEach', { items: hosts(n), concurrency: CAP });

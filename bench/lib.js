@@ -6,6 +6,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { clearTimeout } = require('node:timers');
 
 const dist = path.join(__dirname, '..', 'dist');
 if (!fs.existsSync(dist)) {
@@ -323,14 +324,24 @@ async function startStack({ name, plainWorkflows, plainActivities }) {
       () => client.close(),
       () => temporal.connection.close(),
     );
-    /** Starts `playbook` as a webhook would (initiator `webhook:<source>`) and waits for a completed run. */
-    const runGoverned = async (id, playbook, input, source = 'bench') => {
+    /**
+     * Starts `playbook` as a webhook would (initiator `webhook:<source>`) and waits for a completed run; after
+     * `timeoutMs` the run is terminated and the wait fails (a run whose workflow task keeps failing would
+     * otherwise hang the benchmark).
+     */
+    const runGoverned = async (id, playbook, input, { source = 'bench', timeoutMs = 30 * 60_000 } = {}) => {
       const { workflowId } = await client.start(
         'runPlaybook',
         { playbook, input, initiator: `webhook:${source}`, trigger: { type: 'webhook', ref: `${source}/${id}` } },
         { workflowId: `bench-${id}` },
       );
-      const r = await client.result(workflowId);
+      let timer;
+      const timedOut = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      const r = await Promise.race([client.result(workflowId), timedOut]).finally(() => clearTimeout(timer));
+      if (r === undefined) {
+        await temporal.workflow.getHandle(workflowId).terminate('bench timeout');
+        throw new Error(`run ${workflowId} did not end within ${timeoutMs / 1000} s (terminated)`);
+      }
       if (r.status !== 'completed') throw new Error(`run ${workflowId} ended ${r.status}`);
       return r;
     };

@@ -22,7 +22,14 @@ lib.runBench('triage', async (figures) => {
     const alertFor = (i) => normalizeAlert('crowdstrike', lib.rawAlert(i));
     const governed = (id) => {
       const alert = alertFor(id);
-      return stack.runGoverned(id, playbook, { alert, settings: { confidenceThreshold: 0.7 } }, 'crowdstrike');
+      return stack.runGoverned(
+        id,
+        playbook,
+        { alert, settings: { confidenceThreshold: 0.7 } },
+        {
+          source: 'crowdstrike',
+        },
+      );
     };
     lib.runsLine('(warm-up, not counted)', await lib.timeRuns(RUNS, RUNS, (i) => governed(`warm-${i}`)), 34);
     const p = await lib.timeRuns(RUNS, RUNS, (i) =>
