@@ -76,6 +76,10 @@ lib.runBench('memory', async (figures) => {
   const env = lib.benchEnv({ server, dir, baseURL: model.baseURL, taskQueue: 'bench-waiting' });
   let worker;
   let sampler;
+  // The worker is this process's child: it must not outlive the benchmark, however the benchmark ends.
+  process.once('exit', () => worker?.kill('SIGKILL'));
+  process.once('SIGTERM', () => process.exit(143));
+  process.once('SIGINT', () => process.exit(130));
   try {
     worker = await startWorker(env);
     const exited = new Promise((r) => worker.on('exit', r));
@@ -95,18 +99,29 @@ lib.runBench('memory', async (figures) => {
         },
         { workflowId },
       );
-    // Waiting = the run answers its pendingApprovals query with the approval (the worker has run it to the gate).
+    // Waiting = the server has no workflow task or activity pending for the run and its first task is done:
+    // it is blocked at the gate. Asked of the server (describe), not the worker: a query per run would
+    // make the worker replay runs and load the very process being measured. Checked by a query at the end.
+    const isWaiting = async (id) => {
+      const d = await client.temporal.workflow.getHandle(id).describe();
+      const raw = d.raw;
+      return d.historyLength > 3 && !raw.pendingWorkflowTask && (raw.pendingActivities ?? []).length === 0;
+    };
     const allWaitingOf = async (ids, deadline) => {
       let left = ids;
       while (left.length) {
         const still = [];
         await pool(left, 16, async (id) => {
-          const pending = await client.pendingApprovalsOf(id).catch(() => []);
-          if (pending.length === 0) still.push(id);
+          if (!(await isWaiting(id))) still.push(id);
         });
         left = still;
-        if (left.length) await sleep(500);
-        if (Date.now() > deadline) throw new Error(`${left.length} runs not waiting after 30 min`);
+        if (left.length) await sleep(1000);
+        if (Date.now() > deadline) throw new Error(`${left.length} of ${ids.length} runs not waiting in time`);
+      }
+      const sample = ids.filter((_, k) => k % Math.ceil(ids.length / 5) === 0);
+      for (const id of sample) {
+        if ((await client.pendingApprovalsOf(id)).length !== 1)
+          throw new Error(`run ${id} is not waiting for approval`);
       }
     };
     // One run first: the worker then has the workflow bundle loaded, so what follows is the cost per run.
