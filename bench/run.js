@@ -2,8 +2,8 @@
 // `npm run bench`: runs every bench/*.bench.js, each in its own process, one after another, so one
 // benchmark's garbage or open handles never skew the next. `node bench/run.js audit` runs only files
 // whose name contains "audit". Benchmarks load the compiled code from dist/ (the npm script builds it).
-// A benchmark prints plain lines: what it measured, records/s, and a ratio against a baseline
-// measured in the same run, so figures compare across machines.
+// A benchmark prints plain lines: what it measured, its rate or latency, and a ratio against a baseline
+// measured in the same run, so figures compare across machines; with `--json`, one JSON document.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
