@@ -69,6 +69,8 @@ export interface WardenConfig {
   health: { host: string; port: number };
   logLevel: SettingValues['WARDEN_LOG_LEVEL'];
   shutdownGraceMs: number;
+  /** The worker's sticky cache of runs (WARDEN_WORKER_MAX_CACHED_WORKFLOWS). */
+  maxCachedWorkflows: number;
   policyFile: string;
   /** Principals directory merged into the policy (WARDEN_PRINCIPALS_FILE). */
   principalsFile: string | undefined;
@@ -318,6 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     health: { host: s.WARDEN_HEALTH_HOST, port: s.WARDEN_HEALTH_PORT },
     logLevel: s.WARDEN_LOG_LEVEL,
     shutdownGraceMs: s.WARDEN_SHUTDOWN_GRACE_MS,
+    maxCachedWorkflows: s.WARDEN_WORKER_MAX_CACHED_WORKFLOWS,
     llm: {
       apiKey: s.OPENAI_API_KEY,
       baseURL: s.OPENAI_BASE_URL,

@@ -180,6 +180,10 @@ export const SETTINGS = {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     doc: 'Log level (pino).',
   },
+  WARDEN_WORKER_MAX_CACHED_WORKFLOWS: {
+    schema: z.coerce.number().int().min(1).max(100_000).default(128),
+    doc: 'Runs a worker keeps in memory between their workflow tasks (the sticky cache); others are replayed from history when they next move. Each cached run costs some 3 MB, so the default (128) bounds it near 400 MB; raise it for many concurrently active runs on a larger machine (docs/operations.md).',
+  },
   WARDEN_SHUTDOWN_GRACE_MS: {
     schema: z.coerce.number().int().min(0).default(30_000),
     doc: 'How long a stopping worker lets running activities finish before cancelling them.',

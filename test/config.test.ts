@@ -61,6 +61,14 @@ describe('config', () => {
     for (const p of err.problems) expect(p).not.toContain('\n');
   });
 
+  it('bounds the worker cache: WARDEN_WORKER_MAX_CACHED_WORKFLOWS is a positive count', () => {
+    expect(loadConfig({}).maxCachedWorkflows).toBe(128);
+    expect(loadConfig({ WARDEN_WORKER_MAX_CACHED_WORKFLOWS: '32' }).maxCachedWorkflows).toBe(32);
+    expect(configError({ WARDEN_WORKER_MAX_CACHED_WORKFLOWS: '0' }).problems[0]).toMatch(
+      /^WARDEN_WORKER_MAX_CACHED_WORKFLOWS="0": /,
+    );
+  });
+
   it('lists every problem at once', () => {
     const err = configError({ TEMPORAL_ADDRESS: 'nope', WARDEN_HTTP_PORT: 'abc', WARDEN_LOG_LEVEL: 'loud' });
     expect(err.problems).toHaveLength(3);

@@ -18,6 +18,23 @@ interface ReadyBody {
   checks: Record<string, { ok: boolean; error?: string }>;
 }
 
+describe('worker sticky cache', () => {
+  it('keeps at most WARDEN_WORKER_MAX_CACHED_WORKFLOWS runs in memory (128 unless set)', async () => {
+    const set = await startTestStack({ WARDEN_WORKER_MAX_CACHED_WORKFLOWS: '7' });
+    try {
+      expect(set.worker.options.maxCachedWorkflows).toBe(7);
+    } finally {
+      await set.stop();
+    }
+    const unset = await startTestStack();
+    try {
+      expect(unset.worker.options.maxCachedWorkflows).toBe(128);
+    } finally {
+      await unset.stop();
+    }
+  });
+});
+
 describe('worker readiness probe', () => {
   it('answers 200 on /readyz while polling and 503 once drained', async () => {
     const stack = await startTestStack();
