@@ -1,5 +1,5 @@
-import type { Playbook } from '../../src/governance/steps';
 import { testPolicy } from '../harness/policies';
+import { hostLookups } from '../harness/playbooks';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
 import { vendorTools } from '../harness/tools';
@@ -17,30 +17,7 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
   it('1,000 items run in batch children; no execution history grows with the item count', async () => {
     const n = 1_000;
     const batchSize = 100;
-    const playbook: Playbook = {
-      name: 'scale',
-      steps: [
-        {
-          id: 'each',
-          kind: 'forEach',
-          items: 'input.hosts',
-          concurrency: 25,
-          batchSize,
-          onItemFailure: 'continue',
-          onError: 'fail',
-          steps: [
-            {
-              id: 'lookup',
-              kind: 'action',
-              tool: 'asset_lookup',
-              args: { host: '{{ item }}' },
-              context: {},
-              onError: 'fail',
-            },
-          ],
-        },
-      ],
-    };
+    const playbook = hostLookups('scale', { concurrency: 25, batchSize });
     const hosts = Array.from({ length: n }, (_, i) => `ws${i}`);
     const { workflowId } = await stack.client.start('runPlaybook', { playbook, input: { hosts }, initiator: 'olivia' });
     const result = await stack.client.result<{

@@ -3,36 +3,12 @@ import type { Playbook } from '../../src/governance/steps';
 import { INLINE_MAX_ITEM_STEPS, Playbook as PlaybookSchema } from '../../src/governance/steps';
 import { HARNESS_ENV } from '../harness/env';
 import { testPolicy } from '../harness/policies';
+import { hostLookups } from '../harness/playbooks';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
 import { vendorTools } from '../harness/tools';
 
-const lookups = (inline: boolean): Playbook => ({
-  name: 'inline',
-  steps: [
-    {
-      id: 'each',
-      kind: 'forEach',
-      items: 'input.hosts',
-      concurrency: 4,
-      batchSize: 100,
-      onItemFailure: 'continue',
-      collect: 'all',
-      inline,
-      onError: 'fail',
-      steps: [
-        {
-          id: 'lookup',
-          kind: 'action',
-          tool: 'asset_lookup',
-          args: { host: '{{ item }}' },
-          context: {},
-          onError: 'fail',
-        },
-      ],
-    },
-  ],
-});
+const lookups = (inline: boolean): Playbook => hostLookups('inline', { concurrency: 4, collect: 'all', inline });
 
 describe('inline forEach: small fan-outs run in the run itself (real Temporal dev server)', () => {
   jest.setTimeout(120_000);

@@ -1,7 +1,7 @@
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import type { Playbook } from '../../src/governance/steps';
 import { testPolicy } from '../harness/policies';
+import { hostLookups } from '../harness/playbooks';
 import { HARNESS_ENV } from '../harness/env';
 import type { TestStack } from '../harness/temporal';
 import { startTestStack } from '../harness/temporal';
@@ -85,30 +85,7 @@ describe('replay when a local activity result and the next commands land in diff
   });
 
   it('a run replays whichever workflow task its forEach patch went out in', async () => {
-    const playbook: Playbook = {
-      name: 'split-task',
-      steps: [
-        {
-          id: 'each',
-          kind: 'forEach',
-          items: 'input.hosts',
-          concurrency: 2,
-          batchSize: 100,
-          onItemFailure: 'continue',
-          onError: 'fail',
-          steps: [
-            {
-              id: 'lookup',
-              kind: 'action',
-              tool: 'asset_lookup',
-              args: { host: '{{ item }}' },
-              context: {},
-              onError: 'continue',
-            },
-          ],
-        },
-      ],
-    };
+    const playbook = hostLookups('split-task', { concurrency: 2 }, 'continue');
     const { workflowId } = await stack.client.start(
       'runPlaybook',
       { playbook, input: { hosts: ['ws1', 'ws2'] }, initiator: 'olivia' },
