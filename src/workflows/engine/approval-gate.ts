@@ -187,6 +187,7 @@ export class ApprovalGate {
       }
       const outcome = this.outcomes.get(approvalId) ?? { status: 'timed_out' as const };
       if (outcome.status === 'timed_out') this.journal.approvalTimedOut(approvalId, plan.stages.length);
+      await this.journal.flushIfBatched();
       return outcome;
     } finally {
       this.waited += Date.now() - since;

@@ -49,8 +49,13 @@ export class Journal {
     return this.ledger.flush();
   }
 
-  /** Before the run waits (pause): what is buffered reaches the ledger now, not when the wait ends. */
-  flushBeforeWait(): Promise<void> {
+  /**
+   * At a natural point — before the run waits (pause), after a human decided an approval — what is buffered
+   * reaches the ledger now: an operator sees the run's record while it waits, and steps that read the
+   * ledger (a compliance report takes its attestation from the recorded approval, never from the playbook)
+   * find the decision there. Runs from before batching flushed after every step instead.
+   */
+  flushIfBatched(): Promise<void> {
     return this.batched ? this.ledger.flush() : Promise.resolve();
   }
 

@@ -149,7 +149,7 @@ export class Run implements FanOutContext {
   checkpoint(): Promise<void> {
     // The finally steps run to their end: pause and cancel no longer apply.
     if (this.finalOutcome) return Promise.resolve();
-    return this.interrupts.checkpoint(() => this.journal.flushBeforeWait());
+    return this.interrupts.checkpoint(() => this.journal.flushIfBatched());
   }
 
   trackChild(workflowId: string): () => void {
