@@ -36,3 +36,18 @@ export function appliedByEarlierAttempt(
     inRequestedState(now)
   );
 }
+
+/**
+ * The `changed` part of a tool's answer when the target is already in the requested state: `changed: true`
+ * with `appliedByEarlierAttempt` when an earlier attempt of this call made the change, else `changed: false`.
+ */
+export function alreadyInState(
+  prior: WriteIntent | undefined,
+  write: { action: string; target: string },
+  now: string,
+  inRequestedState: (status: string) => boolean,
+): { changed: boolean; appliedByEarlierAttempt?: true } {
+  return appliedByEarlierAttempt(prior, write, now, inRequestedState)
+    ? { changed: true, appliedByEarlierAttempt: true }
+    : { changed: false };
+}

@@ -4,7 +4,7 @@ import type { Capability, ToolContext } from '../types';
 import { parseFalconCredential } from './falcon-credentials';
 import type { FalconCall, FalconClient, FalconDevice } from './crowdstrike';
 import { VendorError, VendorRefusedError } from './vendor-http';
-import { appliedByEarlierAttempt } from '../write-intent';
+import { alreadyInState } from '../write-intent';
 
 /** The capability the EDR tools lease: the `crowdstrike.api_token` secret, for host writes. */
 export const CROWDSTRIKE_HOSTS_WRITE: Capability = { provider: 'crowdstrike', scopes: ['hosts:write'] };
@@ -136,12 +136,12 @@ async function runHostAction(
   const write = { action, target: device.device_id };
   const done = (s: string) => ALREADY[action].has(s);
   if (done(status)) {
-    const ours = appliedByEarlierAttempt(ctx.priorWrite, write, status, done);
+    const outcome = alreadyInState(ctx.priorWrite, write, status, done);
     ctx.logger.info(
-      { tool: 'crowdstrike', action, deviceId: device.device_id, status, appliedByEarlierAttempt: ours },
-      ours ? 'host action applied by an earlier attempt' : 'host already in state',
+      { tool: 'crowdstrike', action, deviceId: device.device_id, status, appliedByEarlierAttempt: outcome.changed },
+      outcome.changed ? 'host action applied by an earlier attempt' : 'host already in state',
     );
-    return { ...base, changed: ours, ...(ours ? { appliedByEarlierAttempt: true } : {}), status };
+    return { ...base, ...outcome, status };
   }
   await ctx.announceWrite({ ...write, before: status });
   const { applied } = await client.deviceAction(call, action, device.device_id);

@@ -4,7 +4,7 @@ import type { Capability, ToolContext } from '../types';
 import { OktaClient } from './okta';
 import type { OktaCall } from './okta';
 import { VendorRefusedError } from './vendor-http';
-import { appliedByEarlierAttempt } from '../write-intent';
+import { alreadyInState, appliedByEarlierAttempt } from '../write-intent';
 
 /** The capability the IdP tools lease: the `okta.api_token` secret, for user lifecycle changes. */
 export const OKTA_USERS_MANAGE: Capability = { provider: 'okta', scopes: ['users:manage'] };
@@ -129,10 +129,10 @@ async function enableUser(config: IdpToolsConfig, args: IdpUserInput, ctx: ToolC
     );
   const write = { action: 'unsuspend', target: user.id };
   if (user.status !== 'SUSPENDED') {
-    const earlier = appliedByEarlierAttempt(ctx.priorWrite, write, user.status, (s) => s !== 'SUSPENDED');
-    if (earlier)
+    const outcome = alreadyInState(ctx.priorWrite, write, user.status, (s) => s !== 'SUSPENDED');
+    if (outcome.changed)
       ctx.logger.info({ tool: 'idp_enable_user', userId: user.id }, 'okta: unsuspended by an earlier attempt');
-    return { ...base, changed: earlier, ...(earlier ? { appliedByEarlierAttempt: true } : {}), status: user.status };
+    return { ...base, ...outcome, status: user.status };
   }
   await ctx.announceWrite({ ...write, before: user.status });
   await client.unsuspendUser(call, user.id);

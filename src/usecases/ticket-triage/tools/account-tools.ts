@@ -4,7 +4,7 @@ import type { Capability, ToolContext } from '../../../tools/types';
 import { OktaClient } from '../../../tools/containment/okta';
 import type { OktaCall, OktaUser } from '../../../tools/containment/okta';
 import { VendorRefusedError } from '../../../tools/containment/vendor-http';
-import { appliedByEarlierAttempt } from '../../../tools/write-intent';
+import { alreadyInState } from '../../../tools/write-intent';
 import { TicketSystem } from '../ticket';
 import type { TicketToolDeps } from './deps';
 import { itsmCapabilities } from './deps';
@@ -180,15 +180,12 @@ export function createAccountTools(deps: TicketToolDeps) {
           ticket: ticket.number,
         };
         const write = { action: 'reset_password', target: user.id };
-        if (user.status === 'RECOVERY') {
-          const earlier = appliedByEarlierAttempt(ctx.priorWrite, write, user.status, (s) => s === 'RECOVERY');
+        if (user.status === 'RECOVERY')
           return {
             ...base,
-            changed: earlier,
-            ...(earlier ? { appliedByEarlierAttempt: true } : {}),
+            ...alreadyInState(ctx.priorWrite, write, user.status, (s) => s === 'RECOVERY'),
             status: user.status,
           };
-        }
         if (!RESETTABLE.has(user.status))
           throw new ToolRefusedError(
             `account_reset_password: user status is ${user.status}; a reset is left to an Okta admin`,
@@ -213,15 +210,12 @@ export function createAccountTools(deps: TicketToolDeps) {
         const { user, call, baseUrl, ticket } = await requesterOf(deps, a, ctx, 'account_unlock');
         const base = { vendor: 'okta' as const, action: 'unlock' as const, userId: user.id, ticket: ticket.number };
         const write = { action: 'unlock', target: user.id };
-        if (user.status === 'ACTIVE') {
-          const earlier = appliedByEarlierAttempt(ctx.priorWrite, write, user.status, (s) => s === 'ACTIVE');
+        if (user.status === 'ACTIVE')
           return {
             ...base,
-            changed: earlier,
-            ...(earlier ? { appliedByEarlierAttempt: true } : {}),
+            ...alreadyInState(ctx.priorWrite, write, user.status, (s) => s === 'ACTIVE'),
             status: user.status,
           };
-        }
         if (user.status !== 'LOCKED_OUT')
           throw new ToolRefusedError(
             `account_unlock: user status is ${user.status}, not LOCKED_OUT; left to an Okta admin`,
