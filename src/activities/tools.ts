@@ -86,7 +86,13 @@ export function createToolActivities(deps: ToolActivityDeps) {
    */
   async function holdWhileKillSwitchOn(ctx: Context, beats: ToolHeartbeat, tool: string): Promise<void> {
     for (;;) {
-      const { killSwitch } = await deps.governor.state();
+      const { killSwitch, restoring } = await deps.governor.state();
+      if (restoring) {
+        // A restarting governor does not know the switch yet: hold rather than guess "off".
+        beats.beat({ waiting: 'governor restoring its state' });
+        await ctx.sleep(500);
+        continue;
+      }
       if (!killSwitch.engaged) return;
       if (deps.killSwitchMode === 'fail') {
         throw nonRetryable(

@@ -165,7 +165,18 @@ export function registerGovernanceCommands(program: Command, io: CliIO): void {
         const state = await governor.state(true);
         if (opts.json) return io.out(json(state));
         const k = state.killSwitch;
-        io.out(keyValues({ killSwitch: k.engaged ? 'ON' : 'off', by: k.by, reason: k.reason, since: k.since }));
+        io.out(
+          keyValues({
+            killSwitch: state.restoring
+              ? 'unknown (the governor is restoring its state; writes are held)'
+              : k.engaged
+                ? 'ON'
+                : 'off',
+            by: k.by,
+            reason: k.reason,
+            since: k.since,
+          }),
+        );
         const breakers = Object.entries(state.breakers).filter(
           ([, b]) => b.state !== 'closed' || b.consecutiveFailures > 0,
         );

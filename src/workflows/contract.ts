@@ -114,6 +114,11 @@ export interface GovernorState {
   breakers: Record<string, BreakerState>;
   /** The last changes, newest last. */
   changes: { at: string; what: string; by?: string }[];
+  /**
+   * True while a starting governor restores its state (sealed hand-over or the audit ledger): the kill switch
+   * and breakers are not known yet, so workers hold write tools until it is false.
+   */
+  restoring?: boolean;
   /** Nonces of accepted signed kill-switch changes (replays are refused). */
   nonces?: string[];
   /** Nonces of accepted breaker reports, newest last (reports older than 10 minutes are refused anyway). */

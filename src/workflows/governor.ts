@@ -52,13 +52,22 @@ export async function governor(input: { state?: GovernorState; seal?: string; in
   // Whoever starts a governor chooses its input: only a state sealed by its predecessor is taken as is.
   let state: GovernorState = { killSwitch: { engaged: false }, breakers: {}, changes: [] };
   // Nonce lists stay internal: every worker queries this state every second.
-  setHandler(governorStateQuery, () => ({ ...state, nonces: undefined, reportNonces: undefined }));
+  // Until the state is restored the kill switch is unknown: answering "off" would let every worker's writes
+  // through while a governor restarts (after continue-as-new, or a replacement by anyone with Temporal access).
+  let restoring = true;
+  setHandler(governorStateQuery, () => ({
+    ...state,
+    nonces: undefined,
+    reportNonces: undefined,
+    ...(restoring ? { restoring: true } : {}),
+  }));
   ({ state } = await verify.openGovernorState({
     ...(input.state ? { state: input.state } : {}),
     ...(input.seal ? { seal: input.seal } : {}),
   }));
   state.nonces ??= [];
   state.reportNonces ??= [];
+  restoring = false;
 
   const settings = await verify.governorSettings();
 

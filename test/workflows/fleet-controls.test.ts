@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Playbook } from '../../src/governance/steps';
 import type { GovernorState } from '../../src/workflows/contract';
 import type { ToolOutcomeSignal } from '../../src/workflows/contract';
@@ -42,11 +43,25 @@ function fanOut(n: number, tool = 'ticket_create', concurrency = 1): Playbook {
   };
 }
 
+/** Delays a governor's state restore by `delay.ms` (0: no delay). */
+function slowGovernorRestore(delay: { ms: number }): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        if (ctx.info.activityType === 'openGovernorState' && delay.ms)
+          await new Promise((r) => setTimeout(r, delay.ms));
+        return next(input);
+      },
+    },
+  });
+}
+
 describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Temporal dev server)', () => {
   let stack: TestStack;
   let vendor: FakeVendor;
   let env: Record<string, string>;
   const governorId = `governor-${randomUUID()}`;
+  const restoreDelay = { ms: 0 };
   beforeAll(async () => {
     vendor = await startFakeVendor();
     env = {
@@ -55,7 +70,11 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       WARDEN_BREAKER_COOLDOWN_MS: '1500',
       WARDEN_RATE_LIMITS: 'slowvendor=4',
     };
-    stack = await startTestStack(env, { extraTools: vendorTools(vendor.url), policy: testPolicy() });
+    stack = await startTestStack(env, {
+      extraTools: vendorTools(vendor.url),
+      policy: testPolicy(),
+      activityInterceptors: [slowGovernorRestore(restoreDelay)],
+    });
     env = {
       ...env,
       TEMPORAL_ADDRESS: stack.config.temporal.address!,
@@ -125,7 +144,22 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       await new Promise((r) => setTimeout(r, 1_500));
       expect((await stack.client.governor(governorId).state(true)).killSwitch.engaged).toBe(true);
       expect(writesOf(id).length).toBe(heldAt);
-      // Replace the governor with one of the attacker's making, handed a state with the switch off.
+      // Replace the governor with one of the attacker's making, handed a state with the switch off. While the
+      // new governor restores its state from the ledger (slowed here, as by a large ledger) it must never read as
+      // "off": workers poll it, and a workflow task that times out under load lets queries reach it mid-restore.
+      restoreDelay.ms = 3_000;
+      const seen: GovernorState[] = [];
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          // A governor that has not run its first task yet refuses queries: workers then hold too.
+          const st = await stack.client
+            .governor(governorId)
+            .state(true)
+            .catch(() => undefined);
+          if (st) seen.push(st);
+        }
+      })();
       await stack.client.temporal.workflow.start('governor', {
         workflowId: governorId,
         taskQueue: stack.config.taskQueue,
@@ -138,7 +172,11 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
         () => stack.client.governor(governorId).state(true),
         (st) => st.changes.some((c) => c.what === 'started from the audit ledger'),
       );
+      restoreDelay.ms = 0;
+      watching = false;
+      await watcher;
       expect(restarted.killSwitch).toMatchObject({ engaged: true, by: 'alice', reason: 'suspected compromise' });
+      expect(seen.filter((st) => !st.restoring && !st.killSwitch.engaged)).toEqual([]);
       await new Promise((r) => setTimeout(r, 1_500));
       expect(writesOf(id).length).toBe(heldAt);
       expect((await runCli(['kill-switch', 'off', '--as', 'carol'], env)).code).toBe(0);
@@ -151,6 +189,8 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       );
     } finally {
       vendor.delayMs = 0;
+      // A failure above must not leave the switch on for the tests below.
+      await runCli(['kill-switch', 'off', '--as', 'carol'], env);
     }
   });
 
