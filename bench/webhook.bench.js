@@ -6,7 +6,8 @@
 //                      (bench/workflows/plain-triage.js) started and awaited from a client, one at a time;
 //   accept rate        16 concurrent clients posting signed detections for BENCH_BUDGET_MS (accept = 202;
 //                      the runs are started, the workers are stopped so only the accept path is timed), beside
-//                      the same server answering GET /healthz to 16 concurrent clients.
+//                      the same server answering GET /healthz to 16 concurrent clients, and beside the ceiling
+//                      Temporal sets: 16 callers starting the plain triage workflow straight through the client.
 // BENCH_WEBHOOK_ALERTS alerts for the latency (default 20), BENCH_WEBHOOK_CLIENTS (16), BENCH_BUDGET_MS per
 // accept side (default 5000); `--json` prints one JSON document.
 'use strict';
@@ -122,11 +123,27 @@ lib.runBench('webhook', async (figures) => {
     lib.say(
       `GET /healthz, ${CLIENTS} clients (baseline)  ${health.perSec.toFixed(1)} req/s (200), p50 ${health.p50} ms, p95 ${health.p95} ms (n=${health.n})`,
     );
+    // The ceiling Temporal itself sets: the same number of callers starting the plain triage workflow straight
+    // through the client, with the same payload size (an alert), no HTTP.
+    const alert = normalizeAlert('crowdstrike', lib.rawAlert('raw'));
+    const raw = await load(async (i) => {
+      await stack.temporal.workflow.start('plainTriage', {
+        taskQueue: 'bench-plain',
+        workflowId: `bench-raw-start-${i}`,
+        args: [lib.plainTriageInput(`bench-raw-${i}`, alert)],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      return 202;
+    }, 202);
+    lib.say(
+      `Temporal start, ${CLIENTS} callers (baseline)  ${raw.perSec.toFixed(1)} starts/s, p50 ${raw.p50} ms, p95 ${raw.p95} ms (n=${raw.n})`,
+    );
     const accept = await load(async (i) => (await postAlert(base, `a${i}`)).status, 202);
     lib.say(
       `signed webhook, ${CLIENTS} clients            ${accept.perSec.toFixed(1)} req/s (202), p50 ${accept.p50} ms, p95 ${accept.p95} ms (n=${accept.n}, statuses ${JSON.stringify(accept.statuses)})`,
     );
     lib.say(`webhook accept/healthz = ${(accept.perSec / health.perSec).toFixed(3)}x the trivial route's req/s`);
+    lib.say(`webhook accept/Temporal start = ${(accept.perSec / raw.perSec).toFixed(3)}x the bare start rate`);
     Object.assign(figures, {
       alerts: ALERTS,
       decisionP50Ms: d.p50,
@@ -144,6 +161,10 @@ lib.runBench('webhook', async (figures) => {
       healthzP50Ms: health.p50,
       healthzP95Ms: health.p95,
       acceptRatio: lib.round(accept.perSec / health.perSec, 4),
+      rawStartPerSec: lib.round(raw.perSec, 1),
+      rawStartP50Ms: raw.p50,
+      rawStartP95Ms: raw.p95,
+      acceptVsRawStart: lib.round(accept.perSec / raw.perSec, 3),
     });
   } finally {
     delete process.env.WARDEN_SECRET_WEBHOOK_CROWDSTRIKE;

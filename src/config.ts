@@ -88,7 +88,11 @@ export interface WardenConfig {
   fleetKeyFile: string;
   /** `warden dev` runs the enabled use cases' demos. */
   demo: boolean;
-  webhooks: { maxBytes: number };
+  webhooks: {
+    maxBytes: number;
+    /** How long a signing secret read from the vault is reused (ms; 0 = every request). */
+    secretCacheMs: number;
+  };
   usecases: {
     /** Use cases this process registers (WARDEN_USECASES resolved against the installed ones). */
     enabled: string[];
@@ -341,7 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
       maxToolRounds: s.WARDEN_MODEL_MAX_TOOL_ROUNDS,
     },
     otel: { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: s.OTEL_SERVICE_NAME },
-    webhooks: { maxBytes: s.WARDEN_WEBHOOK_MAX_BYTES },
+    webhooks: { maxBytes: s.WARDEN_WEBHOOK_MAX_BYTES, secretCacheMs: s.WARDEN_WEBHOOK_SECRET_CACHE_MS },
     demo: s.WARDEN_DEMO,
     usecases: {
       enabled: wanted,

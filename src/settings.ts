@@ -429,6 +429,10 @@ export const SETTINGS = {
     doc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces). Unset: no export.',
   },
   OTEL_SERVICE_NAME: { schema: z.string().min(1).default('warden'), doc: 'service.name of exported spans.' },
+  WARDEN_WEBHOOK_SECRET_CACHE_MS: {
+    schema: z.coerce.number().int().min(0).max(600_000).default(30_000),
+    doc: 'How long the HTTP server keeps a webhook source’s or event stream’s signing secret after reading it from the vault (0: read on every request). A rotated secret takes effect within this time; an unknown sender is re-checked after at most 5 s.',
+  },
   WARDEN_WEBHOOK_MAX_BYTES: {
     schema: z.coerce.number().int().min(1024).default(262_144),
     doc: 'Largest accepted webhook body (POST /v1/webhooks/:source).',

@@ -42,7 +42,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
         fleetMetrics: { governorId: config.governance.governorId },
         webhooks: useCaseWebhooks({ config, client, logger, secrets: secrets.store }),
         events: {
-          secretFor: eventStreamSecrets(secrets.store),
+          secretFor: eventStreamSecrets(secrets.store, config.webhooks.secretCacheMs),
           ingestor: thresholdIngestor(config, client.temporal),
         },
         readinessChecks: [vaultCheck(secrets.vault)],

@@ -182,7 +182,7 @@ export async function startDevStack(
       ready: () => worker.getState() === 'RUNNING',
       webhooks: useCaseWebhooks({ config, client: c, logger, secrets: createSecretStore(config).store }),
       events: {
-        secretFor: eventStreamSecrets(createSecretStore(config).store),
+        secretFor: eventStreamSecrets(createSecretStore(config).store, config.webhooks.secretCacheMs),
         ingestor: thresholdIngestor(config, temporalClient),
       },
       readinessChecks: [ledgerCheck(ww.ledger), vaultCheck(createSecretStore(config).vault)],

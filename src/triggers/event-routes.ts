@@ -2,18 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import type { EventIngestor } from './threshold-ingest';
 import { EventsRejected } from './threshold-ingest';
 import { STREAM_NAME } from './threshold-rule';
-import { keepRawBody, readSignedJson } from './signed-request';
+import { cachedSecretLookup, keepRawBody, readSignedJson } from './signed-request';
 
 /** The secret-store name holding an event stream's HMAC key. */
 export function eventStreamSecretName(stream: string): string {
   return `events.${stream}`;
 }
 
-/** `secretFor` reading `events.<stream>` from Warden's secret store (environment, then vault). */
-export function eventStreamSecrets(store: {
-  get(name: string): Promise<string | undefined>;
-}): (stream: string) => Promise<string | undefined> {
-  return (stream) => store.get(eventStreamSecretName(stream));
+/**
+ * `secretFor` reading `events.<stream>` from Warden's secret store (environment, then vault), each kept for
+ * `cacheMs` (WARDEN_WEBHOOK_SECRET_CACHE_MS).
+ */
+export function eventStreamSecrets(
+  store: { get(name: string): Promise<string | undefined> },
+  cacheMs: number,
+): (stream: string) => Promise<string | undefined> {
+  return cachedSecretLookup((stream) => store.get(eventStreamSecretName(stream)), cacheMs);
 }
 
 /** Options for {@link registerEventRoutes}. */

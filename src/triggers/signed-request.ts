@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 
 /*
  * Authentication shared by every inbound trigger (webhooks, threshold events): HMAC-SHA256 with a
@@ -24,18 +25,15 @@ export interface SignatureProblem {
 }
 
 /**
- * Checks the timestamp and signature headers of a request against `secret`.
- * @returns undefined when authentic, otherwise the 401 to send (never says which byte differed).
+ * Checks what needs no secret: both headers present and the timestamp within the skew window. Runs before
+ * any secret lookup, so unsigned, stale or replayed-late requests cost no vault work.
+ * @returns the timestamp and signature, or the 401 to send.
  */
-export function verifySignedRequest(opts: {
-  secret: string;
+export function checkSignatureHeaders(opts: {
   headers: Record<string, string | string[] | undefined>;
-  raw: Buffer;
   nowMs: number;
   maxSkewMs: number;
-  /** What the secret is called, for the error message (e.g. "the source secret"). */
-  secretLabel: string;
-}): SignatureProblem | undefined {
+}): { ts: number; sig: string } | SignatureProblem {
   const ts = Number(opts.headers[TIMESTAMP_HEADER]);
   const sigHeader = opts.headers[SIGNATURE_HEADER];
   const sig = typeof sigHeader === 'string' ? sigHeader : '';
@@ -51,15 +49,63 @@ export function verifySignedRequest(opts: {
       error: `stale or future ${TIMESTAMP_HEADER}: more than ${opts.maxSkewMs / 1000} s from the server's clock`,
     };
   }
-  const expected = Buffer.from(signRequest(opts.secret, ts, opts.raw));
+  return { ts, sig };
+}
+
+/**
+ * Checks the timestamp and signature headers of a request against `secret`.
+ * @returns undefined when authentic, otherwise the 401 to send (never says which byte differed).
+ */
+export function verifySignedRequest(opts: {
+  secret: string;
+  headers: Record<string, string | string[] | undefined>;
+  raw: Buffer;
+  nowMs: number;
+  maxSkewMs: number;
+  /** What the secret is called, for the error message (e.g. "the source secret"). */
+  secretLabel: string;
+}): SignatureProblem | undefined {
+  const headers = checkSignatureHeaders(opts);
+  if ('error' in headers) return headers;
+  return checkSignature(opts.secret, headers, opts.raw, opts.secretLabel);
+}
+
+function checkSignature(
+  secret: string,
+  { ts, sig }: { ts: number; sig: string },
+  raw: Buffer,
+  secretLabel: string,
+): SignatureProblem | undefined {
+  const expected = Buffer.from(signRequest(secret, ts, raw));
   const given = Buffer.from(sig);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
     return {
       statusCode: 401,
-      error: `bad signature: HMAC-SHA256 over "<timestamp>.<raw body>" with ${opts.secretLabel} does not match`,
+      error: `bad signature: HMAC-SHA256 over "<timestamp>.<raw body>" with ${secretLabel} does not match`,
     };
   }
   return undefined;
+}
+
+/**
+ * A sender-secret lookup with a short-lived cache in front of it: the vault is read (and decrypted) once per
+ * sender per `ttlMs`, not once per request. An unknown sender is remembered for at most 5 s, so a secret
+ * that was just created is found quickly; a rotated secret takes effect within `ttlMs`. `ttlMs` 0 = no cache.
+ */
+export function cachedSecretLookup(
+  lookup: (sender: string) => Promise<string | undefined>,
+  ttlMs: number,
+  maxSenders = 1_024,
+): (sender: string) => Promise<string | undefined> {
+  if (ttlMs <= 0) return lookup;
+  const cache = new LRUCache<string, { secret: string | undefined }>({ max: maxSenders, ttl: ttlMs });
+  return async (sender) => {
+    const hit = cache.get(sender);
+    if (hit) return hit.secret;
+    const secret = await lookup(sender);
+    cache.set(sender, { secret }, secret === undefined ? { ttl: Math.min(ttlMs, 5_000) } : {});
+    return secret;
+  };
 }
 
 /**
@@ -72,8 +118,8 @@ export function keepRawBody(scope: FastifyInstance, maxBytes: number): void {
 }
 
 /**
- * The shared front half of every signed JSON route: looks up the sender's secret, checks the signature
- * over the raw bytes, parses the body. Resolves with the body, or with undefined once it has sent the
+ * The shared front half of every signed JSON route: checks the signature headers and timestamp, looks up
+ * the sender's secret, checks the signature over the raw bytes, parses the body. Resolves with the body, or with undefined once it has sent the
  * 404/401/400 that says what to fix (the caller then returns the reply).
  */
 export async function readSignedJson(
@@ -93,20 +139,19 @@ export async function readSignedJson(
     nothingDone?: string;
   },
 ): Promise<{ body: unknown; raw: Buffer } | undefined> {
+  // Headers and timestamp first: a request that cannot be authentic costs no secret lookup.
+  const headers = checkSignatureHeaders({ headers: req.headers, nowMs: opts.nowMs, maxSkewMs: opts.maxSkewMs });
+  if ('error' in headers) {
+    await reply.code(headers.statusCode).send({ error: headers.error });
+    return undefined;
+  }
   const secret = await opts.secretFor(opts.sender);
   if (!secret) {
     await reply.code(404).send({ error: opts.unknownSender });
     return undefined;
   }
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const problem = verifySignedRequest({
-    secret,
-    headers: req.headers,
-    raw,
-    nowMs: opts.nowMs,
-    maxSkewMs: opts.maxSkewMs,
-    secretLabel: opts.secretLabel,
-  });
+  const problem = checkSignature(secret, headers, raw, opts.secretLabel);
   if (problem) {
     await reply.code(problem.statusCode).send({ error: problem.error });
     return undefined;

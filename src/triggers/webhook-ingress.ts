@@ -5,6 +5,7 @@ import type { UseCase, WebhookRoute } from '../usecases/contract';
 import { enabledUseCases, useCaseContext } from '../usecases/registry';
 import type { WebhookOptions } from './webhooks';
 import { boundedTemporalCall } from './backpressure';
+import { cachedSecretLookup } from './signed-request';
 import { WebhookRejected, webhookSecretName } from './webhooks';
 
 /** The use case that receives a webhook source: one that names it, else the one that takes `'*'`. */
@@ -41,8 +42,10 @@ export function useCaseWebhooks(opts: {
   }
   return {
     maxBytes: config.webhooks.maxBytes,
-    secretFor: (source) =>
-      routeFor(routes, source) ? opts.secrets.get(webhookSecretName(source)) : Promise.resolve(undefined),
+    secretFor: cachedSecretLookup(
+      (source) => (routeFor(routes, source) ? opts.secrets.get(webhookSecretName(source)) : Promise.resolve(undefined)),
+      config.webhooks.secretCacheMs,
+    ),
     deliver: (d) => {
       const r = routeFor(routes, d.source);
       if (!r) throw new WebhookRejected(404, `no enabled use case receives webhook source "${d.source}"`);

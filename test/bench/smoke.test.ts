@@ -34,6 +34,7 @@ const FIGURES: Record<string, string[]> = {
     'acceptP95Ms',
     'healthzPerSec',
     'acceptRatio',
+    'acceptVsRawStart',
   ],
   'memory.bench.js': ['idleRssMb', 'waitingRssMb', 'perRunKb', 'ratio'],
 };

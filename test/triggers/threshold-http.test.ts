@@ -74,7 +74,11 @@ describe('threshold trigger over HTTP (real Temporal dev server)', () => {
     http = createHttpServer({
       client: stack.client,
       logger: createLogger({ level: 'silent' }),
-      events: { secretFor: eventStreamSecrets(createSecretStore(stack.config).store), ingestor, maxBytes: 64 * 1024 },
+      events: {
+        secretFor: eventStreamSecrets(createSecretStore(stack.config).store, stack.config.webhooks.secretCacheMs),
+        ingestor,
+        maxBytes: 64 * 1024,
+      },
     });
     const port = await freePort();
     await http.listen({ host: '127.0.0.1', port });
