@@ -15,8 +15,7 @@ import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
 import { WARDEN_VERSION } from '../version';
 
 /** The workflow interceptor module bundled with Warden's workflows (spans inside workflow code). */
-export const WORKFLOW_TRACING_MODULE =
-  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+export const WORKFLOW_TRACING_MODULE = require.resolve('../workflows/tracing-interceptors');
 
 let contextManagerInstalled = false;
 /**

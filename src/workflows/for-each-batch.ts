@@ -1,7 +1,7 @@
-import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ForEachBatchInput, ForEachBatchResult } from './engine/types';
-import { BATCH_ATTESTATION_PATCH } from './engine/patches';
+import { BATCH_ATTESTATION_PATCH, isPatched } from './engine/patches';
 import { Run } from './engine/runner';
 
 const verifyProxy = proxyLocalActivities<Activities>({
@@ -21,7 +21,7 @@ const verifyProxy = proxyLocalActivities<Activities>({
 export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
   const parent = workflowInfo().parent?.workflowId;
   let trusted: boolean;
-  if (input.attestation === undefined && !patched(BATCH_ATTESTATION_PATCH)) {
+  if (input.attestation === undefined && !isPatched(BATCH_ATTESTATION_PATCH)) {
     trusted = parent !== undefined; // a history from before batch attestations replays as it ran
   } else {
     trusted =

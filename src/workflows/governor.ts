@@ -1,14 +1,8 @@
-import {
-  condition,
-  continueAsNew,
-  patched,
-  proxyLocalActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { GovernorState } from './contract';
 import { AuditTrail } from './engine/audit-trail';
+import { isPatched } from './engine/patches';
 import { governorStateQuery, reportToolOutcomeSignal, setKillSwitchSignal } from './contract';
 
 const MAX_CHANGES = 100;
@@ -39,7 +33,7 @@ const VERIFIED_GOVERNOR_PATCH = 'warden-verified-governor';
  */
 export async function governor(input: { state?: GovernorState; seal?: string; inbox?: Message[] } = {}): Promise<void> {
   const audit = new AuditTrail(workflowInfo().workflowId);
-  if (!patched(VERIFIED_GOVERNOR_PATCH))
+  if (!isPatched(VERIFIED_GOVERNOR_PATCH))
     return handOver(input.state ?? { killSwitch: { engaged: false }, breakers: {}, changes: [] }, audit);
   const inbox: Message[] = [...(input.inbox ?? [])];
   const change = (what: string, by?: string) => {

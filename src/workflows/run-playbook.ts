@@ -1,10 +1,10 @@
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { Playbook } from '../governance/steps';
 import { FailureType } from '../errors';
 import { formatIssues } from '../governance/issues';
 import type { RunPlaybookInput, RunPlaybookResult } from './catalog';
 import { Run } from './engine/runner';
-import { CANCELLED_RUN_FAILS_PATCH } from './engine/patches';
+import { CANCELLED_RUN_FAILS_PATCH, isPatched } from './engine/patches';
 
 /**
  * Runs a playbook — action, approval, branch and forEach steps — under one governance layer: every
@@ -49,7 +49,7 @@ export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookR
     });
   }
   // Earlier builds completed a cancelled run with status 'cancelled'; their histories replay that way.
-  if (outcome.status === 'cancelled' && patched(CANCELLED_RUN_FAILS_PATCH)) {
+  if (outcome.status === 'cancelled' && isPatched(CANCELLED_RUN_FAILS_PATCH)) {
     const accepted = runner.state.controls.find((c) => c.action === 'cancel' && c.outcome === 'accepted');
     throw ApplicationFailure.create({
       type: FailureType.RunCancelled,

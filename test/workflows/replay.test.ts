@@ -12,6 +12,7 @@ import { HARNESS_ENV } from '../harness/env';
 import type { RecordedHistory } from '../harness/histories';
 import { loadHistories } from '../harness/histories';
 import { memoryLogger } from '../harness/temporal';
+import { AUDIT_BATCHES_PATCH, PATCH_EPOCH_1 } from '../../src/workflows/engine/patches';
 
 /*
  * Determinism regression test (CONVENTIONS.md item 13): every recorded history under
@@ -29,6 +30,16 @@ async function replay(codePath: string, histories: RecordedHistory[]): Promise<R
 
 const { EventType } = temporal.api.enums.v1;
 const eventTypes = (h: RecordedHistory) => new Set(h.history.events!.map((e) => e.eventType));
+const countOf = (h: RecordedHistory, type: temporal.api.enums.v1.EventType) =>
+  h.history.events!.filter((e) => e.eventType === type).length;
+/** The patch ids a run recorded (Temporal's `core_patch` markers), in order. */
+const patchIds = (h: RecordedHistory) =>
+  h.history.events!.flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_patch') return [];
+    const data = m.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
 const signalNames = (h: RecordedHistory) =>
   h.history.events!.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
 
@@ -53,6 +64,17 @@ describe('workflow determinism: recorded histories replay against the current co
       const parent = child.workflowId.split('--')[0]!;
       expect(histories.map((h) => h.workflowId)).toContain(parent);
     }
+  });
+
+  it('has runs from before the patch epoch (a marker per patch) and after it (one epoch marker, nothing else)', () => {
+    const runs = histories.filter((h) => h.workflowType === 'runPlaybook');
+    const epoch = runs.filter((h) => patchIds(h).includes(PATCH_EPOCH_1));
+    const perPatch = runs.filter((h) => patchIds(h).includes(AUDIT_BATCHES_PATCH));
+    expect(epoch.length).toBeGreaterThan(0);
+    expect(perPatch.length).toBeGreaterThan(0);
+    for (const h of epoch) expect(patchIds(h)).toEqual([PATCH_EPOCH_1]);
+    // Each patch costs the server a marker and a search-attribute upsert; the epoch run records one of each.
+    for (const h of epoch) expect(countOf(h, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)).toBe(1);
   });
 
   it('replays every recorded history without a determinism error', async () => {

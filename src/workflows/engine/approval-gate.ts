@@ -1,4 +1,4 @@
-import { condition, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { condition, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { FailureType } from '../../errors';
 import type { ApprovalAttempt, ApprovalOutcome, ApprovalSignal, PendingApproval } from '../../governance/approvals';
@@ -9,7 +9,7 @@ import { StepFailure, now } from './failures';
 import type { Journal } from './journal';
 import type { StepRecord } from './state';
 import { inSpan } from './tracing';
-import { SIGNED_APPROVALS_PATCH } from './patches';
+import { SIGNED_APPROVALS_PATCH, isPatched } from './patches';
 
 const notifyProxy = (summary: string) =>
   proxyActivities<Activities>({ summary, startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
@@ -62,7 +62,7 @@ export class ApprovalGate {
     let attempt: ApprovalAttempt;
     try {
       // Histories from before signed approvals replay as they were decided; every live decision is verified.
-      const legacy = !patched(SIGNED_APPROVALS_PATCH);
+      const legacy = !isPatched(SIGNED_APPROVALS_PATCH);
       const res = applyApprovalSignal(raw, this.pending, this.decided, now(), this.nonces, legacy);
       attempt = res.attempt;
       if (attempt.outcome === 'accepted' && attempt.decision === 'approve') {

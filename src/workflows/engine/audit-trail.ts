@@ -1,8 +1,8 @@
 import { trace } from '@opentelemetry/api';
-import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { AuditEntry } from '../../activities/audit';
-import { AUDIT_LEDGER_PATCH } from './patches';
+import { AUDIT_LEDGER_PATCH, isPatched } from './patches';
 
 const { appendAudit } = proxyActivities<Activities>({
   summary: 'audit: append records',
@@ -32,7 +32,7 @@ export class AuditTrail {
 
   constructor(private readonly workflowId: string) {
     // Runs recorded before the ledger existed replay without audit activities.
-    this.enabled = patched(AUDIT_LEDGER_PATCH);
+    this.enabled = isPatched(AUDIT_LEDGER_PATCH);
   }
 
   /** True when records are waiting to be flushed. */

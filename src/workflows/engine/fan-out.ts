@@ -1,4 +1,4 @@
-import { CancellationScope, executeChild, isCancellation, patched, proxyLocalActivities } from '@temporalio/workflow';
+import { CancellationScope, executeChild, isCancellation, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
@@ -10,7 +10,7 @@ import type { StepContext } from './step-context';
 import type { StepRecord } from './state';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { ControlAuthority } from '../contract';
-import { BATCH_ATTESTATION_PATCH } from './patches';
+import { BATCH_ATTESTATION_PATCH, isPatched } from './patches';
 
 /** Runs one step of a run (the runner's dispatch), handed to fan-out so it never depends on the runner. */
 export type ExecuteStep = (step: Step, scope: ExpressionScope, record: StepRecord) => Promise<unknown>;
@@ -91,7 +91,7 @@ export async function runForEach(
         scope: { input: scope.input, steps: scope.steps, run: runIdentity(scope.run) },
         ...(ctx.controlAuthority ? { controls: ctx.controlAuthority } : {}),
       };
-      if (patched(BATCH_ATTESTATION_PATCH))
+      if (isPatched(BATCH_ATTESTATION_PATCH))
         input.attestation = (await attestProxy.attestBatch({ childWorkflowId: childId, batch: input })).attestation;
       const untrack = ctx.trackChild(childId);
       let res: ForEachBatchResult;

@@ -1,4 +1,4 @@
-import { isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { DecideInput } from '../../activities/governance';
 import { FailureType } from '../../errors';
@@ -9,7 +9,7 @@ import { approvalTargets, boundedEvidence } from '../../governance/approval-evid
 import { StepFailure, describeError } from './failures';
 import type { GovernanceContext, GovernedCall } from './step-context';
 import type { StepRecord } from './state';
-import { DECISION_TOKENS_PATCH } from './patches';
+import { DECISION_TOKENS_PATCH, isPatched } from './patches';
 
 /** Policy decisions run as local activities: pure, fast, and their result is recorded in history. */
 const decideProxy = (summary: string) =>
@@ -103,7 +103,7 @@ export async function governedCall(
   });
   let token = decision.token;
   // An approved action gets its token only once the worker has re-verified the signed approvals.
-  if (decision.effect === 'require_approval' && patched(DECISION_TOKENS_PATCH)) {
+  if (decision.effect === 'require_approval' && isPatched(DECISION_TOKENS_PATCH)) {
     const approvalId = `${call.stepId}.${call.callId}`;
     ({ token } = await decideProxy(`authorize approved ${call.tool} (step ${call.stepId})`.slice(0, 200))
       .authorizeApproved({

@@ -1,10 +1,10 @@
-import { CancellationScope, condition, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle } from '@temporalio/workflow';
 import { controlFields, verifySignedRequest } from '../../identity/signed-request';
 import { FailureType } from '../../errors';
 import { formatIssues } from '../../governance/issues';
 import type { ControlAuthority, ControlSignal } from '../contract';
 import { ControlSignal as ControlSignalSchema, controlSignal } from '../contract';
-import { SIGNED_CONTROLS_PATCH } from './patches';
+import { SIGNED_CONTROLS_PATCH, isPatched } from './patches';
 
 import { StepFailure, now } from './failures';
 import type { Journal } from './journal';
@@ -33,7 +33,7 @@ export class Interrupts {
     private readonly journal: Journal,
     authority?: ControlAuthority | 'legacy',
   ) {
-    this.authority = authority ?? (patched(SIGNED_CONTROLS_PATCH) ? undefined : 'legacy');
+    this.authority = authority ?? (isPatched(SIGNED_CONTROLS_PATCH) ? undefined : 'legacy');
   }
 
   /** Sets who may interrupt the run (from the directory the worker holds when the run starts). */
@@ -110,7 +110,7 @@ export class Interrupts {
     const refuse = (note: string) => record('refused', note, `unverified:${c.by}`);
     const authority = this.authority;
     // A run from before signed controls replays its recorded controls unverified; a live one is refused.
-    if (authority === 'legacy' && patched(SIGNED_CONTROLS_PATCH))
+    if (authority === 'legacy' && isPatched(SIGNED_CONTROLS_PATCH))
       return refuse(
         'this run predates signed controls and cannot verify the request: use Temporal’s own cancel (its authorizer governs it)',
       );

@@ -1,9 +1,9 @@
 import type { ApprovalAttempt, ApprovalOutcome } from '../../governance/approvals';
 import type { Decision, DecisionRecord, DecisionSite } from '../../governance/decision';
 import { decisionRecord } from '../../governance/decision';
-import { patched } from '@temporalio/workflow';
+
 import { AuditTrail, actorOf } from './audit-trail';
-import { AUDIT_BATCHES_PATCH } from './patches';
+import { AUDIT_BATCHES_PATCH, isPatched } from './patches';
 import { now } from './failures';
 import type { AgentTurnRecord, ControlRecord, FailedAction, RunState, StepRecord } from './state';
 
@@ -24,7 +24,7 @@ export class Journal {
 
   constructor(readonly state: RunState) {
     this.ledger = new AuditTrail(state.workflowId);
-    this.batched = patched(AUDIT_BATCHES_PATCH);
+    this.batched = isPatched(AUDIT_BATCHES_PATCH);
   }
 
   /** True when ledger records wait to be flushed. */

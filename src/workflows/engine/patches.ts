@@ -1,4 +1,4 @@
-import { patched } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 
 /*
  * Every `patched()` marker the engine uses, in one place. Each guards a change in the commands a run issues,
@@ -40,7 +40,29 @@ const LATER_PATCHES = [
   CANCELLED_RUN_FAILS_PATCH,
 ];
 
+/**
+ * Patch epoch 1: a run that records this one marker has every patch above (and the governor's verified
+ * requests) without recording each. Temporal records a marker and upserts the `TemporalChangeVersion` search
+ * attribute for every patch a run takes: ten patches were twenty of a triage run's eighty history events and
+ * ten visibility writes on the server. Runs recorded before the epoch replay patch by patch, as they ran.
+ * A patch added after this one is checked with `patched()` as usual (or starts epoch 2).
+ */
+export const PATCH_EPOCH_1 = 'warden-patch-epoch-1';
+
+/** The epoch answer of the current run (module state is per workflow execution; the run id guards it). */
+let epoch: { runId: string; on: boolean } | undefined;
+
+/**
+ * Whether this run takes patch `id`: yes for every run of epoch 1 or later, else as `patched(id)` answers.
+ * The first call in a run settles the epoch; make it before any local activity (patches at start, below).
+ */
+export function isPatched(id: string): boolean {
+  const { runId } = workflowInfo();
+  if (epoch?.runId !== runId) epoch = { runId, on: patched(PATCH_EPOCH_1) };
+  return epoch.on || patched(id);
+}
+
 /** Call first thing in a run (before any local activity): see PATCHES_AT_START_PATCH. */
 export function settlePatchesAtStart(): void {
-  if (patched(PATCHES_AT_START_PATCH)) for (const id of LATER_PATCHES) patched(id);
+  if (isPatched(PATCHES_AT_START_PATCH)) for (const id of LATER_PATCHES) isPatched(id);
 }

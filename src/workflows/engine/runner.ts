@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation, patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { ControlAuthority } from '../contract';
 import type { IdentifyRunInput, RunIdentity } from '../../activities/identity';
@@ -19,7 +19,7 @@ import { decide, enforce, governedCall } from './governed-call';
 import { registerRunHandlers } from './handlers';
 import { Interrupts } from './interrupts';
 import { Journal } from './journal';
-import { VERIFIED_INITIATOR_PATCH, settlePatchesAtStart } from './patches';
+import { VERIFIED_INITIATOR_PATCH, isPatched, settlePatchesAtStart } from './patches';
 import type { RunState, StepError, StepRecord } from './state';
 import { Taint } from './step-context';
 import type { GovernedCall } from './step-context';
@@ -102,7 +102,7 @@ export class Run implements FanOutContext {
    */
   async identify(claim: Omit<IdentifyRunInput, 'provenance'>): Promise<string> {
     // Histories from before verified initiators replay with the claim, as that build ran them.
-    if (!patched(VERIFIED_INITIATOR_PATCH)) {
+    if (!isPatched(VERIFIED_INITIATOR_PATCH)) {
       this.identity = { initiator: claim.claimed, verified: true, via: 'legacy' };
       this.interrupts.authorize('legacy');
     } else {
