@@ -56,6 +56,8 @@ export interface RunPlaybookResult {
   outputs: Record<string, unknown>;
   steps: StepRecord[];
   decisions: DecisionRecord[];
+  /** forEach batch decisions beyond those in `decisions` (a large fan-out): every one is in the audit ledger. */
+  decisionsNotShown?: number;
 }
 
 /** A workflow type Warden's client can start, with its input schema and a one-line description. */

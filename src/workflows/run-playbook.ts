@@ -65,5 +65,6 @@ export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookR
     outputs: runner.outputs,
     steps: runner.state.steps,
     decisions: runner.state.decisions,
+    ...(runner.state.decisionsNotShown ? { decisionsNotShown: runner.state.decisionsNotShown } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { MIRRORED_DECISIONS_MAX } from '../../src/workflows/engine/journal';
 import { testPolicy } from '../harness/policies';
 import { hostLookups } from '../harness/playbooks';
 import type { TestStack } from '../harness/temporal';
@@ -24,8 +25,15 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
       outputs: {
         each: { total: number; succeeded: number; results: { index: number; output: { lookup: { host: string } } }[] };
       };
+      decisions: unknown[];
+      decisionsNotShown?: number;
     }>(workflowId);
     expect(result.outputs.each).toMatchObject({ total: n, succeeded: n });
+    // The run's own record shows a bounded number of its batches' decisions and counts the rest: mirrored
+    // whole, 10,000 items' decisions made the result too large for Temporal and the run could not complete.
+    expect(result.decisions).toHaveLength(MIRRORED_DECISIONS_MAX);
+    expect(result.decisionsNotShown).toBe(n - MIRRORED_DECISIONS_MAX);
+    expect((await stack.client.runState(workflowId)).decisionsNotShown).toBe(n - MIRRORED_DECISIONS_MAX);
     expect(result.outputs.each.results[999]).toMatchObject({ index: 999, output: { lookup: { host: 'ws999' } } });
 
     const length = async (id: string) => (await stack.client.temporal.workflow.getHandle(id).describe()).historyLength;

@@ -12,6 +12,9 @@ export const FLUSH_AT_RECORDS = 64;
 /** …or once the oldest has waited this long in workflow time. */
 export const FLUSH_AFTER_MS = 2_000;
 
+/** Batch decisions a run's own record shows (the rest are counted in `decisionsNotShown`; all are audited). */
+export const MIRRORED_DECISIONS_MAX = 500;
+
 /**
  * The run's journal: each event is recorded once, here, and projected into both the audit ledger (buffered
  * with exactly-once keys, flushed at safe points) and the queryable `runState`. Nothing else in the engine
@@ -88,7 +91,7 @@ export class Journal {
       {
         status: s.status,
         steps: s.steps.length,
-        decisions: s.decisions.length,
+        decisions: s.decisions.length + (s.decisionsNotShown ?? 0),
         ...(s.error ? { error: s.error } : {}),
         ...(failed.length
           ? {
@@ -112,9 +115,17 @@ export class Journal {
     this.ledger.add('policy.decision', actorOf(site.actor), data);
   }
 
-  /** Decisions a forEach batch already recorded in the ledger, shown in this run's `runState` too. */
+  /**
+   * Decisions a forEach batch already recorded in the ledger, shown in this run's `runState` too — up to
+   * {@link MIRRORED_DECISIONS_MAX}; beyond that only counted. A forEach over 10,000 items mirrored some 5 MB of
+   * decisions, and the run's result (and `runState`) outgrew Temporal's 2 MB payload limit: the run could
+   * never complete. Every decision stays in the audit ledger.
+   */
   mirrorDecisions(records: DecisionRecord[]): void {
-    this.state.decisions.push(...records);
+    const room = Math.max(0, MIRRORED_DECISIONS_MAX - this.state.decisions.length);
+    this.state.decisions.push(...records.slice(0, room));
+    const left = records.length - Math.min(room, records.length);
+    if (left > 0) this.state.decisionsNotShown = (this.state.decisionsNotShown ?? 0) + left;
   }
 
   /** A step (or forEach item step) starts: its record is updated in place as it runs (`runState` only). */

@@ -72,6 +72,8 @@ export interface RunState {
   startedAt: string;
   steps: StepRecord[];
   decisions: DecisionRecord[];
+  /** forEach batch decisions beyond the ones shown in `decisions` (each is in the audit ledger). */
+  decisionsNotShown?: number;
   controls: ControlRecord[];
   /** Escalations and approval timeouts, in order. */
   events: { at: string; what: string }[];
