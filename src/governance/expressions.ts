@@ -107,3 +107,42 @@ export function compiles(expression: string): string | undefined {
     ? `"${expression}" negates before it reads a field (JMESPath reads !a.b as (!a).b, always null): write !(a.b)`
     : undefined;
 }
+
+/** Every field name an expression's parse tree reads, and whether it reads the whole scope (`@`, `*`). */
+function fieldsOf(node: AstNode, into: Set<string>): boolean {
+  let whole = node.type === 'Current' || node.type === 'ValueProjection';
+  if (node.type === 'Field') into.add((node as AstNode & { name: string }).name);
+  for (const c of node.children ?? []) if (typeof c === 'object' && c !== null && fieldsOf(c, into)) whole = true;
+  return whole;
+}
+
+/**
+ * The top-level scope names (`input`, `steps`, `run`, …) that the expressions and templates anywhere in
+ * `value` (steps, their arguments, conditions) may read — an over-approximation: every field name any
+ * expression mentions, at any depth. `undefined` when they may read the whole scope (`@`, `*`, or a
+ * template that does not parse), so the caller must keep everything.
+ */
+export function scopeNamesRead(value: unknown): Set<string> | undefined {
+  const names = new Set<string>();
+  const visit = (v: unknown): boolean => {
+    if (typeof v === 'string') {
+      const expressions = v.includes('{{') ? [...v.matchAll(EMBEDDED)].map((m) => m[1]!) : [v];
+      if (v.includes('{{') && expressions.length === 0) return false;
+      for (const e of expressions) {
+        let ast: AstNode;
+        try {
+          ast = compileAst(e);
+        } catch {
+          if (v.includes('{{')) return false; // a template that does not parse: assume the worst
+          continue; // plain text (a title, a reason) is not an expression
+        }
+        if (fieldsOf(ast, names)) return false;
+      }
+      return true;
+    }
+    if (Array.isArray(v)) return v.every(visit);
+    if (v && typeof v === 'object') return Object.values(v).every(visit);
+    return true;
+  };
+  return visit(value) ? names : undefined;
+}

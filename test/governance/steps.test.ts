@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ExpressionError, evaluate, render, truthy } from '../../src/governance/expressions';
+import { ExpressionError, evaluate, render, scopeNamesRead, truthy } from '../../src/governance/expressions';
 import { formatIssues } from '../../src/governance/issues';
 import { Playbook } from '../../src/governance/steps';
 
@@ -102,5 +102,29 @@ describe('expressions', () => {
     expect(truthy(evaluate("steps.lookup.criticality == 'critical'", data))).toBe(true);
     expect([[], {}, '', null, false].map(truthy)).toEqual([false, false, false, false, false]);
     expect(truthy(evaluate('input.missing', data))).toBe(false);
+  });
+});
+
+describe('scopeNamesRead: what a batch of steps may read of the run scope', () => {
+  it('collects the names its templates and raw expressions read, at any depth', () => {
+    const steps = [
+      { id: 'a', kind: 'action', tool: 'asset_lookup', args: { host: '{{ item }}', note: 'x {{ steps.first.id }}' } },
+      { id: 'b', kind: 'forEach', items: 'input.hosts', steps: [] },
+      { id: 'c', kind: 'approval', title: 'Go ahead?' },
+    ];
+    const names = scopeNamesRead(steps)!;
+    expect(names.has('item')).toBe(true);
+    expect(names.has('steps')).toBe(true);
+    expect(names.has('input')).toBe(true);
+    expect(scopeNamesRead([{ args: { host: '{{ item }}' }, title: 'Isolate {{ item.name }}' }])!.has('input')).toBe(
+      false,
+    );
+  });
+
+  it('answers "everything" for expressions that read the whole scope or do not parse', () => {
+    expect(scopeNamesRead({ args: { all: '{{ @ }}' } })).toBeUndefined();
+    expect(scopeNamesRead({ args: { values: '{{ *.hosts }}' } })).toBeUndefined();
+    expect(scopeNamesRead({ args: { keys: '{{ keys(@) }}' } })).toBeUndefined();
+    expect(scopeNamesRead({ args: { broken: '{{ input.[ }}' } })).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import type { Playbook } from '../../src/governance/steps';
 import { MIRRORED_DECISIONS_MAX } from '../../src/workflows/engine/journal';
 import { testPolicy } from '../harness/policies';
 import { hostLookups } from '../harness/playbooks';
@@ -13,6 +14,66 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
   });
   afterAll(async () => {
     await stack.stop();
+  });
+
+  /** The input a batch child was started with, from its history. */
+  const batchInput = async (id: string) => {
+    const history = await stack.client.temporal.workflow.getHandle(id).fetchHistory();
+    const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    return JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { scope: Record<string, unknown> };
+  };
+
+  it('a batch child gets the run input and earlier step outputs its templates read', async () => {
+    const playbook: Playbook = {
+      name: 'batch-scope',
+      steps: [
+        {
+          id: 'first',
+          kind: 'action',
+          tool: 'asset_lookup',
+          args: { host: '{{ input.base }}' },
+          context: {},
+          onError: 'fail',
+        },
+        {
+          id: 'each',
+          kind: 'forEach',
+          items: 'input.hosts',
+          concurrency: 2,
+          batchSize: 2,
+          onItemFailure: 'continue',
+          onError: 'fail',
+          steps: [
+            {
+              id: 'lookup',
+              kind: 'action',
+              tool: 'asset_lookup',
+              args: { host: '{{ input.prefix }}-{{ item }}-{{ steps.first.host }}' },
+              context: {},
+              onError: 'fail',
+            },
+          ],
+        },
+      ],
+    };
+    const { workflowId } = await stack.client.start('runPlaybook', {
+      playbook,
+      input: { base: 'dc01', prefix: 'site', hosts: ['a', 'b', 'c'] },
+      initiator: 'olivia',
+    });
+    const result = await stack.client.result<{
+      outputs: { each: { succeeded: number; results: { output: { lookup: { host: string } } }[] } };
+    }>(workflowId);
+    expect(result.outputs.each.succeeded).toBe(3);
+    expect(result.outputs.each.results.map((r) => r.output.lookup.host)).toEqual([
+      'site-a-dc01',
+      'site-b-dc01',
+      'site-c-dc01',
+    ]);
+    expect((await batchInput(`${workflowId}--each--b1`)).scope).toMatchObject({
+      input: { prefix: 'site' },
+      steps: { first: { host: 'dc01' } },
+    });
   });
 
   it('1,000 items run in batch children; no execution history grows with the item count', async () => {
@@ -52,6 +113,8 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
         (await stack.client.temporal.workflow.getHandle(id).describe()).raw.workflowExecutionInfo?.historySizeBytes ??
           0,
       );
+    // Its items read only `{{ item }}`: the batch gets neither the run's input (the 1,000 hosts) nor its steps.
+    expect((await batchInput(`${workflowId}--each--b0`)).scope).toMatchObject({ input: null, steps: {} });
     const first = await size(`${workflowId}--each--b0`);
     const last = await size(`${workflowId}--each--b${batches - 1}`);
     expect(first).toBeGreaterThan(0);
