@@ -113,8 +113,9 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
         (await stack.client.temporal.workflow.getHandle(id).describe()).raw.workflowExecutionInfo?.historySizeBytes ??
           0,
       );
-    // Its items read only `{{ item }}`: the batch gets neither the run's input (the 1,000 hosts) nor its steps.
-    expect((await batchInput(`${workflowId}--each--b0`)).scope).toMatchObject({ input: null, steps: {} });
+    // Its items read only `{{ item }}`: the batch gets no earlier step outputs; the run's input it always gets
+    // (policy decides on facts from it).
+    expect((await batchInput(`${workflowId}--each--b0`)).scope).toMatchObject({ input: { hosts }, steps: {} });
     const first = await size(`${workflowId}--each--b0`);
     const last = await size(`${workflowId}--each--b${batches - 1}`);
     expect(first).toBeGreaterThan(0);
