@@ -49,6 +49,9 @@ export function registerDevCommand(program: Command, io: CliIO): void {
       // The demo in flight, if any: stopping waits for it (bounded), since closing the client under a
       // call it is retrying makes the SDK throw from a timer.
       let demoInFlight: Promise<unknown> = Promise.resolve();
+      // Work demos leave running (watchers): aborted on stop, and waited for before the client closes.
+      const demoAbort = new AbortController();
+      const demoBackground: Promise<unknown>[] = [];
       const stopped = new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals) => {
           stopping = true;
@@ -57,7 +60,8 @@ export function registerDevCommand(program: Command, io: CliIO): void {
           process.off('SIGTERM', onSignal);
           // A second Ctrl-C while draining forces the exit.
           process.once('SIGINT', () => process.exit(130));
-          const settled = demoInFlight.catch(() => undefined);
+          demoAbort.abort();
+          const settled = Promise.all([demoInFlight, ...demoBackground].map((p) => p.catch(() => undefined)));
           void Promise.race([settled, new Promise((r) => setTimeout(r, DEMO_DRAIN_MS).unref())])
             .then(() => stack.stop())
             .then(resolve, resolve);
@@ -78,6 +82,8 @@ export function registerDevCommand(program: Command, io: CliIO): void {
               secrets,
               agentsReady: stack.agentsReady,
               say: (line) => io.out(line),
+              signal: demoAbort.signal,
+              background: (work) => void demoBackground.push(work.catch(() => undefined)),
             });
             await Promise.race([demoInFlight, stopped]);
           } catch (err) {

@@ -69,6 +69,14 @@ export interface DemoContext extends UseCaseContext {
   agentsReady: boolean;
   /** Prints one line on the `warden dev` console. */
   say(line: string): void;
+  /** Aborted when `warden dev` stops: background work must end promptly once it is. */
+  signal: AbortSignal;
+  /**
+   * Work that outlives the demo call (watching its runs, say). `warden dev` aborts `signal` on stop and waits
+   * for it, bounded, before it closes the Temporal client: a call still in flight then would throw from the
+   * SDK's retry timer. Its failures are swallowed.
+   */
+  background(work: Promise<unknown>): void;
 }
 
 /** A bundled or third-party use case: everything it brings, for the core to register. */

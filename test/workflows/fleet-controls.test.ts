@@ -281,8 +281,9 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       .map((r) => r.at)
       .sort((a, b) => a - b);
     expect(times).toHaveLength(12);
-    // 12 calls at 4/s cannot all land within 2 s, whatever the machine's speed (a lower bound, not a timing test).
-    expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual(2_000);
+    // 12 calls at 4/s take about 2 s after the server's limiter lets its first burst through (CI measured
+    // 1,994 ms); unlimited, they land within a few hundred. A lower bound with room, not a timing test.
+    expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual(1_500);
     const history = await stack.client.temporal.workflow.getHandle(`${id}--each--b0`).fetchHistory();
     const queues = new Set(
       history

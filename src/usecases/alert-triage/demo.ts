@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PendingApproval } from '../../governance/approvals';
 import { mayDecide } from '../../governance/approvals';
 import type { PolicyDocument } from '../../governance/policy';
@@ -84,7 +85,7 @@ export function approveHint(p: PendingApproval): string {
 async function watchApprovals(ctx: DemoContext, workflowIds: string[]): Promise<void> {
   const shown = new Set<string>();
   const deadline = Date.now() + WATCH_MS;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !ctx.signal.aborted) {
     const pending = await ctx.client.pendingApprovals().catch(() => [] as PendingApproval[]);
     for (const p of pending) {
       const key = `${p.workflowId}/${p.approvalId}/${p.stage}`;
@@ -102,7 +103,7 @@ async function watchApprovals(ctx: DemoContext, workflowIds: string[]): Promise<
       ),
     );
     if (!open.some(Boolean)) return;
-    await new Promise((r) => setTimeout(r, 2_000).unref());
+    await sleep(2_000, undefined, { signal: ctx.signal, ref: false }).catch(() => undefined);
   }
 }
 
@@ -145,5 +146,5 @@ export async function runTriageDemo(ctx: DemoContext): Promise<void> {
   if (!ids.length) return;
   ctx.say('Approvals the demo runs wait for, as they arrive:');
   // In the background: the other demos need not wait; it ends with the runs, the window or the stack.
-  void watchApprovals(ctx, ids).catch(() => undefined);
+  ctx.background(watchApprovals(ctx, ids));
 }
