@@ -8,6 +8,11 @@ export function defaultVerifyThreads(): number {
   return Math.max(1, Math.min(4, os.availableParallelism() - 1));
 }
 
+/** Threads that each read and verify a seq range of a SQLite ledger: every core (the main thread waits). */
+export function defaultRangeThreads(): number {
+  return Math.max(1, Math.min(8, os.availableParallelism()));
+}
+
 /**
  * Worker threads that recompute leaf hashes of row batches (threads/verify-hasher.js), so reading rows
  * and checking the chain on the main thread overlaps with hashing. Batches are handed out round-robin;

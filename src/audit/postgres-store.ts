@@ -231,12 +231,15 @@ export class PostgresAuditStore implements AuditStore {
       const backlog = await c.query<{ n: string; oldest: string | null }>(
         'SELECT count(*)::text AS n, min(ts) AS oldest FROM audit_intake',
       );
-      await c.query(`DECLARE audit_scan NO SCROLL CURSOR FOR SELECT ${RECORD_COLUMNS} FROM audit_records ORDER BY seq`);
       return {
         checkpoints: cps.rows.map(rowToCheckpoint),
         maxSeq: Number(max.rows[0]?.m ?? 0),
         backlog: toBacklog(backlog.rows[0]),
-        rows: async function* (batchSize = 5000) {
+        rows: async function* (batchSize = 5000, afterSeq = 0) {
+          await c.query({
+            text: `DECLARE audit_scan NO SCROLL CURSOR FOR SELECT ${RECORD_COLUMNS} FROM audit_records WHERE seq > $1 ORDER BY seq`,
+            values: [afterSeq],
+          });
           for (;;) {
             const r = await c.query<unknown[]>({
               text: `FETCH ${Math.max(1, Math.floor(batchSize))} FROM audit_scan`,

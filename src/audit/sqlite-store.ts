@@ -216,7 +216,8 @@ export class SqliteAuditStore implements AuditStore {
           checkpoints,
           maxSeq,
           backlog: { count: 0 },
-          rows: (batchSize = 4096) => rowBatches(reader, batchSize),
+          rows: (batchSize = 4096, afterSeq = 0) => rowBatches(reader, batchSize, afterSeq),
+          rangeReader: { sqliteFile: this.location },
           close: () => {
             if (reader.open) reader.close();
             return Promise.resolve();
@@ -284,10 +285,14 @@ export class SqliteAuditStore implements AuditStore {
 
 /** Row batches from an open read transaction; the iteration is synchronous work in async clothing. */
 // eslint-disable-next-line @typescript-eslint/require-await -- better-sqlite3 reads synchronously; the consumer awaits between batches
-async function* rowBatches(reader: Database.Database, batchSize: number): AsyncIterable<RawRecordRow[]> {
-  const stmt = reader.prepare(`SELECT ${RECORD_COLUMNS} FROM audit_records ORDER BY seq`).raw(true);
+async function* rowBatches(
+  reader: Database.Database,
+  batchSize: number,
+  afterSeq: number,
+): AsyncIterable<RawRecordRow[]> {
+  const stmt = reader.prepare(`SELECT ${RECORD_COLUMNS} FROM audit_records WHERE seq > ? ORDER BY seq`).raw(true);
   let batch: RawRecordRow[] = [];
-  for (const row of stmt.iterate() as IterableIterator<RawRecordRow>) {
+  for (const row of stmt.iterate(afterSeq) as IterableIterator<RawRecordRow>) {
     batch.push(row);
     if (batch.length >= batchSize) {
       yield batch;

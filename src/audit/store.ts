@@ -53,8 +53,14 @@ export interface LedgerSnapshot {
   /** The highest stored seq (0 when empty): the size of the ledger, give or take tampering. */
   maxSeq: number;
   backlog: Backlog;
-  /** Record rows in seq order (RECORD_COLUMNS order), in batches. Iterate once. */
-  rows(batchSize?: number): AsyncIterable<RawRecordRow[]>;
+  /** Record rows in seq order (RECORD_COLUMNS order), in batches, from `afterSeq + 1` (default 1). Iterate once. */
+  rows(batchSize?: number, afterSeq?: number): AsyncIterable<RawRecordRow[]>;
+  /**
+   * Where worker threads can read the same rows themselves, each a seq range in parallel (verify-store.ts);
+   * absent when they cannot. Rows at or below a signed checkpoint never change, so the threads' own read
+   * transactions see the rows this snapshot does there.
+   */
+  rangeReader?: { sqliteFile: string };
   /** Ends the snapshot. */
   close(): Promise<void>;
 }

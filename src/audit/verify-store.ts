@@ -1,4 +1,6 @@
-import { HashPool, defaultVerifyThreads } from './hash-pool';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { HashPool, defaultRangeThreads, defaultVerifyThreads } from './hash-pool';
 import type { AuditStore } from './store';
 import { rawToRow, rowToRecord } from './store';
 import type { RawRecordRow } from './threads/row-hash';
@@ -14,6 +16,8 @@ export interface VerifyStoreOptions extends VerifierOptions {
   threads?: number;
   /** Rows per batch read and hashed. @default 4096 */
   batchSize?: number;
+  /** Fewest rows a range thread takes on a SQLite ledger (fewer are not worth a thread). @default 25,000 */
+  minRowsPerThread?: number;
 }
 
 /** Ledgers smaller than this are hashed on the main thread: starting threads would cost more. */
@@ -44,10 +48,17 @@ export async function verifyStore(
   const snap = await store.snapshot();
   try {
     const v = new LedgerVerifier(snap.checkpoints, publicKeys, opts);
-    const threads = opts.threads ?? (snap.maxSeq >= THREADS_FROM ? defaultVerifyThreads() : 0);
+    const large = snap.maxSeq >= THREADS_FROM;
+    if (snap.rangeReader && (opts.threads ?? (large ? defaultRangeThreads() : 0)) > 0) {
+      await verifyRanges(v, snap.rangeReader.sqliteFile, snap.maxSeq, {
+        threads: opts.threads ?? defaultRangeThreads(),
+        minRows: opts.minRowsPerThread ?? MIN_RANGE,
+      });
+    }
+    const threads = v.position.seq > 0 ? 0 : (opts.threads ?? (large ? defaultVerifyThreads() : 0));
     const pool = threads > 0 ? new HashPool(threads) : undefined;
     try {
-      await new FastPath(v, pool).run(snap.rows(opts.batchSize ?? 4096));
+      await new FastPath(v, pool).run(snap.rows(opts.batchSize ?? 4096, v.position.seq));
     } finally {
       await pool?.close();
     }
@@ -62,11 +73,80 @@ export async function verifyStore(
   }
 }
 
+/** What a range thread found (threads/verify-range.js). */
+interface RangeResult {
+  ok: boolean;
+  firstPrev: string | null;
+  lastPrev: string | null;
+  lastLeaf: string | null;
+  pinLeaves: [number, string][];
+  error?: string;
+}
+
+/** Rows each range thread takes at least: fewer are not worth a thread. */
+const MIN_RANGE = 25_000;
+
+/**
+ * Verifies rows 1 up to the newest pin within the ledger on threads that each read and check their own
+ * seq range (threads/verify-range.js), then joins the ranges end to end: each range must start where
+ * the one before ended, and every pinned seq must hold the leaf hash its checkpoints sign. On success the
+ * verifier moves past those rows; on any doubt it is left untouched and the caller's single-reader path
+ * verifies from the start and names the first bad record exactly.
+ */
+export async function verifyRanges(
+  v: LedgerVerifier,
+  file: string,
+  maxSeq: number,
+  opts: { threads: number; minRows: number },
+): Promise<void> {
+  const last = [...v.anchors.pins.keys()].reduce((m, seq) => (seq <= maxSeq && seq > m ? seq : m), 0);
+  if (last === 0) return;
+  const n = Math.max(1, Math.min(opts.threads, Math.floor(last / opts.minRows)));
+  const pins = [...v.anchors.pins.keys()].filter((seq) => seq <= last);
+  const ranges = Array.from({ length: n }, (_, i) => ({
+    from: Math.floor((last * i) / n) + 1,
+    to: Math.floor((last * (i + 1)) / n),
+  }));
+  const results = await Promise.all(
+    ranges.map((r) => runRange({ file, ...r, pins: pins.filter((seq) => seq >= r.from && seq <= r.to) })),
+  );
+  let prev = v.position.leafHash;
+  for (const r of results) {
+    if (!r.ok || r.firstPrev !== prev || r.lastLeaf === null) return;
+    prev = r.lastLeaf;
+    for (const [seq, leaf] of r.pinLeaves) if (v.anchors.pins.get(seq)!.some((h) => h !== leaf)) return;
+  }
+  v.skipVerified({ seq: last, leafHash: prev, prevHash: results[results.length - 1]!.lastPrev! });
+}
+
+function runRange(job: { file: string; from: number; to: number; pins: number[] }): Promise<RangeResult> {
+  return new Promise((resolve) => {
+    const w = new Worker(path.join(__dirname, 'threads', 'verify-range.js'), { workerData: job });
+    let settled = false;
+    const done = (r: RangeResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(r);
+    };
+    const failed = (error: string): RangeResult => ({
+      ok: false,
+      firstPrev: null,
+      lastPrev: null,
+      lastLeaf: null,
+      pinLeaves: [],
+      error,
+    });
+    w.once('message', (m: RangeResult) => done(m));
+    w.once('error', (err) => done(failed(err.message)));
+    w.once('exit', (code) => done(failed(`range thread exited with code ${code}`)));
+  });
+}
+
 class FastPath {
   private readonly pinSeqs: number[];
   private pinIdx = 0;
   private segment: RawRecordRow[] = [];
-  private base = 0;
+  private base: number;
   private prevLeaf: string;
   private slow = false;
   private stopped = false;
@@ -77,6 +157,7 @@ class FastPath {
   ) {
     this.pinSeqs = [...v.anchors.pins.keys()].sort((a, b) => a - b);
     this.prevLeaf = v.position.leafHash;
+    this.base = v.position.seq;
   }
 
   async run(batches: AsyncIterable<RawRecordRow[]>): Promise<void> {

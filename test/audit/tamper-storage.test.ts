@@ -4,7 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditRecord } from '../../src/audit';
-import { SqliteAuditStore, verifyStore } from '../../src/audit';
+import type { VerifyStoreOptions } from '../../src/audit';
+import { LedgerVerifier, SqliteAuditStore, verifyStore } from '../../src/audit';
+import { rowLeafHash } from '../../src/audit/threads/row-hash';
+import { verifyRanges } from '../../src/audit/verify-store';
 import { checkpointValues, recordValues } from '../../src/audit/store';
 import { buildLedger, firstDifference, forge, prng, testKey } from './ledger-fixture';
 
@@ -100,10 +103,16 @@ const ATTACKS: Record<string, (db: Database.Database, rnd: Rng) => string> = {
   },
 };
 
-describe('audit ledger tamper suite (SQL against the SQLite file)', () => {
+/** The single-reader path, and range threads (3 of them on this 40-record ledger) that join their ranges. */
+const MODES: [string, VerifyStoreOptions][] = [
+  ['one reader', { threads: 0 }],
+  ['range threads', { threads: 3, minRowsPerThread: 4 }],
+];
+
+describe.each(MODES)('audit ledger tamper suite (SQL against the SQLite file), %s', (_mode, opts) => {
   it('verifies the genuine file', async () => {
     const store = SqliteAuditStore.open({ file: pristineFile, create: false });
-    await expect(verifyStore(store, [signer.publicKey])).resolves.toMatchObject({ ok: true, checked: N });
+    await expect(verifyStore(store, [signer.publicKey], opts)).resolves.toMatchObject({ ok: true, checked: N });
     await store.close();
   });
 
@@ -122,7 +131,7 @@ describe('audit ledger tamper suite (SQL against the SQLite file)', () => {
         const stored: AuditRecord[] = [];
         for await (const b of store.scan()) stored.push(...b);
         const expected = firstDifference(records, stored);
-        const result = await verifyStore(store, [signer.publicKey]);
+        const result = await verifyStore(store, [signer.publicKey], opts);
         if (expected === undefined || result.ok || result.firstBadSeq !== expected) {
           misses.push(`#${n} ${detail}: expected ${String(expected)}, got ${JSON.stringify(result)}`);
         }
@@ -132,5 +141,72 @@ describe('audit ledger tamper suite (SQL against the SQLite file)', () => {
       }
     }
     expect(misses).toEqual([]);
+  });
+});
+
+describe('range threads (verifyRanges)', () => {
+  const verifier = () => new LedgerVerifier(checkpoints, [signer.publicKey]);
+
+  it('accept the genuine rows up to the newest checkpoint, read in ranges joined end to end', async () => {
+    for (const threads of [1, 2, 3, 7]) {
+      const v = verifier();
+      await verifyRanges(v, pristineFile, N, { threads, minRows: 1 });
+      expect(v.position).toMatchObject({ seq: maxCheckpoint, leafHash: records[maxCheckpoint - 1]!.leafHash });
+    }
+  });
+
+  it('accept nothing when any range is off: the one-reader path then names the record', async () => {
+    const attacks: [string, string, unknown[]][] = [
+      ['a record edited at a range boundary', "UPDATE audit_records SET actor_id = 'mallory' WHERE seq = ?", [21]],
+      ['a record deleted inside a range', 'DELETE FROM audit_records WHERE seq = ?', [7]],
+      // Rehashing the rest of a range keeps each range sound on its own; the join or the pin catches it.
+      [
+        'the first record rewritten with a fresh chain',
+        'UPDATE audit_records SET prev_hash = ? WHERE seq = ?',
+        [hex(), 1],
+      ],
+    ];
+    for (const [what, sql, args] of attacks) {
+      const file = path.join(root, `ranges-${what.length}.db`);
+      fs.copyFileSync(pristineFile, file);
+      const db = new Database(file);
+      db.prepare(sql).run(...args);
+      db.close();
+      const v = verifier();
+      await verifyRanges(v, file, N, { threads: 2, minRows: 1 });
+      expect({ what, seq: v.position.seq }).toEqual({ what, seq: 0 });
+    }
+  });
+
+  it('join ranges rehashed by a forger only where every pin agrees', async () => {
+    // A forger rewrites record 12 and rehashes the chain from there to the end: every range is internally
+    // consistent, but the leaf hashes at the pinned seqs no longer match the signed checkpoints.
+    const file = path.join(root, 'ranges-rehashed.db');
+    fs.copyFileSync(pristineFile, file);
+    const db = new Database(file);
+    const rows = db.prepare(`SELECT ${COLS} FROM audit_records ORDER BY seq`).raw().all() as unknown[][];
+    let prev = rows[10]![12] as string;
+    const update = db.prepare('UPDATE audit_records SET actor_id = ?, prev_hash = ?, leaf_hash = ? WHERE seq = ?');
+    for (const row of rows.slice(11)) {
+      const edited = [...row];
+      if (edited[0] === 12) edited[7] = 'mallory';
+      edited[11] = prev;
+      const leaf = rowLeafHash(edited)!;
+      update.run(edited[7], edited[11], leaf, edited[0]);
+      prev = leaf;
+    }
+    db.close();
+    const v = verifier();
+    await verifyRanges(v, file, N, { threads: 3, minRows: 1 });
+    expect(v.position.seq).toBe(0);
+    // Both paths then name the first pinned record that disagrees with its checkpoint (15: one every 5).
+    const store = SqliteAuditStore.open({ file, create: false });
+    try {
+      const ranged = await verifyStore(store, [signer.publicKey], { threads: 3, minRowsPerThread: 4 });
+      expect(ranged).toMatchObject({ ok: false, firstBadSeq: 15 });
+      expect(ranged).toEqual(await verifyStore(store, [signer.publicKey], { threads: 0 }));
+    } finally {
+      await store.close();
+    }
   });
 });
