@@ -32,11 +32,18 @@ export interface BundleStamp {
   sources?: string;
 }
 
+/**
+ * Modules each workflow thread loads once and every run shares (see src/workflows/preload.ts): the
+ * stateless libraries workflow code uses, and `long` (Temporal's protobuf layer; pure).
+ */
+export const SHARED_WORKFLOW_MODULES = [require.resolve('../workflows/preload'), 'long'];
+
 /** Bundles workflow code (webpack); pass the result to several workers to save seconds each. */
 export async function bundleWorkflows(logger?: Logger): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
+    preloadModules: SHARED_WORKFLOW_MODULES,
     logger: logger ? sdkLogger(logger.child({ component: 'bundler' })) : undefined,
   });
 }
