@@ -2,8 +2,9 @@
 // build's workflow bundle) on a Temporal dev server; BENCH_WAITING_RUNS runs (default 1,000) of a playbook
 // whose one step is an approval are started, and the worker's resident set size (RSS, from /proc or ps) is
 // read once every run is waiting. Baseline: the same worker's RSS when idle (started and polling, before the
-// first run), and after one run waits (the workflow code is then loaded). Prints them, the growth per waiting
-// run and the ratio; `--json` prints one JSON document.
+// first run), and after one run waits (the workflow code is then loaded). Measured twice, each with its own
+// worker: with the default settings, and with the bounded-memory profile (BOUNDED_ENV below). Prints them,
+// the growth per waiting run and the ratios; `--json` prints one JSON document.
 // BENCH_WAITING_STARTERS sets how many starts are in flight at once (default 32).
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
@@ -69,24 +70,34 @@ async function pool(items, concurrency, fn) {
   );
 }
 
-lib.runBench('memory', async (figures) => {
-  const { dir, cleanup } = lib.tempDir('memory');
-  const server = await lib.startTemporal();
-  const model = await lib.zeroLatencyModel();
-  const env = lib.benchEnv({ server, dir, baseURL: model.baseURL, taskQueue: 'bench-waiting' });
+/**
+ * The bounded-memory profile (docs/operations.md "Memory"): a small sticky cache, glibc malloc told to
+ * return freed memory (few arenas, trim and mmap thresholds), and a cap on V8's old space per isolate.
+ */
+const BOUNDED_ENV = {
+  WARDEN_WORKER_MAX_CACHED_WORKFLOWS: '16',
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  NODE_OPTIONS: '--max-old-space-size=160',
+};
+
+/** One worker, idle then with RUNS runs waiting; its own task queue. Returns the figures. */
+async function measureWorker(label, { server, dir, model }, workerEnv) {
+  const taskQueue = `bench-waiting-${label}`;
+  const env = lib.benchEnv({ server, dir, baseURL: model.baseURL, taskQueue });
   let worker;
   let sampler;
+  const killOnExit = () => worker?.kill('SIGKILL');
   // The worker is this process's child: it must not outlive the benchmark, however the benchmark ends.
-  process.once('exit', () => worker?.kill('SIGKILL'));
-  process.once('SIGTERM', () => process.exit(143));
-  process.once('SIGINT', () => process.exit(130));
+  process.once('exit', killOnExit);
   try {
-    worker = await startWorker(env);
+    worker = await startWorker({ ...env, ...workerEnv });
     const exited = new Promise((r) => worker.on('exit', r));
     const client = await WardenClient.connect(loadConfig(env), { attestAs: 'http' });
     await sleep(SETTLE_MS);
     const idle = rssMb(worker.pid);
-    lib.say(`worker idle (baseline)              RSS ${idle.toFixed(1)} MB`);
+    lib.say(`[${label}] worker idle (baseline)              RSS ${idle.toFixed(1)} MB`);
 
     const start = (workflowId) =>
       client.start(
@@ -125,13 +136,14 @@ lib.runBench('memory', async (figures) => {
       }
     };
     // One run first: the worker then has the workflow bundle loaded, so what follows is the cost per run.
-    await start('bench-waiting-first');
-    await allWaitingOf(['bench-waiting-first'], Date.now() + 5 * 60_000);
+    const firstId = `bench-waiting-${label}-first`;
+    await start(firstId);
+    await allWaitingOf([firstId], Date.now() + 5 * 60_000);
     await sleep(SETTLE_MS);
     const first = rssMb(worker.pid);
-    lib.say(`1 run waiting (workflow code loaded) RSS ${first.toFixed(1)} MB`);
+    lib.say(`[${label}] 1 run waiting (workflow code loaded) RSS ${first.toFixed(1)} MB`);
 
-    const ids = Array.from({ length: RUNS }, (_, i) => `bench-waiting-${i}`);
+    const ids = Array.from({ length: RUNS }, (_, i) => `bench-waiting-${label}-${i}`);
     const t0 = Date.now();
     let peak = first;
     sampler = setInterval(() => (peak = Math.max(peak, rssMb(worker.pid))), 250);
@@ -144,13 +156,18 @@ lib.runBench('memory', async (figures) => {
     clearInterval(sampler);
     peak = Math.max(peak, waiting, settled);
     lib.say(
-      `${RUNS} runs waiting for approval       RSS ${waiting.toFixed(1)} MB (${settled.toFixed(1)} MB ${SETTLE_MS / 1000} s later, peak ${peak.toFixed(1)} MB; all waiting after ${allWaiting.toFixed(1)} s)`,
+      `[${label}] ${RUNS} runs waiting for approval       RSS ${waiting.toFixed(1)} MB (${settled.toFixed(1)} MB ${SETTLE_MS / 1000} s later, peak ${peak.toFixed(1)} MB; all waiting after ${allWaiting.toFixed(1)} s)`,
     );
     const perRunKb = ((settled - first) * 1024) / RUNS;
     lib.say(
-      `waiting/idle = ${(settled / idle).toFixed(2)}x the idle worker's RSS (${perRunKb.toFixed(1)} kB per waiting run after the first)`,
+      `[${label}] waiting/idle = ${(settled / idle).toFixed(2)}x the idle worker's RSS (${perRunKb.toFixed(1)} kB per waiting run after the first)`,
     );
-    Object.assign(figures, {
+    await client.close();
+    worker.kill('SIGTERM');
+    const killer = setTimeout(() => worker.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(killer);
+    return {
       runs: RUNS,
       idleRssMb: lib.round(idle, 1),
       firstRunRssMb: lib.round(first, 1),
@@ -159,15 +176,29 @@ lib.runBench('memory', async (figures) => {
       perRunKb: lib.round(perRunKb, 1),
       secondsToAllWaiting: lib.round(allWaiting, 1),
       ratio: lib.round(settled / idle, 3),
-    });
-    await client.close();
-    worker.kill('SIGTERM');
-    const killer = setTimeout(() => worker.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(killer);
+    };
   } finally {
     clearInterval(sampler);
     if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    process.off('exit', killOnExit);
+  }
+}
+
+lib.runBench('memory', async (figures) => {
+  const { dir, cleanup } = lib.tempDir('memory');
+  const server = await lib.startTemporal();
+  const model = await lib.zeroLatencyModel();
+  process.once('SIGTERM', () => process.exit(143));
+  process.once('SIGINT', () => process.exit(130));
+  try {
+    // The settings as shipped (the default sticky cache), then the bounded-memory profile.
+    Object.assign(figures, await measureWorker('default', { server, dir, model }, {}));
+    figures.bounded = await measureWorker('bounded', { server, dir, model }, BOUNDED_ENV);
+    lib.say(
+      `bounded profile: ${figures.bounded.waitingRssMb} MB with ${RUNS} runs waiting = ` +
+        `${(figures.bounded.waitingRssMb / figures.waitingRssMb).toFixed(2)}x the default settings' ${figures.waitingRssMb} MB`,
+    );
+  } finally {
     model.close();
     await server.stop();
     cleanup();

@@ -81,6 +81,9 @@ describe('benchmark suite smoke (tiny sizes: that it runs, not how fast)', () =>
       expect({ file, notFinite, error: doc[file]?.error }).toEqual({ file, notFinite: [], error: undefined });
       expect(doc[file]?.loadavg).toHaveLength(3);
     }
+    // The memory benchmark measures a second worker with the bounded-memory profile.
+    const bounded = (doc['memory.bench.js']?.figures?.bounded ?? {}) as Record<string, unknown>;
+    expect(['idleRssMb', 'waitingRssMb', 'perRunKb'].filter((k) => !Number.isFinite(bounded[k]))).toEqual([]);
     const audit = doc['audit.bench.js']?.results ?? [];
     expect(audit.length).toBeGreaterThan(0);
     expect(audit.every((r) => typeof r.recordsPerSec === 'number' && Number.isFinite(r.recordsPerSec))).toBe(true);
