@@ -3,7 +3,7 @@
 // whose one step is an approval are started, and the worker's resident set size (RSS, from /proc or ps) is
 // read once every run is waiting. Baseline: the same worker's RSS when idle (started and polling, before the
 // first run), and after one run waits (the workflow code is then loaded). Measured twice, each with its own
-// worker: with the default settings, and with the bounded-memory profile (BOUNDED_ENV below). Prints them,
+// worker: with the default settings, and with the bounded-memory profile the Kubernetes worker ships with. Prints them,
 // the growth per waiting run and the ratios; `--json` prints one JSON document.
 // BENCH_WAITING_STARTERS sets how many starts are in flight at once (default 32).
 'use strict';
@@ -11,6 +11,7 @@ const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { clearInterval, clearTimeout, setInterval } = require('node:timers');
+const YAML = require('yaml');
 const lib = require('./lib');
 
 const RUNS = Number(process.env.BENCH_WAITING_RUNS ?? 1000);
@@ -70,17 +71,31 @@ async function pool(items, concurrency, fn) {
   );
 }
 
+/** Environment variables of the bounded-memory profile (docs/operations.md "Memory"). */
+const PROFILE_KEYS = [
+  'WARDEN_WORKER_MAX_CACHED_WORKFLOWS',
+  'NODE_OPTIONS',
+  'MALLOC_ARENA_MAX',
+  'MALLOC_TRIM_THRESHOLD_',
+  'MALLOC_MMAP_THRESHOLD_',
+];
+
 /**
- * The bounded-memory profile (docs/operations.md "Memory"): a small sticky cache, glibc malloc told to
- * return freed memory (few arenas, trim and mmap thresholds), and a cap on V8's old space per isolate.
+ * The bounded-memory profile as shipped: read from the Kubernetes worker Deployment (a small sticky cache,
+ * glibc malloc told to return freed memory, V8's old space capped per isolate), so the figure is the
+ * manifest's own.
  */
-const BOUNDED_ENV = {
-  WARDEN_WORKER_MAX_CACHED_WORKFLOWS: '16',
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_TRIM_THRESHOLD_: '131072',
-  MALLOC_MMAP_THRESHOLD_: '131072',
-  NODE_OPTIONS: '--max-old-space-size=160',
-};
+function boundedProfile() {
+  const file = path.join(__dirname, '..', 'deploy', 'kubernetes', 'warden.yaml');
+  const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS());
+  const worker = docs.find(
+    (d) => d?.kind === 'Deployment' && d.spec?.template?.spec?.containers?.[0]?.args?.[0] === 'worker',
+  )?.spec.template.spec.containers[0];
+  const env = Object.fromEntries((worker?.env ?? []).map((e) => [e.name, e.value]));
+  const missing = PROFILE_KEYS.filter((k) => env[k] === undefined);
+  if (missing.length) throw new Error(`${file}: the worker Deployment does not set ${missing.join(', ')}`);
+  return Object.fromEntries(PROFILE_KEYS.map((k) => [k, String(env[k])]));
+}
 
 /** One worker, idle then with RUNS runs waiting; its own task queue. Returns the figures. */
 async function measureWorker(label, { server, dir, model }, workerEnv) {
@@ -193,7 +208,7 @@ lib.runBench('memory', async (figures) => {
   try {
     // The settings as shipped (the default sticky cache), then the bounded-memory profile.
     Object.assign(figures, await measureWorker('default', { server, dir, model }, {}));
-    figures.bounded = await measureWorker('bounded', { server, dir, model }, BOUNDED_ENV);
+    figures.bounded = await measureWorker('bounded', { server, dir, model }, boundedProfile());
     lib.say(
       `bounded profile: ${figures.bounded.waitingRssMb} MB with ${RUNS} runs waiting = ` +
         `${(figures.bounded.waitingRssMb / figures.waitingRssMb).toFixed(2)}x the default settings' ${figures.waitingRssMb} MB`,

@@ -182,7 +182,7 @@ export const SETTINGS = {
   },
   WARDEN_WORKER_MAX_CACHED_WORKFLOWS: {
     schema: z.coerce.number().int().min(1).max(100_000).default(128),
-    doc: 'Runs a worker keeps in memory between their workflow tasks (the sticky cache); others are replayed from history when they next move. Each cached run costs about 6.5 MB (the default, 128, about 850 MB); lower it for a small memory budget, raise it for many concurrently active runs on a larger machine (sizing: docs/operations.md).',
+    doc: 'Runs a worker keeps in memory between their workflow tasks (the sticky cache); others are replayed from history when they next move. Each cached run costs about 2 MB; lower it for a small memory budget (the Kubernetes worker ships 16: about 310 MB with 1,000 runs waiting), raise it to the runs a worker has active at once (sizing: docs/operations.md "Memory").',
   },
   WARDEN_SHUTDOWN_GRACE_MS: {
     schema: z.coerce.number().int().min(0).default(30_000),
