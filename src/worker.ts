@@ -228,7 +228,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     ...common,
     taskQueue: config.taskQueue,
     // Bounded: the SDK's default sizes the cache from the heap (thousands of runs on a large machine), and a
-    // cached run costs some 3 MB here; runs waiting for a human replay cheaply when their decision arrives.
+    // cached run costs some 2 MB here; runs waiting for a human replay cheaply when their decision arrives.
     maxCachedWorkflows: config.maxCachedWorkflows,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
