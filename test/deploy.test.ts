@@ -82,6 +82,9 @@ describe('deploy/', () => {
     expect(() => new Deployment(broken as never).validate()).toThrow(/replicas/);
   });
 
+  // The process runtime's own variables (Node, glibc's malloc): the bounded-memory profile, docs/operations.md.
+  const RUNTIME_ENV = new Set(['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_MMAP_THRESHOLD_']);
+
   it('configures Warden containers only with settings it knows, with probes and a drain longer than the grace period', () => {
     const known = new Set(allSettings().map((s) => s.name));
     for (const doc of docs.filter((d) => d.kind === 'Deployment')) {
@@ -91,7 +94,7 @@ describe('deploy/', () => {
       );
       const unknown = (container!.env ?? [])
         .map((e) => e.name)
-        .filter((n) => !known.has(n) && !n.startsWith('TEMPORAL_'));
+        .filter((n) => !known.has(n) && !n.startsWith('TEMPORAL_') && !RUNTIME_ENV.has(n));
       expect({ name: doc.metadata.name, unknown }).toEqual({ name: doc.metadata.name, unknown: [] });
       expect(() => loadConfig(env)).not.toThrow();
       expect(container!.readinessProbe).toMatchObject({ httpGet: { path: '/readyz' } });
