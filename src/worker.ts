@@ -136,7 +136,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
   const policy = opts.policy ?? loadPolicy(config);
   const connection = opts.connection ?? (await connectWorker(config));
   const client = await connectClient(config, 60_000); // a worker waits for its cluster longer than a CLI call
-  const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue);
+  const governor = new GovernorClient(client, config.governance.governorId, config.taskQueue, undefined, true);
   const ledger = opts.ledger ?? (await AuditLedger.open(config, logger.child({ component: 'audit' })));
   // MCP servers' tools (WARDEN_MCP_SERVERS_FILE), governed like every other tool (docs/mcp.md).
   const mcp = await connectMcpTools({

@@ -10,6 +10,8 @@ import { governorStateQuery, reportToolOutcomeSignal, setKillSwitchSignal } from
 /** The governor's state before anything was ever set. */
 export const INITIAL_GOVERNOR_STATE: GovernorState = { killSwitch: { engaged: false }, breakers: {}, changes: [] };
 
+const GOVERNOR_SUMMARY = 'Warden governor: fleet-wide kill switch and circuit breakers';
+
 /**
  * Reads and updates the fleet-wide governor (kill switch, circuit breakers): one entity workflow that
  * every worker sees and that survives restarts, because it lives in Temporal. Reads are cached for
@@ -23,9 +25,17 @@ export class GovernorClient {
     readonly governorId: string,
     private readonly taskQueue: string,
     private readonly cacheMs = 1_000,
+    /**
+     * Workers: when there is no governor (never started, or its execution deleted), start one and read
+     * as restoring until it has restored the switch from the audit ledger, rather than as "off".
+     */
+    private readonly startIfMissing = false,
   ) {}
 
-  /** Current state (cached). A governor that was never started reads as the initial state. */
+  /**
+   * Current state (cached). Without a governor: restoring while one starts (`startIfMissing`), else the
+   * initial state.
+   */
   async state(fresh = false): Promise<GovernorState> {
     if (!fresh && this.cached && Date.now() - this.cached.at < this.cacheMs) return this.cached.state;
     let state: GovernorState;
@@ -33,7 +43,17 @@ export class GovernorClient {
       state = await this.client.workflow.getHandle(this.governorId).query(governorStateQuery);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
-      state = INITIAL_GOVERNOR_STATE;
+      if (!this.startIfMissing) return INITIAL_GOVERNOR_STATE;
+      // A kill switch engaged before the governor's execution was deleted is in the ledger: the new governor
+      // restores it, and writes wait for that instead of reading "off" from nothing.
+      await this.client.workflow.start('governor', {
+        workflowId: this.governorId,
+        taskQueue: this.taskQueue,
+        args: [{}],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: GOVERNOR_SUMMARY,
+      });
+      return { ...INITIAL_GOVERNOR_STATE, restoring: true };
     }
     this.cached = { at: Date.now(), state };
     return state;
@@ -46,7 +66,7 @@ export class GovernorClient {
       args: [{}],
       signal,
       signalArgs: [payload],
-      staticSummary: 'Warden governor: fleet-wide kill switch and circuit breakers',
+      staticSummary: GOVERNOR_SUMMARY,
     });
     this.cached = undefined;
   }

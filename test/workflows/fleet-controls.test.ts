@@ -179,6 +179,28 @@ describe('fleet-wide controls: kill switch, circuit breaker, rate limit (real Te
       expect(seen.filter((st) => !st.restoring && !st.killSwitch.engaged)).toEqual([]);
       await new Promise((r) => setTimeout(r, 1_500));
       expect(writesOf(id).length).toBe(heldAt);
+      // Delete the governor's execution outright (what anyone with Temporal admin access can do): workers that
+      // find no governor start one, which restores the switch from the ledger; they never read "off" from nothing.
+      const deletedRunId = (await stack.client.temporal.workflow.getHandle(governorId).describe()).runId;
+      await stack.client.temporal.workflowService.deleteWorkflowExecution({
+        namespace: stack.config.temporal.namespace,
+        workflowExecution: { workflowId: governorId },
+      });
+      const reborn = await waitFor(
+        () =>
+          stack.client.temporal.workflow
+            .getHandle(governorId)
+            .describe()
+            .catch(() => undefined),
+        (d) => !!d && d.runId !== deletedRunId && d.status.name === 'RUNNING',
+      );
+      expect(reborn!.runId).not.toBe(deletedRunId);
+      const restored = await waitFor(
+        () => stack.client.governor(governorId).state(true),
+        (st) => !st.restoring,
+      );
+      expect(restored.killSwitch).toMatchObject({ engaged: true, by: 'alice' });
+      expect(writesOf(id).length).toBe(heldAt);
       expect((await runCli(['kill-switch', 'off', '--as', 'carol'], env)).code).toBe(0);
       const result = await stack.client.result<{ outputs: { each: { succeeded: number } } }>(id);
       expect(result.outputs.each.succeeded).toBe(60);
