@@ -5,6 +5,7 @@ import { formatIssues } from '../governance/issues';
 import type { RunPlaybookInput, RunPlaybookResult } from './catalog';
 import { Run } from './engine/runner';
 import { CANCELLED_RUN_FAILS_PATCH, isPatched } from './engine/patches';
+import { oversizedResult } from './engine/result-limit';
 
 /**
  * Runs a playbook — action, approval, branch and forEach steps — under one governance layer: every
@@ -69,27 +70,14 @@ export async function runPlaybook(input: RunPlaybookInput): Promise<RunPlaybookR
   });
 }
 
-/** Largest run result returned (Temporal refuses a payload over 2 MB; this leaves room for the encoding). */
-export const RESULT_MAX_CHARS = 1_500_000;
+export { RESULT_MAX_CHARS } from './engine/result-limit';
 
 /**
- * The run's result, or a clear failure when it is too large to return: Temporal refuses the completion of
- * a workflow whose result is over its payload limit, and retries the task for ever — the run never ends.
- * Every step has run and is audited by then; only the outputs cannot be handed back.
+ * The run's result, or a clear failure when it is too large to return. The runner already ends such a run
+ * as failed (so its ledger says so); this is the last guard before Temporal would refuse the completion.
  */
 export function resultThatFits(result: RunPlaybookResult): RunPlaybookResult {
-  const chars = JSON.stringify(result).length;
-  if (chars <= RESULT_MAX_CHARS) return result;
-  const largest = Object.entries(result.outputs)
-    .map(([stepId, out]) => [stepId, JSON.stringify(out ?? null).length] as const)
-    .sort((a, b) => b[1] - a[1])[0];
-  throw ApplicationFailure.create({
-    type: FailureType.BudgetExceeded,
-    nonRetryable: true,
-    message:
-      `the run's result is ${(chars / 1e6).toFixed(1)} MB, over the ${RESULT_MAX_CHARS / 1e6} MB a run can return ` +
-      `(Temporal's payload limit)${largest ? `; the largest output is step ${largest[0]}'s (${(largest[1] / 1e6).toFixed(1)} MB)` : ''}. ` +
-      'Every step ran and is in the audit ledger. Return less: `collect: failures` on a large forEach, or ' +
-      'write bulky outputs to a case or a ticket instead of the run result',
-  });
+  const message = oversizedResult(result);
+  if (!message) return result;
+  throw ApplicationFailure.create({ type: FailureType.BudgetExceeded, nonRetryable: true, message });
 }

@@ -1,3 +1,4 @@
+import { AuditLedger } from '../../src/audit';
 import type { Playbook } from '../../src/governance/steps';
 import { MIRRORED_DECISIONS_MAX } from '../../src/workflows/engine/journal';
 import { testPolicy } from '../harness/policies';
@@ -120,5 +121,44 @@ describe('forEach at scale: histories stay bounded (real Temporal dev server)', 
     const last = await size(`${workflowId}--each--b${batches - 1}`);
     expect(first).toBeGreaterThan(0);
     expect(last).toBeLessThan(first * 1.25);
+  });
+
+  it('a run whose result is too large to return ends failed (BudgetExceeded), and its ledger says so', async () => {
+    // Four lookups of a 400 kB host name: each output echoes it, 1.6 MB of outputs in all.
+    const big = 'h'.repeat(400_000);
+    const steps: Playbook['steps'] = ['a', 'b', 'c', 'd'].map((id) => ({
+      id,
+      kind: 'action' as const,
+      tool: 'asset_lookup',
+      args: { host: '{{ input.big }}' },
+      context: {},
+      onError: 'fail' as const,
+    }));
+    const { workflowId } = await stack.client.start('runPlaybook', {
+      playbook: { name: 'too-large', steps },
+      input: { big },
+      initiator: 'olivia',
+    });
+    const failure = await stack.client.result(workflowId).then(
+      () => undefined,
+      (err: unknown) => err as { cause?: { type?: string; message?: string } },
+    );
+    expect(failure?.cause).toMatchObject({
+      type: 'BudgetExceeded',
+      message: expect.stringMatching(/^the run's result is 1\.6 MB, over the 1\.5 MB a run can return/),
+    });
+    const ledger = await AuditLedger.open(stack.config);
+    try {
+      const types = (await ledger.store.list({ workflowId })).map((r) => r.type);
+      expect(types.filter((t) => t.startsWith('run.'))).toEqual(['run.started', 'run.failed']);
+      const ended = (await ledger.store.list({ workflowId })).find((r) => r.type === 'run.failed')!;
+      expect(ended.data).toMatchObject({ status: 'failed', error: { type: 'BudgetExceeded' } });
+    } finally {
+      await ledger.close();
+    }
+    expect(await stack.client.runState(workflowId)).toMatchObject({
+      status: 'failed',
+      error: { type: 'BudgetExceeded' },
+    });
   });
 });

@@ -19,6 +19,7 @@ import { decide, enforce, governedCall } from './governed-call';
 import { registerRunHandlers } from './handlers';
 import { Interrupts } from './interrupts';
 import { Journal } from './journal';
+import { oversizedResult } from './result-limit';
 import { VERIFIED_INITIATOR_PATCH, isPatched, settlePatchesAtStart } from './patches';
 import type { RunState, StepError, StepRecord } from './state';
 import { Taint } from './step-context';
@@ -198,12 +199,37 @@ export class Run implements FanOutContext {
           await this.runFinally(finallySteps, scope, { status: 'cancelled' });
         throw err;
       }
-      return finallySteps.length ? await this.runFinally(finallySteps, scope, outcome) : outcome;
+      const ended = finallySteps.length ? await this.runFinally(finallySteps, scope, outcome) : outcome;
+      return this.resultMustFit(ended);
     } finally {
       // Recorded even when the run was cancelled: the final flush must not be cancelled with it.
       this.journal.runEnded();
       await CancellationScope.nonCancellable(() => this.journal.flush());
     }
+  }
+
+  /**
+   * A run that completed with a result too large to return ends failed (BudgetExceeded) here, before its
+   * end is recorded, so the ledger says how it ended; the result it would return is what run-playbook.ts
+   * builds from the same state.
+   */
+  private resultMustFit(outcome: { status: RunState['status']; error?: StepError }): {
+    status: RunState['status'];
+    error?: StepError;
+  } {
+    if (outcome.status !== 'completed' && outcome.status !== 'completed_with_failures') return outcome;
+    const s = this.state;
+    const message = oversizedResult({
+      status: outcome.status,
+      outputs: this.outputs,
+      steps: s.steps,
+      decisions: s.decisions,
+      ...(s.decisionsNotShown ? { decisionsNotShown: s.decisionsNotShown } : {}),
+    });
+    if (!message) return outcome;
+    s.status = 'failed';
+    s.error = { type: FailureType.BudgetExceeded, message };
+    return { status: 'failed', error: s.error };
   }
 
   /**
