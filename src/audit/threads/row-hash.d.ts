@@ -6,3 +6,5 @@ export function rowCanonical(row: RawRecordRow): string | undefined;
 export function rowLeafHash(row: RawRecordRow): string | undefined;
 /** For each row, 1 when its leaf_hash column equals the hash of its other columns, else 0. */
 export function checkRows(rows: RawRecordRow[]): Uint8Array;
+/** The record columns, in the order rows hold them. */
+export const RECORD_COLUMNS: string;

@@ -19,6 +19,10 @@ const sha256Hex =
     ? (text) => crypto.hash('sha256', text, 'hex')
     : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
+/** The record columns, in the order rows hold them (the SQL select list of every reader and writer). */
+const RECORD_COLUMNS =
+  'seq, ts, idempotency_key, workflow_id, run_id, type, actor_kind, actor_id, data, trace_id, span_id, prev_hash, leaf_hash';
+
 const J = JSON.stringify;
 const DIGITS = /^[1-9][0-9]*$/;
 
@@ -76,4 +80,4 @@ function checkRows(rows) {
   return flags;
 }
 
-module.exports = { rowCanonical, rowLeafHash, checkRows };
+module.exports = { RECORD_COLUMNS, rowCanonical, rowLeafHash, checkRows };

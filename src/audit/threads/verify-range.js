@@ -6,17 +6,16 @@
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
-const { rowLeafHash } = require('./row-hash');
-
-const COLUMNS =
-  'seq, ts, idempotency_key, workflow_id, run_id, type, actor_kind, actor_id, data, trace_id, span_id, prev_hash, leaf_hash';
+const { RECORD_COLUMNS, rowLeafHash } = require('./row-hash');
 
 /** Checks rows `from`..`to` of the ledger in `file`; `pins` are the seqs whose leaf hashes to report. */
 function checkRange(file, from, to, pins) {
   const pinned = new Set(pins);
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const stmt = db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE seq BETWEEN ? AND ? ORDER BY seq`).raw(true);
+    const stmt = db
+      .prepare(`SELECT ${RECORD_COLUMNS} FROM audit_records WHERE seq BETWEEN ? AND ? ORDER BY seq`)
+      .raw(true);
     const out = { ok: true, firstPrev: null, lastPrev: null, lastLeaf: null, pinLeaves: [] };
     let expected = from;
     for (const r of stmt.iterate(from, to)) {
