@@ -39,6 +39,12 @@ export interface PostgresAuditStoreOptions {
   poolSize?: number;
   /** Clock for record timestamps and checkpoint decisions (tests). */
   now?: () => Date;
+  /**
+   * How long accepted appends gather before this process seals them (ms). Batching concurrent writers
+   * into one sealing transaction is what lets the ledger keep up; `append` (which waits for its seal)
+   * and `close` do not wait for it. @default 25
+   */
+  sealDelayMs?: number;
 }
 
 /** `postgres://host:port/db` with credentials and parameters removed, safe to print. */
@@ -74,8 +80,11 @@ export class PostgresAuditStore implements AuditStore {
     private readonly sealerPool: Pool,
     readonly location: string,
     private readonly now: () => Date,
+    sealDelayMs: number,
   ) {
-    this.sealer = new PostgresSealer(sealerPool, now);
+    this.sealer = new PostgresSealer(sealerPool, now, sealDelayMs, (err) =>
+      this.warn(`audit sealing failed: ${err.message}`),
+    );
   }
 
   /**
@@ -110,7 +119,7 @@ export class PostgresAuditStore implements AuditStore {
     }
     const sealerPool = new Pool({ connectionString: opts.connectionString, max: 1, connectionTimeoutMillis: 60_000 });
     sealerPool.on('error', () => undefined);
-    return new PostgresAuditStore(pool, sealerPool, location, opts.now ?? (() => new Date()));
+    return new PostgresAuditStore(pool, sealerPool, location, opts.now ?? (() => new Date()), opts.sealDelayMs ?? 25);
   }
 
   async append(input: AppendInput): Promise<AuditRecord> {
@@ -146,7 +155,7 @@ export class PostgresAuditStore implements AuditStore {
     // Keys not inserted now were known before (sealed, or waiting): check they name the same record.
     const known = parsed.filter((p) => !accepted.has(p.idempotencyKey));
     if (known.length) await this.resolveKnown(this.pool, known, receipts, parsed);
-    void this.sealer.drain().catch((err: unknown) => this.warn(`audit sealing failed: ${(err as Error).message}`));
+    this.sealer.schedule();
     return receipts;
   }
 
@@ -300,6 +309,7 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async close(): Promise<void> {
+    this.sealer.cancelScheduled();
     await this.sealer.drain().catch(() => undefined);
     if (!this.pool.ended) await this.pool.end();
     if (!this.sealerPool.ended) await this.sealerPool.end();

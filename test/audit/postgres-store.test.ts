@@ -87,6 +87,42 @@ describe('PostgreSQL audit store', () => {
     await store.close();
   });
 
+  it('gathers concurrent appends into one sealing round after sealDelayMs, and seals at once when asked', async () => {
+    const url = await pg.freshDatabase();
+    const rec = (i: number) => ({
+      idempotencyKey: `run-2/audit/${i}`,
+      workflowId: 'wf-2',
+      type: 'tool.executed',
+      actor: { kind: 'system' as const, id: 'warden' },
+      data: { i, note: `record ${i}` },
+    });
+    // A delay longer than the test: nothing is sealed until something asks.
+    const slow = await PostgresAuditStore.open({ connectionString: url, sealDelayMs: 600_000 });
+    await Promise.all([1, 2, 3, 4].map((i) => slow.appendMany([rec(i)])));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await slow.backlog()).count).toBe(4);
+    // append waits for its own seal, and takes the gathered records along in order of arrival.
+    const fifth = await slow.append(rec(5));
+    expect(fifth.seq).toBe(5);
+    expect((await slow.backlog()).count).toBe(0);
+    await slow.close();
+    // A short delay seals by itself, and the payload copied inside the server is what was hashed.
+    const quick = await PostgresAuditStore.open({ connectionString: url, sealDelayMs: 20 });
+    await Promise.all([6, 7, 8].map((i) => quick.appendMany([rec(i)])));
+    const deadline = Date.now() + 10_000;
+    while ((await quick.backlog()).count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await quick.backlog()).count).toBe(0);
+    const sealed = await quick.list();
+    // Concurrent appends arrive in any order; each lands once, the awaited fifth after the first four.
+    const order = sealed.map((r) => (r.data as { i: number }).i);
+    expect(order.slice(0, 4).sort()).toEqual([1, 2, 3, 4]);
+    expect(order[4]).toBe(5);
+    expect(order.slice(5).sort()).toEqual([6, 7, 8]);
+    expect(sealed[7]!.data).toEqual({ i: order[7], note: `record ${order[7]}` });
+    expect(await verifyStore(quick, [])).toMatchObject({ ok: true, checked: 8 });
+    await quick.close();
+  });
+
   it('upgrades a ledger from before the intake, keeping its records and setting old checkpoints aside', async () => {
     const url = await pg.freshDatabase();
     const c = new Client({ connectionString: url });
