@@ -119,9 +119,9 @@ export class PostgresSealer {
     let result: SealResult;
     try {
       // One round trip: the simple protocol runs both statements (SEAL_LOCK is a constant, not input).
-      const begun = (await c.query(
-        `BEGIN; SELECT pg_try_advisory_xact_lock(${SEAL_LOCK}) AS ok`,
-      )) as unknown as { rows: { ok?: boolean }[] }[];
+      const begun = (await c.query(`BEGIN; SELECT pg_try_advisory_xact_lock(${SEAL_LOCK}) AS ok`)) as unknown as {
+        rows: { ok?: boolean }[];
+      }[];
       if (!begun[1]?.rows[0]?.ok) {
         await c.query('ROLLBACK');
         return { locked: false, sealed: 0, more: false };
@@ -173,12 +173,7 @@ export class PostgresSealer {
       const key = r[2] as string;
       if (r[last] === true || seen.has(key)) continue;
       seen.add(key);
-      const row: RawRecordRow = [
-        (head?.seq ?? 0) + 1,
-        ...(r.slice(1, last) as RawRecordRow),
-        head?.leafHash ?? GENESIS_HASH,
-        null,
-      ];
+      const row: RawRecordRow = [(head?.seq ?? 0) + 1, ...r.slice(1, last), head?.leafHash ?? GENESIS_HASH, null];
       row[12] = rowLeafHash(row);
       head = { seq: row[0] as number, leafHash: row[12] as string };
       rows.push(row);
