@@ -19,6 +19,8 @@ const GOVERNOR_SUMMARY = 'Warden governor: fleet-wide kill switch and circuit br
  */
 export class GovernorClient {
   private cached?: { at: number; state: GovernorState };
+  /** The query in flight, shared by every caller that needs a fresh state meanwhile. */
+  private reading?: { at: number; promise: Promise<GovernorState> };
 
   constructor(
     private readonly client: Client,
@@ -38,6 +40,38 @@ export class GovernorClient {
    */
   async state(fresh = false): Promise<GovernorState> {
     if (!fresh && this.cached && Date.now() - this.cached.at < this.cacheMs) return this.cached.state;
+    // Concurrent readers share one query (a burst of tool calls would otherwise send one each). A caller
+    // that asked for fresh state never gets an answer to a query sent before it asked.
+    const askedAt = Date.now();
+    if (!this.reading || (fresh && this.reading.at < askedAt)) {
+      const at = askedAt;
+      const promise = this.read(at).finally(() => {
+        if (this.reading?.promise === promise) this.reading = undefined;
+      });
+      this.reading = { at, promise };
+    }
+    return this.reading.promise;
+  }
+
+  /**
+   * The state if it can be had within `waitMs`: the cached state while fresh, else a shared query given
+   * that long; undefined otherwise. For callers that must not wait on Temporal for long (a local activity
+   * holds its run's workflow task, and the governor's query needs a workflow task of its own).
+   */
+  async stateWithin(waitMs: number): Promise<GovernorState | undefined> {
+    if (this.cached && Date.now() - this.cached.at < this.cacheMs) return this.cached.state;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
+    try {
+      const state = await Promise.race([this.state().catch(() => undefined), late]);
+      // "Restoring" is not an answer to act on here; the caller takes the path that waits for one.
+      return state?.restoring ? undefined : state;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async read(at: number): Promise<GovernorState> {
     let state: GovernorState;
     try {
       state = await this.client.workflow.getHandle(this.governorId).query(governorStateQuery);
@@ -55,7 +89,8 @@ export class GovernorClient {
       });
       return { ...INITIAL_GOVERNOR_STATE, restoring: true };
     }
-    this.cached = { at: Date.now(), state };
+    // An older query answering late does not replace a newer answer.
+    if (!this.cached || at >= this.cached.at) this.cached = { at, state };
     return state;
   }
 

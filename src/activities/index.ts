@@ -10,7 +10,8 @@ import type { WorkerDescription } from '../workflows/catalog';
 import type { GovernorClient } from './governor-client';
 import { createGovernanceActivities } from './governance';
 import type { ApprovalPendingNotice } from './notify';
-import { createToolActivities } from './tools';
+import { createToolActivities, createToolRunner } from './tools';
+import { GOVERNOR_WAIT_MS, createGovernedActionActivities } from './governed-action';
 import { createAuditActivities } from './audit';
 import { createIdentityActivities } from './identity';
 import type { AuditLedger } from '../audit';
@@ -50,9 +51,16 @@ export interface ActivityDeps {
 
 /** Builds every activity implementation. Every side effect Warden performs happens in one of these. */
 export function createActivities(deps: ActivityDeps) {
+  const governance = createGovernanceActivities(deps);
+  const runTool = createToolRunner(deps);
   return {
-    ...createGovernanceActivities(deps),
-    ...createToolActivities(deps),
+    ...governance,
+    ...createToolActivities(deps, runTool),
+    ...createGovernedActionActivities({
+      decideAction: (input) => governance.decideAction(input),
+      runTool,
+      governorState: () => deps.governor.stateWithin(GOVERNOR_WAIT_MS),
+    }),
     ...createLlmActivities(deps),
     ...createAuditActivities(deps),
     ...createIdentityActivities(deps),

@@ -12,7 +12,7 @@ import { HARNESS_ENV } from '../harness/env';
 import type { RecordedHistory } from '../harness/histories';
 import { loadHistories } from '../harness/histories';
 import { memoryLogger } from '../harness/temporal';
-import { AUDIT_BATCHES_PATCH, PATCH_EPOCH_1 } from '../../src/workflows/engine/patches';
+import { AUDIT_BATCHES_PATCH, PATCH_EPOCH_1, PATCH_EPOCH_2 } from '../../src/workflows/engine/patches';
 
 /*
  * Determinism regression test (CONVENTIONS.md item 13): every recorded history under
@@ -66,15 +66,31 @@ describe('workflow determinism: recorded histories replay against the current co
     }
   });
 
-  it('has runs from before the patch epoch (a marker per patch) and after it (one epoch marker, nothing else)', () => {
+  it('has runs from before the patch epochs (a marker per patch) and of each epoch (one epoch marker, nothing else)', () => {
     const runs = histories.filter((h) => h.workflowType === 'runPlaybook');
-    const epoch = runs.filter((h) => patchIds(h).includes(PATCH_EPOCH_1));
     const perPatch = runs.filter((h) => patchIds(h).includes(AUDIT_BATCHES_PATCH));
-    expect(epoch.length).toBeGreaterThan(0);
     expect(perPatch.length).toBeGreaterThan(0);
-    for (const h of epoch) expect(patchIds(h)).toEqual([PATCH_EPOCH_1]);
-    // Each patch costs the server a marker and a search-attribute upsert; the epoch run records one of each.
-    for (const h of epoch) expect(countOf(h, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)).toBe(1);
+    for (const marker of [PATCH_EPOCH_1, PATCH_EPOCH_2]) {
+      const epoch = runs.filter((h) => patchIds(h).includes(marker));
+      expect(epoch.length).toBeGreaterThan(0);
+      for (const h of epoch) expect(patchIds(h)).toEqual([marker]);
+      // Each patch costs the server a marker and a search-attribute upsert; the epoch run records one of each.
+      for (const h of epoch) expect(countOf(h, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)).toBe(1);
+    }
+  });
+
+  it('has epoch-2 runs whose allowed reads were decided and made in one local activity', () => {
+    const runs = histories.filter((h) => h.workflowType === 'runPlaybook' && patchIds(h).includes(PATCH_EPOCH_2));
+    const localActivityTypes = (h: RecordedHistory) =>
+      h.history.events!.flatMap((e) => {
+        const m = e.markerRecordedEventAttributes;
+        if (m?.markerName !== 'core_local_activity') return [];
+        const data = m.details?.data?.payloads?.[0]?.data;
+        return data
+          ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type]
+          : [];
+      });
+    expect(runs.flatMap(localActivityTypes)).toContain('decideAndRead');
   });
 
   it('replays every recorded history without a determinism error', async () => {

@@ -1,4 +1,5 @@
 import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { ExecuteToolResult } from '../../activities/tools';
 import type { Activities } from '../../activities';
 import type { DecideInput } from '../../activities/governance';
 import { FailureType } from '../../errors';
@@ -9,7 +10,7 @@ import { approvalTargets, boundedEvidence } from '../../governance/approval-evid
 import { StepFailure, describeError } from './failures';
 import type { GovernanceContext, GovernedCall } from './step-context';
 import type { StepRecord } from './state';
-import { DECISION_TOKENS_PATCH, isPatched } from './patches';
+import { DECIDE_AND_READ_PATCH, DECISION_TOKENS_PATCH, isPatched } from './patches';
 
 /** Policy decisions run as local activities: pure, fast, and their result is recorded in history. */
 const decideProxy = (summary: string) =>
@@ -86,15 +87,23 @@ export async function governedCall(
   ctx: GovernanceContext,
   call: GovernedCall,
 ): Promise<{ output: unknown; decision: Decision }> {
-  const decision = await decide(ctx, `policy: ${call.tool} (step ${call.stepId})`, {
+  const decideInput = {
     stepId: call.stepId,
     callId: call.callId,
-    kind: 'action',
+    kind: 'action' as const,
     tool: call.tool,
     args: call.args,
     context: call.context,
     ...(call.agent ? { agent: call.agent } : {}),
-  });
+  };
+  let decision: Decision;
+  if (isPatched(DECIDE_AND_READ_PATCH)) {
+    const folded = await decideAndRead(ctx, call, decideInput);
+    if ('output' in folded) return folded;
+    decision = folded.decision;
+  } else {
+    decision = await decide(ctx, `policy: ${call.tool} (step ${call.stepId})`, decideInput);
+  }
   if (decision.invalid) throw new StepFailure(FailureType.ValidationError, decision.reason);
   const approval = await enforce(ctx, decision, call.stepId, call.callId, call.record, {
     args: boundedEvidence(call.args),
@@ -124,52 +133,125 @@ export async function governedCall(
         throw new StepFailure(FailureType.PolicyDenied, describeError(err).message);
       }));
   }
-  const actor = call.agent ?? 'system';
-  const who = call.agent ? call.agent.replace(/^agent:/, 'agent ') : `step ${call.stepId}`;
-  const where = { stepId: call.stepId, callId: call.callId, tool: call.tool, actionHash: decision.actionHash };
-  const { executeTool } = toolActivities(decision.taskQueue, `${who} → ${decision.action}`.slice(0, 200));
+  const { executeTool } = toolActivities(decision.taskQueue, `${whoActs(call)} → ${decision.action}`.slice(0, 200));
   const result = await executeTool({
+    ...callInput(ctx, call),
+    actionHash: decision.actionHash,
+    policyVersion: decision.policyVersion,
+    granted: decision.granted ?? [],
+    ...(token ? { token } : {}),
+  }).catch((err: unknown) => {
+    journalToolFailure(ctx, call, decision, err, approval?.status === 'approved' ? approval.approvers : undefined);
+    throw err;
+  });
+  journalToolExecuted(ctx, call, decision, result);
+  return { output: result.output, decision };
+}
+
+/**
+ * The allow path in one local activity: the worker decides and, for a read policy allows on this queue,
+ * reads (see `decideAndRead`). Returns the output when it read, else the decision for the caller's own
+ * path. Either way the decision is journalled first, as `decide` does.
+ */
+async function decideAndRead(
+  ctx: GovernanceContext,
+  call: GovernedCall,
+  decideInput: Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted' | 'runInput'>,
+): Promise<{ output: unknown; decision: Decision } | { decision: Decision }> {
+  const { decision, result } = await decideProxy(
+    `policy: ${call.tool} (step ${call.stepId}), then the read`.slice(0, 200),
+  ).decideAndRead({
+    decide: {
+      ...decideInput,
+      workflowId: ctx.workflowId,
+      initiator: ctx.initiator,
+      tainted: ctx.taint.tainted,
+      runInput: ctx.runInput,
+    },
+    execute: callInput(ctx, call),
+  });
+  ctx.journal.decision(decision, {
+    stepId: call.stepId,
+    callId: call.callId,
+    kind: 'action',
+    actor: call.agent ?? 'system',
+    tainted: ctx.taint.tainted,
+  });
+  if (!result) return { decision };
+  journalToolExecuted(ctx, call, decision, result);
+  return { output: result.output, decision };
+}
+
+function whoActs(call: GovernedCall): string {
+  return call.agent ? call.agent.replace(/^agent:/, 'agent ') : `step ${call.stepId}`;
+}
+
+/** The part of `executeTool`'s input that is the call's, not the decision's. */
+function callInput(ctx: GovernanceContext, call: GovernedCall) {
+  return {
     workflowId: ctx.workflowId,
     stepId: call.stepId,
     callId: call.callId,
     tool: call.tool,
     args: call.args,
-    actionHash: decision.actionHash,
-    policyVersion: decision.policyVersion,
-    granted: decision.granted ?? [],
-    actor,
+    actor: call.agent ?? 'system',
     onBehalfOf: ctx.initiator,
-    ...(token ? { token } : {}),
-  }).catch((err: unknown) => {
-    if (!isCancellation(err)) {
-      const e = describeError(err);
-      const error = { type: e.type, message: e.message.slice(0, 2000) };
-      const approvedBy = approval?.status === 'approved' ? approval.approvers : undefined;
-      // Reads that fail are the step's own business; a failed write or destructive action is the run's.
-      const governed =
-        decision.risk !== 'read'
-          ? {
-              workflowId: ctx.workflowId,
-              stepId: call.stepId,
-              callId: call.callId,
-              tool: call.tool,
-              action: decision.action,
-              ...(approvedBy ? { approvedBy } : {}),
-              error,
-              at: new Date().toISOString(),
-            }
-          : undefined;
-      if (call.record.approval) call.record.approval.actionError = error;
-      ctx.journal.toolFailed(actor, { ...where, errorType: e.type, error: error.message }, governed);
-    }
-    throw err;
-  });
-  ctx.journal.toolExecuted(actor, {
-    ...where,
+  };
+}
+
+function journalToolExecuted(
+  ctx: GovernanceContext,
+  call: GovernedCall,
+  decision: Decision,
+  result: ExecuteToolResult,
+) {
+  ctx.journal.toolExecuted(call.agent ?? 'system', {
+    stepId: call.stepId,
+    callId: call.callId,
+    tool: call.tool,
+    actionHash: decision.actionHash,
     outputDigest: result.outputDigest,
     capabilities: result.capabilitiesUsed,
     durationMs: result.durationMs,
     onBehalfOf: ctx.initiator,
   });
-  return { output: result.output, decision };
+}
+
+function journalToolFailure(
+  ctx: GovernanceContext,
+  call: GovernedCall,
+  decision: Decision,
+  err: unknown,
+  approvedBy: readonly string[] | undefined,
+): void {
+  if (isCancellation(err)) return;
+  const e = describeError(err);
+  const error = { type: e.type, message: e.message.slice(0, 2000) };
+  // Reads that fail are the step's own business; a failed write or destructive action is the run's.
+  const governed =
+    decision.risk !== 'read'
+      ? {
+          workflowId: ctx.workflowId,
+          stepId: call.stepId,
+          callId: call.callId,
+          tool: call.tool,
+          action: decision.action,
+          ...(approvedBy ? { approvedBy: [...approvedBy] } : {}),
+          error,
+          at: new Date().toISOString(),
+        }
+      : undefined;
+  if (call.record.approval) call.record.approval.actionError = error;
+  ctx.journal.toolFailed(
+    call.agent ?? 'system',
+    {
+      stepId: call.stepId,
+      callId: call.callId,
+      tool: call.tool,
+      actionHash: decision.actionHash,
+      errorType: e.type,
+      error: error.message,
+    },
+    governed,
+  );
 }

@@ -49,17 +49,32 @@ const LATER_PATCHES = [
  */
 export const PATCH_EPOCH_1 = 'warden-patch-epoch-1';
 
-/** The epoch answer of the current run (module state is per workflow execution; the run id guards it). */
-let epoch: { runId: string; on: boolean } | undefined;
+/** Allowed reads are decided and executed in one activity (`decideAndRead`), not a local activity first. */
+export const DECIDE_AND_READ_PATCH = 'warden-decide-and-read';
 
 /**
- * Whether this run takes patch `id`: yes for every run of epoch 1 or later, else as `patched(id)` answers.
- * The first call in a run settles the epoch; make it before any local activity (patches at start, below).
+ * Patch epoch 2: every patch of epoch 1, and the ones listed here, for one marker. Only runs that recorded
+ * this marker at their start take an epoch-2 patch: a run recorded before it keeps its path to the end
+ * (no `patched()` call after a local activity, see PATCHES_AT_START_PATCH).
+ */
+export const PATCH_EPOCH_2 = 'warden-patch-epoch-2';
+const EPOCH_2_PATCHES: readonly string[] = [DECIDE_AND_READ_PATCH];
+
+/** The epoch of the current run (module state is per workflow execution; the run id guards it). */
+let epoch: { runId: string; level: 0 | 1 | 2 } | undefined;
+
+/**
+ * Whether this run takes patch `id`: an epoch-2 patch only in runs of epoch 2; any other yes for every run
+ * of epoch 1 or later, else as `patched(id)` answers. The first call in a run settles the epoch (new runs
+ * record only the newest epoch's marker); make it before any local activity (patches at start, below).
  */
 export function isPatched(id: string): boolean {
   const { runId } = workflowInfo();
-  if (epoch?.runId !== runId) epoch = { runId, on: patched(PATCH_EPOCH_1) };
-  return epoch.on || patched(id);
+  if (epoch?.runId !== runId) {
+    epoch = { runId, level: patched(PATCH_EPOCH_2) ? 2 : patched(PATCH_EPOCH_1) ? 1 : 0 };
+  }
+  if (EPOCH_2_PATCHES.includes(id)) return epoch.level >= 2;
+  return epoch.level >= 1 || patched(id);
 }
 
 /** Call first thing in a run (before any local activity): see PATCHES_AT_START_PATCH. */

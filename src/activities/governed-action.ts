@@ -1,0 +1,90 @@
+import { Context } from '@temporalio/activity';
+import type { Decision } from '../governance/decision';
+import type { GovernorState } from '../workflows/contract';
+import type { DecideInput } from './governance';
+import type { ExecuteToolInput, ExecuteToolResult, ToolRunner } from './tools';
+
+/**
+ * How long a read may run inside `decideAndRead` (ms). The local activity holds its run's workflow task
+ * (and one of the worker's workflow-task slots) while it runs: a read that takes longer is stopped and made
+ * as its own `executeTool` activity instead, where waiting holds nothing else.
+ */
+export const INLINE_READ_BUDGET_MS = 1_000;
+
+/** How long `decideAndRead` waits for governor state it does not hold (ms) before leaving the read to an activity. */
+export const GOVERNOR_WAIT_MS = 500;
+
+/** Input of `decideAndRead`: the decision's input, and the call to make if policy allows it as a read. */
+export interface DecideAndReadInput {
+  decide: DecideInput;
+  execute: Omit<ExecuteToolInput, 'actionHash' | 'policyVersion' | 'granted' | 'token'>;
+}
+
+/**
+ * What `decideAndRead` did: always the decision; the tool's result when it made the call. Without one the
+ * workflow takes the decision's own path (deny, approval, another task queue, a write, or a read to make
+ * as an activity), and `deferred` says why a read was not made here.
+ */
+export interface DecideAndReadResult {
+  decision: Decision;
+  result?: ExecuteToolResult;
+  deferred?: string;
+}
+
+/**
+ * The allow path of a read in one local activity. A policy decision is a local activity of the run (only a
+ * Warden workflow on a Warden worker can obtain one, which is what lets it mint decision tokens), and the
+ * tool call was a remote activity after it: a workflow task, three history events and a round trip to the
+ * server per lookup. For a read that policy allows on this queue nothing happens between the two, so both
+ * run here, in the same worker code: `decideAction` decides (and refuses to run as anything but a local
+ * activity), the tool runner checks the token and acts. Anything else — denial, invalid arguments, approval,
+ * a write or destructive action, a rate-limited queue — is only decided here, and the workflow records the
+ * decision before anything acts, as before.
+ *
+ * The read never waits on Temporal here: the local activity holds its run's workflow task, and a query to
+ * the governor needs a workflow task of its own — a burst of runs holding every workflow-task slot while
+ * their reads wait for the governor would wait for each other. So the read is made here only when the
+ * worker has governor state at hand (cached, or answered within {@link GOVERNOR_WAIT_MS}), within
+ * {@link INLINE_READ_BUDGET_MS}, and only when it succeeds; otherwise the workflow makes it as an
+ * `executeTool` activity, with that activity's retries and reports.
+ */
+export function createGovernedActionActivities(deps: {
+  decideAction: (input: DecideInput) => Promise<Decision>;
+  runTool: ToolRunner;
+  /** Governor state within a short wait, or undefined (see GovernorClient.stateWithin). */
+  governorState: () => Promise<GovernorState | undefined>;
+  budgetMs?: number;
+}) {
+  return {
+    async decideAndRead(input: DecideAndReadInput): Promise<DecideAndReadResult> {
+      const decision = await deps.decideAction(input.decide);
+      const here = Context.current().info.taskQueue;
+      const foldable =
+        decision.effect === 'allow' &&
+        !decision.invalid &&
+        decision.risk === 'read' &&
+        (decision.taskQueue === undefined || decision.taskQueue === here);
+      if (!foldable) return { decision };
+      const governorState = await deps.governorState();
+      if (!governorState) return { decision, deferred: 'governor state not at hand on this worker' };
+      const budget = AbortSignal.timeout(deps.budgetMs ?? INLINE_READ_BUDGET_MS);
+      try {
+        const result = await deps.runTool(
+          {
+            ...input.execute,
+            actionHash: decision.actionHash,
+            policyVersion: decision.policyVersion,
+            granted: decision.granted ?? [],
+            ...(decision.token ? { token: decision.token } : {}),
+          },
+          { governorState, signal: budget },
+        );
+        return { decision, result };
+      } catch (err) {
+        // Cancellation of the run ends this activity as it would the tool's.
+        if (Context.current().cancellationSignal.aborted) throw err;
+        return { decision, deferred: (err as Error).message.slice(0, 500) };
+      }
+    },
+  };
+}
