@@ -273,6 +273,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
       await tracing.shutdown();
       await mcp.close();
       if (!opts.ledger) await ledger.close();
+      await governor.close();
       await client.connection.close();
       if (!opts.connection) await connection.close();
     },

@@ -1,4 +1,5 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../errors';
 import type { Decision } from '../governance/decision';
 import type { GovernorState } from '../workflows/contract';
 import type { DecideInput } from './governance';
@@ -28,6 +29,8 @@ export interface DecideAndReadInput {
 export interface DecideAndReadResult {
   decision: Decision;
   result?: ExecuteToolResult;
+  /** The read failed in a way another attempt cannot change (a refusal, an invalid result): the call's end. */
+  failed?: { type: string; message: string };
   deferred?: string;
 }
 
@@ -45,8 +48,10 @@ export interface DecideAndReadResult {
  * the governor needs a workflow task of its own — a burst of runs holding every workflow-task slot while
  * their reads wait for the governor would wait for each other. So the read is made here only when the
  * worker has governor state at hand (cached, or answered within {@link GOVERNOR_WAIT_MS}), within
- * {@link INLINE_READ_BUDGET_MS}, and only when it succeeds; otherwise the workflow makes it as an
- * `executeTool` activity, with that activity's retries and reports.
+ * {@link INLINE_READ_BUDGET_MS}; a failure no retry would change (a refusal, an invalid result) is the call's
+ * outcome, as it would be from `executeTool`, and any other failure, or a read given up inline, is made again
+ * as an `executeTool` activity, with that activity's retries and breaker reports (the inline attempt reports
+ * nothing to the breaker).
  */
 export function createGovernedActionActivities(deps: {
   decideAction: (input: DecideInput) => Promise<Decision>;
@@ -83,6 +88,10 @@ export function createGovernedActionActivities(deps: {
       } catch (err) {
         // Cancellation of the run ends this activity as it would the tool's.
         if (Context.current().cancellationSignal.aborted) throw err;
+        // What no retry changes is the call's outcome (as it would be from executeTool); anything else, and
+        // a call given up inline, is made again as an activity, with its retries and breaker reports.
+        if (err instanceof ApplicationFailure && err.nonRetryable)
+          return { decision, failed: { type: err.type ?? FailureType.ToolFailed, message: err.message } };
         return { decision, deferred: (err as Error).message.slice(0, 500) };
       }
     },

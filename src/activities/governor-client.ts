@@ -21,6 +21,8 @@ export class GovernorClient {
   private cached?: { at: number; state: GovernorState };
   /** The query in flight, shared by every caller that needs a fresh state meanwhile. */
   private reading?: { at: number; promise: Promise<GovernorState> };
+  /** Aborts reads in flight when the owner closes (a read may outlive the caller that started it). */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly client: Client,
@@ -74,7 +76,9 @@ export class GovernorClient {
   private async read(at: number): Promise<GovernorState> {
     let state: GovernorState;
     try {
-      state = await this.client.workflow.getHandle(this.governorId).query(governorStateQuery);
+      state = await this.client.withAbortSignal(this.closing.signal, () =>
+        this.client.workflow.getHandle(this.governorId).query(governorStateQuery),
+      );
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       if (!this.startIfMissing) return INITIAL_GOVERNOR_STATE;
@@ -92,6 +96,15 @@ export class GovernorClient {
     // An older query answering late does not replace a newer answer.
     if (!this.cached || at >= this.cached.at) this.cached = { at, state };
     return state;
+  }
+
+  /**
+   * Stops reads in flight (they end rejected) and waits for them: call before closing the client's
+   * connection, since a read retrying against a closed connection throws from a timer.
+   */
+  async close(): Promise<void> {
+    this.closing.abort();
+    await this.reading?.promise.catch(() => undefined);
   }
 
   private async signalWithStart<T>(signal: SignalDefinition<[T]>, payload: T): Promise<void> {

@@ -306,9 +306,11 @@ export function createToolRunner(deps: ToolActivityDeps): ToolRunner {
       if (err instanceof WriteIntentNotRecorded)
         throw ApplicationFailure.create({ type: FailureType.ToolFailed, message: `${input.tool}: ${message}` });
       log.warn({ err: message }, 'tool failed');
-      await deps.governor
-        .report(integration, false, deps.fleetKey)
-        .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not report to the governor'));
+      // An inline attempt is not counted against the breaker: the activity that makes the call again is.
+      if (!inline)
+        await deps.governor
+          .report(integration, false, deps.fleetKey)
+          .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not report to the governor'));
       if (err instanceof ApplicationFailure) {
         throw ApplicationFailure.create({
           type: err.type ?? undefined,

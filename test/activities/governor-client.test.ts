@@ -10,6 +10,12 @@ import type { GovernorState } from '../../src/workflows/contract';
 function fakeTemporal() {
   const queries: ((s: GovernorState) => void)[] = [];
   const client = {
+    // As the SDK's: the call runs under the signal, and aborting it ends the call rejected.
+    withAbortSignal: <R>(signal: AbortSignal, fn: () => Promise<R>) =>
+      Promise.race([
+        fn(),
+        new Promise<R>((_, reject) => signal.addEventListener('abort', () => reject(new Error('call aborted')))),
+      ]),
     workflow: {
       getHandle: () => ({
         query: () => new Promise<GovernorState>((resolve) => queries.push(resolve)),
@@ -58,5 +64,13 @@ describe('GovernorClient reads', () => {
     await new Promise((r) => setImmediate(r));
     expect((await g.stateWithin(50))?.killSwitch.engaged).toBe(true);
     expect(t.queries).toHaveLength(1);
+  });
+
+  it('close ends a read in flight (rejected) and waits for it, so the connection can close under no call', async () => {
+    const t = fakeTemporal();
+    const g = new GovernorClient(t.client, 'gov', 'q', 60_000);
+    const pending = g.state();
+    await g.close();
+    await expect(pending).rejects.toThrow(/aborted/);
   });
 });

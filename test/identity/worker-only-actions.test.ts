@@ -93,6 +93,21 @@ describe('worker-only actions: executeTool needs a decision token for exactly th
         initiator: 'olivia',
         tainted: false,
       },
+      // A read asked to be decided and made at once (which would skip the token check's separate call).
+      decideAndRead: {
+        decide: {
+          workflowId: rogueId,
+          stepId: 'look',
+          callId: '0',
+          kind: 'action',
+          tool: 'asset_lookup',
+          args: { host: 'dc01' },
+          context: {},
+          initiator: 'olivia',
+          tainted: false,
+        },
+        execute: { workflowId: rogueId, stepId: 'look', callId: '0', tool: 'asset_lookup', args: { host: 'dc01' } },
+      },
       calls: [
         call({}),
         call({
@@ -127,6 +142,7 @@ describe('worker-only actions: executeTool needs a decision token for exactly th
 
     expect(outcome).toEqual([
       expect.stringMatching(/^decideAction refused: decideAction runs only as a local activity/),
+      expect.stringMatching(/^decideAndRead refused: decideAction runs only as a local activity/),
       expect.stringMatching(/^executeTool host_isolate refused: .*no decision token/),
       expect.stringMatching(/^executeTool host_isolate refused: .*invalid decision token/),
       expect.stringMatching(/^executeTool host_isolate refused: .*invalid decision token/),

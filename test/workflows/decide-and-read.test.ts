@@ -19,7 +19,7 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
   let stack: TestStack;
   let vendor: FakeVendor;
   let ledger: AuditLedger;
-  const calls: Record<string, number> = { slow_read: 0, flaky_read: 0 };
+  const calls: Record<string, number> = { slow_read: 0, flaky_read: 0, bad_read: 0 };
   const slowRead = defineTool({
     name: 'slow_read',
     description: 'A lookup slower than the inline budget',
@@ -53,13 +53,26 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
     },
   });
 
+  const badRead = defineTool({
+    name: 'bad_read',
+    description: 'A lookup whose answer breaks its own output schema (a tool defect: no retry helps)',
+    input: z.object({ q: z.string() }),
+    output: z.object({ q: z.string() }),
+    risk: 'read',
+    capabilities: [],
+    execute: () => {
+      calls.bad_read!++;
+      return Promise.resolve({ nope: true } as unknown as { q: string });
+    },
+  });
+
   beforeAll(async () => {
     vendor = await startFakeVendor();
     const config = testConfig();
     ledger = await AuditLedger.open(config);
     stack = await startTestStack(
       { WARDEN_HTTP_ALLOWED_HOSTS: vendor.host, WARDEN_DATA_DIR: config.dataDir },
-      { extraTools: [...vendorTools(vendor.url), slowRead, flakyRead], policy: testPolicy(), ledger },
+      { extraTools: [...vendorTools(vendor.url), slowRead, flakyRead, badRead], policy: testPolicy(), ledger },
     );
   });
   afterAll(async () => {
@@ -89,6 +102,7 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
         { id: 'slow', kind: 'action', tool: 'slow_read', args: { q: 'a' }, context: {}, onError: 'fail' },
         { id: 'flaky', kind: 'action', tool: 'flaky_read', args: { q: 'b' }, context: {}, onError: 'fail' },
         { id: 'again', kind: 'action', tool: 'asset_lookup', args: { host: 'ws03' }, context: {}, onError: 'fail' },
+        { id: 'bad', kind: 'action', tool: 'bad_read', args: { q: 'c' }, context: {}, onError: 'continue' },
         {
           id: 'ticket',
           kind: 'action',
@@ -109,17 +123,26 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
     expect(result.outputs.flaky).toEqual({ q: 'b' });
 
     const asActivities = await activityCalls(workflowId);
+    const records: AuditRecord[] = await ledger.store.list({ workflowId, limit: 1000 });
     // A write is decided first and made as an activity; so are the read over its budget (stopped inline,
     // then made in full) and the read whose inline call failed (made again, with the activity's retries).
     expect(asActivities).toEqual(expect.arrayContaining(['slow', 'flaky', 'ticket']));
-    expect(calls).toEqual({ slow_read: 2, flaky_read: 2 });
+    // A failure no retry changes is the call's outcome at once: one call, the step fails as executeTool's would.
+    expect(calls).toEqual({ slow_read: 2, flaky_read: 2, bad_read: 1 });
+    expect(asActivities).not.toContain('bad');
+    const badStep = (await stack.client.runState(workflowId)).steps.find((st) => st.stepId === 'bad');
+    expect(badStep).toMatchObject({
+      status: 'failed',
+      error: { type: 'ToolFailed', message: expect.stringMatching(/does not match its output schema/) },
+    });
     // Reads the worker could make at once never became activities.
     expect(asActivities).not.toContain('fast');
     expect(asActivities).not.toContain('again');
     expect(vendor.requests.filter((r) => r.path === '/tickets')).toHaveLength(1);
+    const bad = records.filter((r) => (r.data as { stepId?: string }).stepId === 'bad').map((r) => r.type);
+    expect(bad).toEqual(expect.arrayContaining(['policy.decision', 'tool.failed']));
 
     // Every call, inline or not, is in the ledger as the decision and then what the tool did.
-    const records: AuditRecord[] = await ledger.store.list({ workflowId, limit: 1000 });
     for (const step of ['warm', 'fast', 'slow', 'flaky', 'again', 'ticket']) {
       const mine = records.filter((r) => (r.data as { stepId?: string }).stepId === step);
       const types = mine.map((r) => r.type);

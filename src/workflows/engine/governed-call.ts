@@ -158,7 +158,7 @@ async function decideAndRead(
   call: GovernedCall,
   decideInput: Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted' | 'runInput'>,
 ): Promise<{ output: unknown; decision: Decision } | { decision: Decision }> {
-  const { decision, result } = await decideProxy(
+  const { decision, result, failed } = await decideProxy(
     `policy: ${call.tool} (step ${call.stepId}), then the read`.slice(0, 200),
   ).decideAndRead({
     decide: {
@@ -177,6 +177,11 @@ async function decideAndRead(
     actor: call.agent ?? 'system',
     tainted: ctx.taint.tainted,
   });
+  if (failed) {
+    const failure = new StepFailure(failed.type, failed.message);
+    journalToolFailure(ctx, call, decision, failure, undefined);
+    throw failure;
+  }
   if (!result) return { decision };
   journalToolExecuted(ctx, call, decision, result);
   return { output: result.output, decision };
