@@ -5,7 +5,8 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { generateKey } from '../../src/credentials/aead';
 import { connectClient } from '../../src/runtime/connection';
-import { freePort, portInUse } from '../../src/runtime/dev-server';
+import { portInUse } from '../../src/runtime/dev-server';
+import { reservedRangePort } from '../harness/ports';
 import { ROOT, runCli, isolatedKeysDir } from '../harness/cli';
 
 /** Runs `warden dev` until it is up; resolves with its output so far and a stop function. */
@@ -46,7 +47,12 @@ describe('warden dev with payload encryption', () => {
 
   it('generates the master key, starts a loopback codec server and points the Web UI at it', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-codec-'));
-    const ports = { temporal: await freePort(), ui: await freePort(), http: await freePort(), codec: await freePort() };
+    const ports = {
+      temporal: await reservedRangePort(),
+      ui: await reservedRangePort(),
+      http: await reservedRangePort(),
+      codec: await reservedRangePort(),
+    };
     const env = {
       WARDEN_DATA_DIR: dataDir,
       WARDEN_TEMPORAL_PORT: String(ports.temporal),

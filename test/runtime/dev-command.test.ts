@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, portInUse } from '../../src/runtime/dev-server';
+import { portInUse } from '../../src/runtime/dev-server';
+import { reservedRangePort } from '../harness/ports';
 import { ROOT, isolatedKeysDir, runCli } from '../harness/cli';
 import { startScriptedLlm } from '../harness/scripted-llm';
 import { testServerAddress } from '../harness/temporal';
@@ -57,7 +58,11 @@ describe('warden dev (npm start)', () => {
 
   it('starts the stack, serves the Web UI, survives a restart, and leaves nothing behind on SIGTERM', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
-    const ports = { temporal: await freePort(), ui: await freePort(), http: await freePort() };
+    const ports = {
+      temporal: await reservedRangePort(),
+      ui: await reservedRangePort(),
+      http: await reservedRangePort(),
+    };
     const env = {
       WARDEN_DATA_DIR: dataDir,
       WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
@@ -101,7 +106,11 @@ describe('warden dev (npm start)', () => {
 
   it('kill -9 of warden dev leaves nothing that blocks the next start (watchdog, then orphan clean-up)', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
-    const ports = { temporal: await freePort(), ui: await freePort(), http: await freePort() };
+    const ports = {
+      temporal: await reservedRangePort(),
+      ui: await reservedRangePort(),
+      http: await reservedRangePort(),
+    };
     const env = {
       WARDEN_DATA_DIR: dataDir,
       WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
@@ -151,7 +160,7 @@ describe('warden dev (npm start)', () => {
 
   it('uses an existing cluster when TEMPORAL_ADDRESS is set, and refuses a busy port clearly', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dev-'));
-    const http = await freePort();
+    const http = await reservedRangePort();
     const dev = await startDev({
       WARDEN_DATA_DIR: dataDir,
       WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
@@ -168,7 +177,7 @@ describe('warden dev (npm start)', () => {
       WARDEN_DATA_DIR: dataDir,
       WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
       WARDEN_TEMPORAL_PORT: busyPort,
-      WARDEN_HTTP_PORT: String(await freePort()),
+      WARDEN_HTTP_PORT: String(await reservedRangePort()),
     });
     expect(clash.code).toBe(1);
     expect(clash.stderr).toMatch(new RegExp(`port ${busyPort} \\(gRPC\\) on 127.0.0.1 is already in use`));
@@ -190,7 +199,7 @@ describe('warden dev (npm start)', () => {
       WARDEN_GOVERNOR_ID: `governor-${randomUUID()}`,
       TEMPORAL_ADDRESS: testServerAddress(),
       WARDEN_TASK_QUEUE: `demo-${Date.now()}`,
-      WARDEN_HTTP_PORT: String(await freePort()),
+      WARDEN_HTTP_PORT: String(await reservedRangePort()),
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-test',
       WARDEN_LLM_MODEL: 'demo-model',
