@@ -23,7 +23,8 @@ try {
 } catch (e) { console.error(String(e)); process.exit(127); }
 child.once('error', (e) => { console.error('cannot start ' + cmd + ': ' + e.message); process.exit(127); });
 if (pidFile && child.pid) {
-  try { fs.writeFileSync(pidFile, JSON.stringify({ ownerPid: owner, watcherPid: process.pid, childPid: child.pid, command: cmd }), { mode: 0o600 }); } catch {}
+  // Written whole, then renamed into place: a reader never sees a half-written record.
+  try { const tmp = pidFile + '.' + process.pid + '.tmp'; fs.writeFileSync(tmp, JSON.stringify({ ownerPid: owner, watcherPid: process.pid, childPid: child.pid, command: cmd }), { mode: 0o600 }); fs.renameSync(tmp, pidFile); } catch {}
 }
 let killing = false;
 const stop = (sig) => {
