@@ -102,6 +102,17 @@ describe('PostgreSQL ledger shared by a fleet of worker processes', () => {
       witnessDir: witness('final'),
     });
     try {
+      // A record arriving after the fleet stopped: the operator's checkpoint anchors it, so the witness
+      // has checkpoints from at least two writers (which fleet member sealed what is up to the lock).
+      await ledger.appendMany([
+        {
+          idempotencyKey: 'operator/late',
+          workflowId: 'wf-operator',
+          type: 'interrupt',
+          actor: { kind: 'system', id: 'warden' },
+          data: {},
+        },
+      ]);
       await ledger.checkpoint();
       const all = await store.list({ limit: 100_000 });
       expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => i + 1));
