@@ -95,10 +95,17 @@ function checkSignature(
 export function cachedSecretLookup(
   lookup: (sender: string) => Promise<string | undefined>,
   ttlMs: number,
-  maxSenders = 1_024,
+  {
+    maxSenders = 1_024,
+    now,
+  }: { maxSenders?: number; /** The clock (tests); default `performance.now`. */ now?: () => number } = {},
 ): (sender: string) => Promise<string | undefined> {
   if (ttlMs <= 0) return lookup;
-  const cache = new LRUCache<string, { secret: string | undefined }>({ max: maxSenders, ttl: ttlMs });
+  const cache = new LRUCache<string, { secret: string | undefined }>({
+    max: maxSenders,
+    ttl: ttlMs,
+    ...(now ? { perf: { now }, ttlResolution: 0 } : {}), // a given clock is read at every check, never cached
+  });
   return async (sender) => {
     const hit = cache.get(sender);
     if (hit) return hit.secret;

@@ -36,19 +36,32 @@ function toolActivities(taskQueue: string | undefined, summary: string) {
   });
 }
 
+/** A decision's input as the step states it; the run's own facts are added by {@link withRunFacts}. */
+type StepDecideInput = Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted' | 'runInput'>;
+
 /** Asks policy (a recorded local activity) and journals the decision. */
-export async function decide(
-  ctx: GovernanceContext,
-  summary: string,
-  input: Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted' | 'runInput'>,
-): Promise<Decision> {
-  const decision = await decideProxy(summary.slice(0, 200)).decideAction({
+export async function decide(ctx: GovernanceContext, summary: string, input: StepDecideInput): Promise<Decision> {
+  const decision = await decideProxy(summary.slice(0, 200)).decideAction(withRunFacts(ctx, input));
+  journalDecision(ctx, decision, input);
+  return decision;
+}
+
+/** What policy decides on that comes from the run itself, never from the step or the model. */
+function withRunFacts(ctx: GovernanceContext, input: StepDecideInput): DecideInput {
+  return {
     ...input,
     workflowId: ctx.workflowId,
     initiator: ctx.initiator,
     tainted: ctx.taint.tainted,
     runInput: ctx.runInput,
-  });
+  };
+}
+
+function journalDecision(
+  ctx: GovernanceContext,
+  decision: Decision,
+  input: Pick<DecideInput, 'stepId' | 'callId' | 'kind' | 'agent'>,
+): void {
   ctx.journal.decision(decision, {
     stepId: input.stepId,
     callId: input.callId,
@@ -56,7 +69,6 @@ export async function decide(
     actor: input.agent ?? 'system',
     tainted: ctx.taint.tainted,
   });
-  return decision;
 }
 
 /** Applies a decision: deny fails the step; require_approval waits for humans; allow passes. */
@@ -156,27 +168,12 @@ export async function governedCall(
 async function decideAndRead(
   ctx: GovernanceContext,
   call: GovernedCall,
-  decideInput: Omit<DecideInput, 'workflowId' | 'initiator' | 'tainted' | 'runInput'>,
+  decideInput: StepDecideInput,
 ): Promise<{ output: unknown; decision: Decision } | { decision: Decision }> {
   const { decision, result, failed } = await decideProxy(
     `policy: ${call.tool} (step ${call.stepId}), then the read`.slice(0, 200),
-  ).decideAndRead({
-    decide: {
-      ...decideInput,
-      workflowId: ctx.workflowId,
-      initiator: ctx.initiator,
-      tainted: ctx.taint.tainted,
-      runInput: ctx.runInput,
-    },
-    execute: callInput(ctx, call),
-  });
-  ctx.journal.decision(decision, {
-    stepId: call.stepId,
-    callId: call.callId,
-    kind: 'action',
-    actor: call.agent ?? 'system',
-    tainted: ctx.taint.tainted,
-  });
+  ).decideAndRead({ decide: withRunFacts(ctx, decideInput), execute: callInput(ctx, call) });
+  journalDecision(ctx, decision, decideInput);
   if (failed) {
     const failure = new StepFailure(failed.type, failed.message);
     journalToolFailure(ctx, call, decision, failure, undefined);
