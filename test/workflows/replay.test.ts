@@ -12,7 +12,7 @@ import { HARNESS_ENV } from '../harness/env';
 import type { RecordedHistory } from '../harness/histories';
 import { loadHistories } from '../harness/histories';
 import { memoryLogger } from '../harness/temporal';
-import { AUDIT_BATCHES_PATCH, PATCH_EPOCH_1, PATCH_EPOCH_2 } from '../../src/workflows/engine/patches';
+import { AUDIT_BATCHES_PATCH, PATCH_EPOCH_1, PATCH_EPOCH_2, PATCH_EPOCH_3 } from '../../src/workflows/engine/patches';
 
 /*
  * Determinism regression test (CONVENTIONS.md item 13): every recorded history under
@@ -70,7 +70,7 @@ describe('workflow determinism: recorded histories replay against the current co
     const runs = histories.filter((h) => h.workflowType === 'runPlaybook');
     const perPatch = runs.filter((h) => patchIds(h).includes(AUDIT_BATCHES_PATCH));
     expect(perPatch.length).toBeGreaterThan(0);
-    for (const marker of [PATCH_EPOCH_1, PATCH_EPOCH_2]) {
+    for (const marker of [PATCH_EPOCH_1, PATCH_EPOCH_2, PATCH_EPOCH_3]) {
       const epoch = runs.filter((h) => patchIds(h).includes(marker));
       expect(epoch.length).toBeGreaterThan(0);
       for (const h of epoch) expect(patchIds(h)).toEqual([marker]);
@@ -79,8 +79,10 @@ describe('workflow determinism: recorded histories replay against the current co
     }
   });
 
-  it('has epoch-2 runs whose allowed reads were decided and made in one local activity', () => {
-    const runs = histories.filter((h) => h.workflowType === 'runPlaybook' && patchIds(h).includes(PATCH_EPOCH_2));
+  it('has runs of epoch 2 and later whose allowed reads were decided and made in one local activity', () => {
+    const runs = histories.filter(
+      (h) => h.workflowType === 'runPlaybook' && [PATCH_EPOCH_2, PATCH_EPOCH_3].some((m) => patchIds(h).includes(m)),
+    );
     const localActivityTypes = (h: RecordedHistory) =>
       h.history.events!.flatMap((e) => {
         const m = e.markerRecordedEventAttributes;

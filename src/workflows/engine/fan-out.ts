@@ -156,7 +156,10 @@ async function runItem(
   const itemScope: ExpressionScope = { ...scope, steps: { ...scope.steps } };
   const own: Record<string, unknown> = {};
   for (const step of steps) {
-    await ctx.checkpoint();
+    if (ctx.lean) {
+      const held = ctx.checkpointIfHeld();
+      if (held) await held;
+    } else await ctx.checkpoint();
     const record: StepRecord = {
       stepId: `${step.id}[${scope.index}]`,
       kind: step.kind,
@@ -209,7 +212,10 @@ async function runLanes(ctx: FanOutContext, execute: ExecuteStep, input: Lanes):
         results[i] = { index, status: 'failed', error: describeError(err) };
         if (input.onItemFailure === 'failFast') stop = true;
       }
-      await ctx.journal.flushIfDue();
+      if (ctx.lean) {
+        const flush = ctx.journal.dueFlush();
+        if (flush) await flush;
+      } else await ctx.journal.flushIfDue();
     }
   };
   await Promise.all(Array.from({ length: Math.min(input.concurrency, input.items.length) }, lane));

@@ -95,11 +95,19 @@ export async function enforce(
  * deny, or an approval gate that waits durably → the tool activity. Throws StepFailure with the
  * failure type when policy denies, the arguments are invalid or a human rejects or times out.
  */
-export async function governedCall(
+export function governedCall(
   ctx: GovernanceContext,
   call: GovernedCall,
 ): Promise<{ output: unknown; decision: Decision }> {
-  const decideInput = {
+  if (!ctx.lean) return decideAndAct(ctx, call);
+  // Lean runs: the allow path of a read is the local activity's own promise, with no async wrapper around it.
+  return foldedRead(ctx, call, decideInputOf(call)).then((folded) =>
+    'output' in folded ? folded : decideAndAct(ctx, call, folded.decision),
+  );
+}
+
+function decideInputOf(call: GovernedCall): StepDecideInput {
+  return {
     stepId: call.stepId,
     callId: call.callId,
     kind: 'action' as const,
@@ -108,8 +116,19 @@ export async function governedCall(
     context: call.context,
     ...(call.agent ? { agent: call.agent } : {}),
   };
+}
+
+/** {@link governedCall}; `decided`: the decision `decideAndRead` already made and journalled (lean runs). */
+async function decideAndAct(
+  ctx: GovernanceContext,
+  call: GovernedCall,
+  decided?: Decision,
+): Promise<{ output: unknown; decision: Decision }> {
+  const decideInput = decideInputOf(call);
   let decision: Decision;
-  if (isPatched(DECIDE_AND_READ_PATCH)) {
+  if (decided) {
+    decision = decided;
+  } else if (isPatched(DECIDE_AND_READ_PATCH)) {
     const folded = await decideAndRead(ctx, call, decideInput);
     if ('output' in folded) return folded;
     decision = folded.decision;
@@ -169,10 +188,31 @@ async function decideAndRead(
   ctx: GovernanceContext,
   call: GovernedCall,
   decideInput: StepDecideInput,
-): Promise<{ output: unknown; decision: Decision } | { decision: Decision }> {
-  const { decision, result, failed } = await decideProxy(
-    `policy: ${call.tool} (step ${call.stepId}), then the read`.slice(0, 200),
-  ).decideAndRead({ decide: withRunFacts(ctx, decideInput), execute: callInput(ctx, call) });
+): Promise<Folded> {
+  return settleFolded(ctx, call, decideInput, await decideAndReadActivity(ctx, call, decideInput));
+}
+
+/** {@link decideAndRead} for lean runs: one `then` on the local activity. */
+function foldedRead(ctx: GovernanceContext, call: GovernedCall, decideInput: StepDecideInput): Promise<Folded> {
+  return decideAndReadActivity(ctx, call, decideInput).then((r) => settleFolded(ctx, call, decideInput, r));
+}
+
+type Folded = { output: unknown; decision: Decision } | { decision: Decision };
+
+function decideAndReadActivity(ctx: GovernanceContext, call: GovernedCall, decideInput: StepDecideInput) {
+  return decideProxy(`policy: ${call.tool} (step ${call.stepId}), then the read`.slice(0, 200)).decideAndRead({
+    decide: withRunFacts(ctx, decideInput),
+    execute: callInput(ctx, call),
+  });
+}
+
+/** Journals what `decideAndRead` decided and, if it read, the read; throws the read's final failure. */
+function settleFolded(
+  ctx: GovernanceContext,
+  call: GovernedCall,
+  decideInput: StepDecideInput,
+  { decision, result, failed }: Awaited<ReturnType<typeof decideAndReadActivity>>,
+): Folded {
   journalDecision(ctx, decision, decideInput);
   if (failed) {
     const failure = new StepFailure(failed.type, failed.message);

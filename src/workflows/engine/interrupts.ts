@@ -66,6 +66,11 @@ export class Interrupts {
     if (this.requested) throw new StepFailure(FailureType.RunCancelled, 'run cancelled');
   }
 
+  /** {@link checkpoint} when the run is paused or cancelled, else undefined: no promise to wait on (lean runs). */
+  checkpointIfHeld(beforeWait?: () => Promise<void>): Promise<void> | undefined {
+    return this.paused || this.requested ? this.checkpoint(beforeWait) : undefined;
+  }
+
   /** Tracks a child workflow that must receive the run's controls while it runs; call the result to stop. */
   trackChild(workflowId: string): () => void {
     this.children.add(workflowId);

@@ -52,6 +52,11 @@ export class Journal {
     return this.ledger.flush();
   }
 
+  /** {@link flushIfDue} for lean runs: undefined when no flush is due, so there is no promise to wait on. */
+  dueFlush(): Promise<void> | undefined {
+    return this.batched && !this.ledger.due(FLUSH_AT_RECORDS, FLUSH_AFTER_MS) ? undefined : this.ledger.flush();
+  }
+
   /**
    * At a natural point — before the run waits (pause), after a human decided an approval — what is buffered
    * reaches the ledger now: an operator sees the run's record while it waits, and steps that read the

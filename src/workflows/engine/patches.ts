@@ -60,21 +60,53 @@ export const DECIDE_AND_READ_PATCH = 'warden-decide-and-read';
 export const PATCH_EPOCH_2 = 'warden-patch-epoch-2';
 const EPOCH_2_PATCHES: readonly string[] = [DECIDE_AND_READ_PATCH];
 
+/**
+ * Steps, items and tool calls take fewer promises: no promise where nothing waits (pause/cancel check, a
+ * flush that is not due), spans ended by one `then`, the allow path without async wrappers. Inside a
+ * workflow every promise pays for the SDK's promise hook (a stack capture for the Web UI's Stack Trace
+ * view): a triage run made about a thousand. Fewer promises also means fewer microtask turns, which can
+ * change the order in which concurrent lanes issue commands: hence a patch.
+ */
+export const LEAN_STEPS_PATCH = 'warden-lean-steps';
+
+/** Patch epoch 3: every patch of epoch 2, and the ones listed here, for one marker (as epoch 2). */
+export const PATCH_EPOCH_3 = 'warden-patch-epoch-3';
+const EPOCH_3_PATCHES: readonly string[] = [LEAN_STEPS_PATCH];
+
 /** The epoch of the current run (module state is per workflow execution; the run id guards it). */
-let epoch: { runId: string; level: 0 | 1 | 2 } | undefined;
+let epoch: { runId: string; level: 0 | 1 | 2 | 3 } | undefined;
 
 /**
- * Whether this run takes patch `id`: an epoch-2 patch only in runs of epoch 2; any other yes for every run
- * of epoch 1 or later, else as `patched(id)` answers. The first call in a run settles the epoch (new runs
- * record only the newest epoch's marker); make it before any local activity (patches at start, below).
+ * Whether this run takes patch `id`: an epoch-N patch (N ≥ 2) only in runs of epoch N or later; any other
+ * yes for every run of epoch 1 or later, else as `patched(id)` answers. The first call in a run settles the
+ * epoch (new runs record only the newest epoch's marker); make it before any local activity (patches at
+ * start, below).
  */
 export function isPatched(id: string): boolean {
   const { runId } = workflowInfo();
   if (epoch?.runId !== runId) {
-    epoch = { runId, level: patched(PATCH_EPOCH_2) ? 2 : patched(PATCH_EPOCH_1) ? 1 : 0 };
+    epoch = {
+      runId,
+      level: patched(PATCH_EPOCH_3) ? 3 : patched(PATCH_EPOCH_2) ? 2 : patched(PATCH_EPOCH_1) ? 1 : 0,
+    };
   }
-  if (EPOCH_2_PATCHES.includes(id)) return epoch.level >= 2;
-  return epoch.level >= 1 || patched(id);
+  return takes(epoch.level, id) ?? patched(id);
+}
+
+/** Whether a run of epoch `level` takes patch `id`; undefined when only `patched(id)` can say. */
+function takes(level: 0 | 1 | 2 | 3, id: string): boolean | undefined {
+  if (EPOCH_3_PATCHES.includes(id)) return level >= 3;
+  if (EPOCH_2_PATCHES.includes(id)) return level >= 2;
+  return level >= 1 ? true : undefined;
+}
+
+/**
+ * Like {@link isPatched} for an epoch patch, but never settles the epoch: false in a run that has not (a
+ * workflow other than a playbook run, e.g. the governor). For code every workflow shares (interceptors),
+ * where a first `patched()` call could come after a local activity.
+ */
+export function isSettledPatched(id: string): boolean {
+  return epoch?.runId === workflowInfo().runId && takes(epoch.level, id) === true;
 }
 
 /** Call first thing in a run (before any local activity): see PATCHES_AT_START_PATCH. */

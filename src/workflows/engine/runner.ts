@@ -20,11 +20,11 @@ import { registerRunHandlers } from './handlers';
 import { Interrupts } from './interrupts';
 import { Journal } from './journal';
 import { oversizedResult } from './result-limit';
-import { VERIFIED_INITIATOR_PATCH, isPatched, settlePatchesAtStart } from './patches';
+import { LEAN_STEPS_PATCH, VERIFIED_INITIATOR_PATCH, isPatched, settlePatchesAtStart } from './patches';
 import type { RunState, StepError, StepRecord } from './state';
 import { Taint } from './step-context';
 import type { GovernedCall } from './step-context';
-import { inSpan } from './tracing';
+import { inSpan, inSpanLean } from './tracing';
 import type { ForEachBatchInput, ForEachBatchResult } from './types';
 
 const identifyProxy = proxyLocalActivities<Activities>({
@@ -62,6 +62,7 @@ export class Run implements FanOutContext {
   readonly outputs: Record<string, unknown> = {};
   /** The run's input (a batch's: its parent's), for policy facts. */
   runInput: unknown = undefined;
+  readonly lean: boolean;
 
   private identity: RunIdentity;
   /** Where the run came from, as Temporal recorded it (absent from histories before verified initiators). */
@@ -91,6 +92,7 @@ export class Run implements FanOutContext {
     this.interrupts = new Interrupts(this.journal, opts.controls);
     // Before any local activity: every later patch is settled in the first workflow task (patches.ts).
     settlePatchesAtStart();
+    this.lean = isPatched(LEAN_STEPS_PATCH);
     // A forEach child's initiator was established by its parent (Temporal records the parent; nothing else).
     this.identity = { initiator: opts.initiator, verified: !opts.initiator.startsWith('unverified:'), via: 'parent' };
     registerRunHandlers(this);
@@ -151,6 +153,11 @@ export class Run implements FanOutContext {
     // The finally steps run to their end: pause and cancel no longer apply.
     if (this.finalOutcome) return Promise.resolve();
     return this.interrupts.checkpoint(() => this.journal.flushIfBatched());
+  }
+
+  checkpointIfHeld(): Promise<void> | undefined {
+    if (this.finalOutcome) return undefined;
+    return this.interrupts.checkpointIfHeld(() => this.journal.flushIfBatched());
   }
 
   trackChild(workflowId: string): () => void {
@@ -296,7 +303,7 @@ export class Run implements FanOutContext {
     try {
       while (rest.length) {
         const step = rest.shift()!;
-        await this.runOne(step, scope);
+        await (this.lean ? this.runOneLean(step, scope) : this.runOne(step, scope));
       }
     } finally {
       this.upcoming.shift();
@@ -305,7 +312,23 @@ export class Run implements FanOutContext {
 
   private async runOne(step: Step, scope: ExpressionScope): Promise<void> {
     await this.checkpoint();
-    // Expressions may read the run's own record (e.g. a case step renders `{{ run }}`).
+    this.exposeRun(scope);
+    await this.runStep(step, scope);
+    await this.journal.flushIfDue();
+  }
+
+  /** {@link runOne} without a promise where nothing waits (lean runs: see LEAN_STEPS_PATCH). */
+  private async runOneLean(step: Step, scope: ExpressionScope): Promise<void> {
+    const held = this.checkpointIfHeld();
+    if (held) await held;
+    this.exposeRun(scope);
+    await this.runStep(step, scope);
+    const flush = this.journal.dueFlush();
+    if (flush) await flush;
+  }
+
+  /** Expressions may read the run's own record (e.g. a case step renders `{{ run }}`). */
+  private exposeRun(scope: ExpressionScope): void {
     scope.run = {
       workflowId: this.state.workflowId,
       initiator: this.opts.initiator,
@@ -314,8 +337,6 @@ export class Run implements FanOutContext {
       agentTurns: this.state.agentTurns,
       ...this.finalOutcome,
     };
-    await this.runStep(step, scope);
-    await this.journal.flushIfDue();
   }
 
   private async runStep(step: Step, scope: ExpressionScope): Promise<void> {
@@ -323,9 +344,10 @@ export class Run implements FanOutContext {
     this.journal.step(record);
     this.state.currentStep = step.id;
     try {
-      const output = await inSpan(`step ${step.id}`, { 'warden.step.id': step.id, 'warden.step.kind': step.kind }, () =>
-        this.execute(step, scope, record),
-      );
+      const attributes = { 'warden.step.id': step.id, 'warden.step.kind': step.kind };
+      const output = await (this.lean
+        ? inSpanLean(`step ${step.id}`, attributes, () => this.executeLean(step, scope, record))
+        : inSpan(`step ${step.id}`, attributes, () => this.execute(step, scope, record)));
       this.outputs[step.id] = output;
       scope.steps[step.id] = output;
       record.status = 'completed';
@@ -354,6 +376,26 @@ export class Run implements FanOutContext {
         return this.runBranch(step, scope);
       case 'forEach':
         return runForEach(this, step, scope, record, this.execute);
+      case 'agent':
+        return runAgentLoop(this, step, scope, record);
+    }
+  };
+
+  /** {@link execute} for lean runs: hands back the step kind's own promise instead of wrapping it in another. */
+  private readonly executeLean = (step: Step, scope: ExpressionScope, record: StepRecord): Promise<unknown> => {
+    switch (step.kind) {
+      case 'action': {
+        const args = render(step.args, scope) as Record<string, unknown>;
+        const context = render(step.context, scope);
+        const callId = `${scope.index ?? 0}`;
+        return this.call({ stepId: step.id, callId, tool: step.tool, args, context, record }).then((r) => r.output);
+      }
+      case 'approval':
+        return this.runApproval(step, scope, record);
+      case 'branch':
+        return this.runBranch(step, scope);
+      case 'forEach':
+        return runForEach(this, step, scope, record, this.executeLean);
       case 'agent':
         return runAgentLoop(this, step, scope, record);
     }

@@ -38,6 +38,8 @@ export interface GovernanceContext {
   readonly taint: Taint;
   /** The run's input (a forEach batch's: its parent's): use cases establish policy facts from it. */
   readonly runInput: unknown;
+  /** The run takes the lean paths (patches.ts LEAN_STEPS_PATCH): fewer promises, same commands. */
+  readonly lean: boolean;
 }
 
 /**
@@ -48,6 +50,8 @@ export interface StepContext extends GovernanceContext {
   readonly playbook: string;
   /** Pause and cancel take effect here: between steps, items and agent turns. */
   checkpoint(): Promise<void>;
+  /** {@link checkpoint} only when the run is paused or cancelled, else undefined (lean runs). */
+  checkpointIfHeld(): Promise<void> | undefined;
   /** Policy → (approval) → tool activity; throws StepFailure when denied, rejected or invalid. */
   call(call: GovernedCall): Promise<{ output: unknown; decision: Decision }>;
 }
