@@ -265,7 +265,7 @@ export class Run implements FanOutContext {
   /** A batch of forEach items (the `forEachBatch` child workflow). */
   runBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
     this.runInput = input.scope.input;
-    return runItems(this, this.execute, input);
+    return runItems(this, this.lean ? this.executeLean : this.execute, input);
   }
 
   private async runToEnd(
