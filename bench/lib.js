@@ -137,9 +137,14 @@ function zeroLatencyModel(content = TRIAGE_VERDICT) {
   );
 }
 
-/** Warden's configuration environment for a bench: this dev server, a fresh data dir, the scripted model. */
+/**
+ * Warden's configuration environment for a bench: this dev server, a fresh data dir, the scripted model, and
+ * any worker tuning set in the environment (`WARDEN_WORKER_*`, e.g. WARDEN_WORKER_WORKFLOW_THREADS=2).
+ */
 function benchEnv({ server, dir, baseURL, taskQueue, extra = {} }) {
+  const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('WARDEN_WORKER_')));
   return {
+    ...tuning,
     TEMPORAL_ADDRESS: server.address,
     WARDEN_DATA_DIR: dir,
     WARDEN_TASK_QUEUE: taskQueue,
@@ -195,6 +200,10 @@ async function startPlainWorker({ connection, taskQueue, workflows, activities }
       logger: quietLogger,
     }),
     activities,
+    // The same workflow threads as the governed worker when a bench sets them (a fair baseline).
+    ...(process.env.WARDEN_WORKER_WORKFLOW_THREADS
+      ? { workflowThreadPoolSize: Number(process.env.WARDEN_WORKER_WORKFLOW_THREADS) }
+      : {}),
   });
   return { worker, running: worker.run() };
 }

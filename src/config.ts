@@ -71,6 +71,8 @@ export interface WardenConfig {
   shutdownGraceMs: number;
   /** The worker's sticky cache of runs (WARDEN_WORKER_MAX_CACHED_WORKFLOWS). */
   maxCachedWorkflows: number;
+  /** Threads running workflow code (WARDEN_WORKER_WORKFLOW_THREADS). */
+  workflowThreads: number;
   policyFile: string;
   /** Principals directory merged into the policy (WARDEN_PRINCIPALS_FILE). */
   principalsFile: string | undefined;
@@ -325,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WardenConfig {
     logLevel: s.WARDEN_LOG_LEVEL,
     shutdownGraceMs: s.WARDEN_SHUTDOWN_GRACE_MS,
     maxCachedWorkflows: s.WARDEN_WORKER_MAX_CACHED_WORKFLOWS,
+    workflowThreads: s.WARDEN_WORKER_WORKFLOW_THREADS,
     llm: {
       apiKey: s.OPENAI_API_KEY,
       baseURL: s.OPENAI_BASE_URL,

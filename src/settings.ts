@@ -184,6 +184,10 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(1).max(100_000).default(128),
     doc: 'Runs a worker keeps in memory between their workflow tasks (the sticky cache); others are replayed from history when they next move. Each cached run costs about 2 MB; lower it for a small memory budget (the Kubernetes worker ships 16: about 310 MB with 1,000 runs waiting), raise it to the runs a worker has active at once (sizing: docs/operations.md "Memory").',
   },
+  WARDEN_WORKER_WORKFLOW_THREADS: {
+    schema: z.coerce.number().int().min(1).max(64).default(1),
+    doc: 'Threads a worker runs workflow code on (each with its own V8 context; runs are spread across them). One thread carries about a core of workflow work — on a machine with more cores than the worker uses, raise it, leaving a core for activities and the Temporal connection (sizing: docs/operations.md "Throughput").',
+  },
   WARDEN_SHUTDOWN_GRACE_MS: {
     schema: z.coerce.number().int().min(0).default(30_000),
     doc: 'How long a stopping worker lets running activities finish before cancelling them.',

@@ -230,6 +230,7 @@ export async function createWardenWorker(opts: WardenWorkerOptions): Promise<War
     // Bounded: the SDK's default sizes the cache from the heap (thousands of runs on a large machine), and a
     // cached run costs some 2 MB here; runs waiting for a human replay cheaply when their decision arrives.
     maxCachedWorkflows: config.maxCachedWorkflows,
+    workflowThreadPoolSize: config.workflowThreads,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities,
   });

@@ -69,6 +69,15 @@ describe('config', () => {
     );
   });
 
+  it('WARDEN_WORKER_WORKFLOW_THREADS is a thread count from 1 to 64', () => {
+    expect(loadConfig({}).workflowThreads).toBe(1);
+    expect(loadConfig({ WARDEN_WORKER_WORKFLOW_THREADS: '4' }).workflowThreads).toBe(4);
+    for (const bad of ['0', '65', 'two'])
+      expect(configError({ WARDEN_WORKER_WORKFLOW_THREADS: bad }).problems[0]).toMatch(
+        new RegExp(`^WARDEN_WORKER_WORKFLOW_THREADS="${bad}": `),
+      );
+  });
+
   it('lists every problem at once', () => {
     const err = configError({ TEMPORAL_ADDRESS: 'nope', WARDEN_HTTP_PORT: 'abc', WARDEN_LOG_LEVEL: 'loud' });
     expect(err.problems).toHaveLength(3);

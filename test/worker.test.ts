@@ -11,6 +11,8 @@ import { AuditLedger } from '../src/audit';
 import { ROOT, isolatedKeysDir, runCli } from './harness/cli';
 import { startTestStack, testServerAddress } from './harness/temporal';
 import { waitFor } from './harness/wait';
+import { testPolicy } from './harness/policies';
+import { vendorTools } from './harness/tools';
 
 interface ReadyBody {
   ready: boolean;
@@ -29,6 +31,45 @@ describe('worker sticky cache', () => {
     const unset = await startTestStack();
     try {
       expect(unset.worker.options.maxCachedWorkflows).toBe(128);
+    } finally {
+      await unset.stop();
+    }
+  });
+});
+
+describe('workflow threads', () => {
+  it('runs workflow code on WARDEN_WORKER_WORKFLOW_THREADS threads (1 unless set), and runs complete on them', async () => {
+    const stack = await startTestStack(
+      { WARDEN_WORKER_WORKFLOW_THREADS: '3' },
+      { extraTools: vendorTools('http://127.0.0.1:9'), policy: testPolicy() },
+    );
+    try {
+      expect(stack.worker.options.workflowThreadPoolSize).toBe(3);
+      const playbook = {
+        name: 'threads',
+        steps: [{ id: 'lookup', kind: 'action' as const, tool: 'asset_lookup', args: { host: '{{ input.host }}' } }],
+      };
+      const hosts = ['dc01', 'ws01', 'ws02', 'dc02', 'ws03', 'ws04'];
+      const ids = await Promise.all(
+        hosts.map(
+          async (host) =>
+            (await stack.client.start('runPlaybook', { playbook, input: { host }, initiator: 'olivia' })).workflowId,
+        ),
+      );
+      const results = await Promise.all(
+        ids.map((id) =>
+          stack.client.result<{ status: string; outputs: { lookup?: { host: string; criticality: string } } }>(id),
+        ),
+      );
+      expect(results.map((r) => [r.status, r.outputs.lookup?.host, r.outputs.lookup?.criticality])).toEqual(
+        hosts.map((h) => ['completed', h, h.startsWith('dc') ? 'critical' : 'low']),
+      );
+    } finally {
+      await stack.stop();
+    }
+    const unset = await startTestStack();
+    try {
+      expect(unset.worker.options.workflowThreadPoolSize).toBe(1);
     } finally {
       await unset.stop();
     }
