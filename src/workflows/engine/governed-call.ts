@@ -101,9 +101,20 @@ export function governedCall(
 ): Promise<{ output: unknown; decision: Decision }> {
   if (!ctx.lean) return decideAndAct(ctx, call);
   // Lean runs: the allow path of a read is the local activity's own promise, with no async wrapper around it.
-  return foldedRead(ctx, call, decideInputOf(call)).then((folded) =>
-    'output' in folded ? folded : decideAndAct(ctx, call, folded.decision),
-  );
+  const decideInput = decideInputOf(call);
+  return decideAndReadActivity(ctx, call, decideInput).then((r) => {
+    const folded = settleFolded(ctx, call, decideInput, r);
+    return 'output' in folded ? folded : decideAndAct(ctx, call, folded.decision);
+  });
+}
+
+/** {@link governedCall} for a lean run's action step, which needs only the output: one promise fewer. */
+export function governedOutput(ctx: GovernanceContext, call: GovernedCall): Promise<unknown> {
+  const decideInput = decideInputOf(call);
+  return decideAndReadActivity(ctx, call, decideInput).then((r) => {
+    const folded = settleFolded(ctx, call, decideInput, r);
+    return 'output' in folded ? folded.output : decideAndAct(ctx, call, folded.decision).then((d) => d.output);
+  });
 }
 
 function decideInputOf(call: GovernedCall): StepDecideInput {
@@ -190,11 +201,6 @@ async function decideAndRead(
   decideInput: StepDecideInput,
 ): Promise<Folded> {
   return settleFolded(ctx, call, decideInput, await decideAndReadActivity(ctx, call, decideInput));
-}
-
-/** {@link decideAndRead} for lean runs: one `then` on the local activity. */
-function foldedRead(ctx: GovernanceContext, call: GovernedCall, decideInput: StepDecideInput): Promise<Folded> {
-  return decideAndReadActivity(ctx, call, decideInput).then((r) => settleFolded(ctx, call, decideInput, r));
 }
 
 type Folded = { output: unknown; decision: Decision } | { decision: Decision };

@@ -15,7 +15,7 @@ import { ApprovalGate } from './approval-gate';
 import type { FanOutContext } from './fan-out';
 import { runForEach, runItems } from './fan-out';
 import { StepFailure, describeError, failedOutput, now } from './failures';
-import { decide, enforce, governedCall } from './governed-call';
+import { decide, enforce, governedCall, governedOutput } from './governed-call';
 import { registerRunHandlers } from './handlers';
 import { Interrupts } from './interrupts';
 import { Journal } from './journal';
@@ -317,12 +317,28 @@ export class Run implements FanOutContext {
     await this.journal.flushIfDue();
   }
 
-  /** {@link runOne} without a promise where nothing waits (lean runs: see LEAN_STEPS_PATCH). */
+  /**
+   * {@link runOne} and {@link runStep} in one async function, without a promise where nothing waits (lean
+   * runs: see LEAN_STEPS_PATCH).
+   */
   private async runOneLean(step: Step, scope: ExpressionScope): Promise<void> {
     const held = this.checkpointIfHeld();
     if (held) await held;
     this.exposeRun(scope);
-    await this.runStep(step, scope);
+    const record = this.beginStep(step);
+    try {
+      const attributes = { 'warden.step.id': step.id, 'warden.step.kind': step.kind };
+      this.stepCompleted(
+        step,
+        scope,
+        record,
+        await inSpanLean(`step ${step.id}`, attributes, () => this.executeLean(step, scope, record)),
+      );
+    } catch (err) {
+      this.stepFailed(step, scope, record, err);
+    } finally {
+      record.endedAt = now();
+    }
     const flush = this.journal.dueFlush();
     if (flush) await flush;
   }
@@ -340,29 +356,42 @@ export class Run implements FanOutContext {
   }
 
   private async runStep(step: Step, scope: ExpressionScope): Promise<void> {
-    const record: StepRecord = { stepId: step.id, kind: step.kind, status: 'running', startedAt: now() };
-    this.journal.step(record);
-    this.state.currentStep = step.id;
+    const record = this.beginStep(step);
     try {
-      const attributes = { 'warden.step.id': step.id, 'warden.step.kind': step.kind };
-      const output = await (this.lean
-        ? inSpanLean(`step ${step.id}`, attributes, () => this.executeLean(step, scope, record))
-        : inSpan(`step ${step.id}`, attributes, () => this.execute(step, scope, record)));
-      this.outputs[step.id] = output;
-      scope.steps[step.id] = output;
-      record.status = 'completed';
+      const output = await inSpan(`step ${step.id}`, { 'warden.step.id': step.id, 'warden.step.kind': step.kind }, () =>
+        this.execute(step, scope, record),
+      );
+      this.stepCompleted(step, scope, record, output);
     } catch (err) {
-      if (isCancellation(err) || this.cancelRequested) {
-        record.status = 'cancelled';
-        throw err;
-      }
-      record.status = 'failed';
-      record.error = describeError(err);
-      if (step.onError === 'fail') throw new StepFailure(record.error.type, `step ${step.id}: ${record.error.message}`);
-      scope.steps[step.id] = failedOutput(step, scope, record.error);
+      this.stepFailed(step, scope, record, err);
     } finally {
       record.endedAt = now();
     }
+  }
+
+  private beginStep(step: Step): StepRecord {
+    const record: StepRecord = { stepId: step.id, kind: step.kind, status: 'running', startedAt: now() };
+    this.journal.step(record);
+    this.state.currentStep = step.id;
+    return record;
+  }
+
+  private stepCompleted(step: Step, scope: ExpressionScope, record: StepRecord, output: unknown): void {
+    this.outputs[step.id] = output;
+    scope.steps[step.id] = output;
+    record.status = 'completed';
+  }
+
+  /** Records a step's failure; rethrows a cancellation, or the failure when the step must not continue. */
+  private stepFailed(step: Step, scope: ExpressionScope, record: StepRecord, err: unknown): void {
+    if (isCancellation(err) || this.cancelRequested) {
+      record.status = 'cancelled';
+      throw err;
+    }
+    record.status = 'failed';
+    record.error = describeError(err);
+    if (step.onError === 'fail') throw new StepFailure(record.error.type, `step ${step.id}: ${record.error.message}`);
+    scope.steps[step.id] = failedOutput(step, scope, record.error);
   }
 
   /** Dispatches one step to its kind. */
@@ -388,7 +417,7 @@ export class Run implements FanOutContext {
         const args = render(step.args, scope) as Record<string, unknown>;
         const context = render(step.context, scope);
         const callId = `${scope.index ?? 0}`;
-        return this.call({ stepId: step.id, callId, tool: step.tool, args, context, record }).then((r) => r.output);
+        return governedOutput(this, { stepId: step.id, callId, tool: step.tool, args, context, record });
       }
       case 'approval':
         return this.runApproval(step, scope, record);
