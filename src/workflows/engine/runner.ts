@@ -394,48 +394,37 @@ export class Run implements FanOutContext {
     scope.steps[step.id] = failedOutput(step, scope, record.error);
   }
 
-  /** Dispatches one step to its kind. */
-  private readonly execute = async (step: Step, scope: ExpressionScope, record: StepRecord): Promise<unknown> => {
-    switch (step.kind) {
-      case 'action':
-        return this.runAction(step, scope, record);
-      case 'approval':
-        return this.runApproval(step, scope, record);
-      case 'branch':
-        return this.runBranch(step, scope);
-      case 'forEach':
-        return runForEach(this, step, scope, record, this.execute);
-      case 'agent':
-        return runAgentLoop(this, step, scope, record);
-    }
-  };
+  /** Dispatches one step to its kind (runs from before LEAN_STEPS_PATCH: inside one more promise). */
+  private readonly execute = async (step: Step, scope: ExpressionScope, record: StepRecord): Promise<unknown> =>
+    this.dispatch(step, scope, record, false);
 
   /** {@link execute} for lean runs: hands back the step kind's own promise instead of wrapping it in another. */
-  private readonly executeLean = (step: Step, scope: ExpressionScope, record: StepRecord): Promise<unknown> => {
+  private readonly executeLean = (step: Step, scope: ExpressionScope, record: StepRecord): Promise<unknown> =>
+    this.dispatch(step, scope, record, true);
+
+  private dispatch(step: Step, scope: ExpressionScope, record: StepRecord, lean: boolean): Promise<unknown> {
     switch (step.kind) {
-      case 'action': {
-        const args = render(step.args, scope) as Record<string, unknown>;
-        const context = render(step.context, scope);
-        const callId = `${scope.index ?? 0}`;
-        return governedOutput(this, { stepId: step.id, callId, tool: step.tool, args, context, record });
-      }
+      case 'action':
+        return lean ? this.actionOutput(step, scope, record) : this.runAction(step, scope, record);
       case 'approval':
         return this.runApproval(step, scope, record);
       case 'branch':
         return this.runBranch(step, scope);
       case 'forEach':
-        return runForEach(this, step, scope, record, this.executeLean);
+        return runForEach(this, step, scope, record, lean ? this.executeLean : this.execute);
       case 'agent':
         return runAgentLoop(this, step, scope, record);
     }
-  };
+  }
+
+  /** {@link runAction} for lean runs: the governed call's own promise, resolving to the output. */
+  private actionOutput(step: ActionStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
+    return governedOutput(this, actionCall(step, scope, record));
+  }
 
   /** One tool call of an action step: render, then the governed call. */
   private async runAction(step: ActionStep, scope: ExpressionScope, record: StepRecord): Promise<unknown> {
-    const args = render(step.args, scope) as Record<string, unknown>;
-    const context = render(step.context, scope);
-    const callId = `${scope.index ?? 0}`;
-    return (await this.call({ stepId: step.id, callId, tool: step.tool, args, context, record })).output;
+    return (await this.call(actionCall(step, scope, record))).output;
   }
 
   /** A human gate: policy plans the approval (tier, stages); the gate waits. */
@@ -473,4 +462,11 @@ export class Run implements FanOutContext {
     await this.runSteps(taken ? step.then : step.else, scope);
     return { taken: taken ? 'then' : 'else' };
   }
+}
+
+/** An action step's tool call: its arguments and context rendered against the scope. */
+function actionCall(step: ActionStep, scope: ExpressionScope, record: StepRecord): GovernedCall {
+  const args = render(step.args, scope) as Record<string, unknown>;
+  const context = render(step.context, scope);
+  return { stepId: step.id, callId: `${scope.index ?? 0}`, tool: step.tool, args, context, record };
 }
