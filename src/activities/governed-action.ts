@@ -60,40 +60,95 @@ export function createGovernedActionActivities(deps: {
   governorState: () => Promise<GovernorState | undefined>;
   budgetMs?: number;
 }) {
+  const budgetMs = deps.budgetMs ?? INLINE_READ_BUDGET_MS;
+
+  /** One call: decide, and read when policy allows it as a read here, within the budget `budget()` gives then. */
+  async function decideAndReadOne(
+    input: DecideAndReadInput,
+    governorState: () => Promise<GovernorState | undefined>,
+    readBudget: () => AbortSignal,
+  ): Promise<DecideAndReadResult> {
+    const decision = await deps.decideAction(input.decide);
+    const here = Context.current().info.taskQueue;
+    const foldable =
+      decision.effect === 'allow' &&
+      !decision.invalid &&
+      decision.risk === 'read' &&
+      (decision.taskQueue === undefined || decision.taskQueue === here);
+    if (!foldable) return { decision };
+    const state = await governorState();
+    if (!state) return { decision, deferred: 'governor state not at hand on this worker' };
+    const budget = readBudget();
+    if (budget.aborted) return { decision, deferred: 'inline budget spent before the read began' };
+    try {
+      const result = await deps.runTool(
+        {
+          ...input.execute,
+          actionHash: decision.actionHash,
+          policyVersion: decision.policyVersion,
+          granted: decision.granted ?? [],
+          ...(decision.token ? { token: decision.token } : {}),
+        },
+        { governorState: state, signal: budget },
+      );
+      return { decision, result };
+    } catch (err) {
+      // Cancellation of the run ends this activity as it would the tool's.
+      if (Context.current().cancellationSignal.aborted) throw err;
+      // What no retry changes is the call's outcome (as it would be from executeTool); anything else, and
+      // a call given up inline, is made again as an activity, with its retries and breaker reports.
+      if (err instanceof ApplicationFailure && err.nonRetryable)
+        return { decision, failed: { type: err.type ?? FailureType.ToolFailed, message: err.message } };
+      return { decision, deferred: (err as Error).message.slice(0, 500) };
+    }
+  }
+
   return {
-    async decideAndRead(input: DecideAndReadInput): Promise<DecideAndReadResult> {
-      const decision = await deps.decideAction(input.decide);
-      const here = Context.current().info.taskQueue;
-      const foldable =
-        decision.effect === 'allow' &&
-        !decision.invalid &&
-        decision.risk === 'read' &&
-        (decision.taskQueue === undefined || decision.taskQueue === here);
-      if (!foldable) return { decision };
-      const governorState = await deps.governorState();
-      if (!governorState) return { decision, deferred: 'governor state not at hand on this worker' };
-      const budget = AbortSignal.timeout(deps.budgetMs ?? INLINE_READ_BUDGET_MS);
-      try {
-        const result = await deps.runTool(
-          {
-            ...input.execute,
-            actionHash: decision.actionHash,
-            policyVersion: decision.policyVersion,
-            granted: decision.granted ?? [],
-            ...(decision.token ? { token: decision.token } : {}),
-          },
-          { governorState, signal: budget },
-        );
-        return { decision, result };
-      } catch (err) {
-        // Cancellation of the run ends this activity as it would the tool's.
-        if (Context.current().cancellationSignal.aborted) throw err;
-        // What no retry changes is the call's outcome (as it would be from executeTool); anything else, and
-        // a call given up inline, is made again as an activity, with its retries and breaker reports.
-        if (err instanceof ApplicationFailure && err.nonRetryable)
-          return { decision, failed: { type: err.type ?? FailureType.ToolFailed, message: err.message } };
-        return { decision, deferred: (err as Error).message.slice(0, 500) };
-      }
+    decideAndRead(input: DecideAndReadInput): Promise<DecideAndReadResult> {
+      return decideAndReadOne(input, deps.governorState, () => AbortSignal.timeout(budgetMs));
+    },
+
+    /**
+     * {@link decideAndRead} for the calls of an inline forEach's items (their first step), in one local
+     * activity instead of one each: each call is decided on its own, as it would be alone, and read here
+     * under the same conditions; at most `concurrency` at once (the forEach's cap). The whole takes at most
+     * twice the inline budget: a call not begun by then is only decided, and its read made as an activity;
+     * so is any call once the results gathered pass {@link MANY_RESULT_BUDGET_BYTES} (a local activity's
+     * result is one payload in the run's history). One answer per call, in order.
+     */
+    async decideAndReadMany(input: DecideAndReadManyInput): Promise<DecideAndReadResult[]> {
+      const results = new Array<DecideAndReadResult>(input.calls.length);
+      const whole = AbortSignal.timeout(budgetMs * 2);
+      // One governor lookup for every call of the batch.
+      let state: Promise<GovernorState | undefined> | undefined;
+      const governorState = () => (state ??= deps.governorState());
+      let bytes = 0;
+      let next = 0;
+      const lane = async () => {
+        while (next < input.calls.length) {
+          const i = next++;
+          const call = input.calls[i]!;
+          const budget = () =>
+            bytes > MANY_RESULT_BUDGET_BYTES
+              ? AbortSignal.abort()
+              : AbortSignal.any([whole, AbortSignal.timeout(budgetMs)]);
+          const r = await decideAndReadOne(call, governorState, budget);
+          if (r.result) bytes += JSON.stringify(r.result.output ?? null).length;
+          results[i] = r;
+        }
+      };
+      const lanes = Math.max(1, Math.min(input.concurrency, input.calls.length));
+      await Promise.all(Array.from({ length: lanes }, lane));
+      return results;
     },
   };
 }
+
+/** Input of `decideAndReadMany`: the calls, and how many may read at once. */
+export interface DecideAndReadManyInput {
+  calls: DecideAndReadInput[];
+  concurrency: number;
+}
+
+/** Past this much output gathered (bytes of JSON), `decideAndReadMany` leaves the remaining reads to activities. */
+export const MANY_RESULT_BUDGET_BYTES = 256 * 1024;

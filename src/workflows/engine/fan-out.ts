@@ -3,14 +3,16 @@ import type { Activities } from '../../activities';
 import { FailureType } from '../../errors';
 import type { ExpressionScope } from '../../governance/expressions';
 import { evaluate, scopeNamesRead } from '../../governance/expressions';
-import type { ForEachStep, Step } from '../../governance/steps';
+import type { ActionStep, ForEachStep, Step } from '../../governance/steps';
 import { INLINE_MAX_ITEM_STEPS, stepsInRun } from '../../governance/steps';
 import { StepFailure, describeError, failedOutput, now } from './failures';
 import type { StepContext } from './step-context';
 import type { StepRecord } from './state';
 import type { ForEachBatchInput, ForEachBatchResult, ItemResult } from './types';
 import type { ControlAuthority } from '../contract';
-import { BATCH_ATTESTATION_PATCH, isPatched } from './patches';
+import { BATCH_ATTESTATION_PATCH, FAN_OUT_READS_PATCH, isPatched } from './patches';
+import { prefetchReads, prefetchedOutput, renderCall } from './governed-call';
+import type { CallWithoutRecord, Prefetched } from './governed-call';
 
 /** Runs one step of a run (the runner's dispatch), handed to fan-out so it never depends on the runner. */
 export type ExecuteStep = (step: Step, scope: ExpressionScope, record: StepRecord) => Promise<unknown>;
@@ -60,14 +62,18 @@ export async function runForEach(
     results.push(...(step.collect !== 'failures' ? items : items.filter((r) => r.status === 'failed')));
   if (step.inline && items.length * stepsInRun(step.steps) <= INLINE_MAX_ITEM_STEPS) {
     // In this run's own history: decisions, taint and failed actions land in this run directly.
-    const own = await runLanes(ctx, execute, {
-      items,
-      offset: 0,
-      steps: step.steps,
-      scope,
-      concurrency: step.concurrency,
-      onItemFailure: step.onItemFailure,
-    });
+    const ahead = await firstCallsAhead(ctx, step, items, scope);
+    const own =
+      ahead?.settled && step.steps.length === 1
+        ? await itemsSettled(ctx, ahead.first, ahead.answers)
+        : await runLanes(ctx, ahead ? withAnswers(ctx, ahead, execute) : execute, {
+            items,
+            offset: 0,
+            steps: step.steps,
+            scope,
+            concurrency: step.concurrency,
+            onItemFailure: step.onItemFailure,
+          });
     keep(own);
     record.items.succeeded = own.filter((r) => r.status === 'completed').length;
     record.items.failed = own.filter((r) => r.status === 'failed').length;
@@ -125,6 +131,97 @@ export async function runForEach(
   return { total: items.length, succeeded: processed - failed.length, failed: failed.length, results };
 }
 
+/** The first calls of an inline forEach's items, decided (and read) ahead: see {@link firstCallsAhead}. */
+interface CallsAhead {
+  first: ActionStep;
+  calls: CallWithoutRecord[];
+  answers: Prefetched[];
+  /** Every call already came to its end (an output or a failure): nothing is left to decide or wait for. */
+  settled: boolean;
+}
+
+/**
+ * For an inline forEach whose items are action steps: the call each item begins with, decided (and, where
+ * policy allows a read here, made) for every item in one local activity before the items run
+ * (FAN_OUT_READS_PATCH); each item's step then takes its answer instead of a local activity of its own, and
+ * anything not read there (a denial, an approval, a write, a read left to an activity) goes on from its
+ * decision as it would have. Not for `failFast` (items after a failure must not act), for items that run
+ * other step kinds (an agent step could taint the run between one item's decision and the next), or for
+ * arguments that read `run` (the run's record changes while items run).
+ */
+async function firstCallsAhead(
+  ctx: FanOutContext,
+  step: ForEachStep,
+  items: unknown[],
+  scope: ExpressionScope,
+): Promise<CallsAhead | undefined> {
+  const first = step.steps[0];
+  if (
+    !ctx.lean ||
+    !items.length ||
+    first?.kind !== 'action' ||
+    step.onItemFailure === 'failFast' ||
+    !step.steps.every((s) => s.kind === 'action') ||
+    !isPatched(FAN_OUT_READS_PATCH)
+  )
+    return undefined;
+  const reads = scopeNamesRead([first.args, first.context]);
+  if (!reads || reads.has('run')) return undefined;
+  const calls = items.map((item, index) => renderCall(first, { ...scope, item, index }));
+  const answers = await prefetchReads(
+    ctx,
+    calls,
+    step.concurrency,
+    `policy: ${first.tool} ×${items.length} (step ${step.id}), then the reads`,
+  );
+  return { first, calls, answers, settled: answers.every((a) => !('decision' in a)) };
+}
+
+/** Runs items' steps as `execute` does, except that each item's first step takes its answer from `ahead`. */
+function withAnswers(ctx: FanOutContext, ahead: CallsAhead, execute: ExecuteStep): ExecuteStep {
+  return (s, itemScope, record) =>
+    s === ahead.first
+      ? prefetchedOutput(ctx, { ...ahead.calls[itemScope.index!]!, record }, ahead.answers[itemScope.index!]!)
+      : execute(s, itemScope, record);
+}
+
+/**
+ * Items of one step whose calls all came to their end ahead ({@link CallsAhead.settled}): each item's record
+ * and result as {@link runLanes} would make them, without a promise per item (nothing is left to wait for:
+ * the pause/cancel check and a due flush happen once, before and after).
+ */
+async function itemsSettled(ctx: FanOutContext, step: ActionStep, answers: Prefetched[]): Promise<ItemResult[]> {
+  const held = ctx.checkpointIfHeld();
+  if (held) await held;
+  const results = answers.map((answer, index): ItemResult => {
+    const record = itemRecord(ctx, step, index);
+    try {
+      if ('failure' in answer) throw answer.failure;
+      record.status = 'completed';
+      return { index, status: 'completed', output: { [step.id]: 'output' in answer ? answer.output : undefined } };
+    } catch (err) {
+      record.status = 'failed';
+      record.error = describeError(err);
+      // As runItem: a step that may fail leaves its item completed (without its output); else the item fails.
+      return step.onError === 'fail'
+        ? { index, status: 'failed', error: record.error }
+        : { index, status: 'completed', output: {} };
+    } finally {
+      record.endedAt = now();
+    }
+  });
+  const flush = ctx.journal.dueFlush();
+  if (flush) await flush;
+  return results;
+}
+
+/** An item step's record, journalled as the step begins. */
+function itemRecord(ctx: StepContext, step: Step, index: number | undefined): StepRecord {
+  const record: StepRecord = { stepId: `${step.id}[${index}]`, kind: step.kind, status: 'running', startedAt: now() };
+  ctx.journal.step(record);
+  return record;
+}
+
 /**
  * What a batch child receives of the run's scope: the run's input always (policy decides the batch's actions
  * on facts from it, e.g. the alert's entities), earlier step outputs only when its steps' expressions may
@@ -160,13 +257,7 @@ async function runItem(
       const held = ctx.checkpointIfHeld();
       if (held) await held;
     } else await ctx.checkpoint();
-    const record: StepRecord = {
-      stepId: `${step.id}[${scope.index}]`,
-      kind: step.kind,
-      status: 'running',
-      startedAt: now(),
-    };
-    ctx.journal.step(record);
+    const record = itemRecord(ctx, step, scope.index);
     try {
       const out = await execute(step, itemScope, record);
       itemScope.steps[step.id] = out;

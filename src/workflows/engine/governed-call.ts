@@ -10,6 +10,9 @@ import { approvalTargets, boundedEvidence } from '../../governance/approval-evid
 import { StepFailure, describeError } from './failures';
 import type { GovernanceContext, GovernedCall } from './step-context';
 import type { StepRecord } from './state';
+import type { ExpressionScope } from '../../governance/expressions';
+import { render } from '../../governance/expressions';
+import type { ActionStep } from '../../governance/steps';
 import { DECIDE_AND_READ_PATCH, DECISION_TOKENS_PATCH, isPatched } from './patches';
 
 /** Policy decisions run as local activities: pure, fast, and their result is recorded in history. */
@@ -117,7 +120,60 @@ export function governedOutput(ctx: GovernanceContext, call: GovernedCall): Prom
   });
 }
 
-function decideInputOf(call: GovernedCall): StepDecideInput {
+/** A call before its step record exists (rendered ahead, see {@link prefetchReads}). */
+export type CallWithoutRecord = Omit<GovernedCall, 'record'> & { record?: StepRecord };
+
+/** What a call decided ahead came to: its output, its final failure, or the decision its step acts on. */
+export type Prefetched = { output: unknown } | { failure: unknown } | { decision: Decision };
+
+/**
+ * Decides `calls` (and makes those policy allows as reads on this queue) in one local activity,
+ * `decideAndReadMany`, at most `concurrency` reading at once, and journals each as {@link governedCall}
+ * would — its decision, then what the tool did — in call order. Each answer is then handed to its step
+ * through {@link prefetchedOutput}.
+ */
+export async function prefetchReads(
+  ctx: GovernanceContext,
+  calls: CallWithoutRecord[],
+  concurrency: number,
+  summary: string,
+): Promise<Prefetched[]> {
+  const inputs = calls.map((call) => ({
+    decide: withRunFacts(ctx, decideInputOf(call)),
+    execute: callInput(ctx, call),
+  }));
+  const results = await decideProxy(summary.slice(0, 200)).decideAndReadMany({ calls: inputs, concurrency });
+  return results.map((r, i): Prefetched => {
+    const call = calls[i]!;
+    try {
+      const folded = settleFolded(ctx, call, decideInputOf(call), r);
+      return 'output' in folded ? { output: folded.output } : { decision: folded.decision };
+    } catch (failure) {
+      return { failure };
+    }
+  });
+}
+
+/**
+ * An action step's output from its call decided ahead ({@link prefetchReads}): the read's output or failure,
+ * or — for anything not read there (a denial, an approval, a write, a read left to an activity) — the rest
+ * of the governed path from that decision, as {@link governedOutput} takes it.
+ */
+export function prefetchedOutput(ctx: GovernanceContext, call: GovernedCall, ahead: Prefetched): Promise<unknown> {
+  if ('output' in ahead) return Promise.resolve(ahead.output);
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the call's own failure (a StepFailure)
+  if ('failure' in ahead) return Promise.reject(ahead.failure);
+  return decideAndAct(ctx, call, ahead.decision).then((d) => d.output);
+}
+
+/** An action step's tool call: its arguments and context rendered against the scope. */
+export function renderCall(step: ActionStep, scope: ExpressionScope): CallWithoutRecord {
+  const args = render(step.args, scope) as Record<string, unknown>;
+  const context = render(step.context, scope);
+  return { stepId: step.id, callId: `${scope.index ?? 0}`, tool: step.tool, args, context };
+}
+
+function decideInputOf(call: CallWithoutRecord): StepDecideInput {
   return {
     stepId: call.stepId,
     callId: call.callId,
@@ -215,7 +271,7 @@ function decideAndReadActivity(ctx: GovernanceContext, call: GovernedCall, decid
 /** Journals what `decideAndRead` decided and, if it read, the read; throws the read's final failure. */
 function settleFolded(
   ctx: GovernanceContext,
-  call: GovernedCall,
+  call: CallWithoutRecord,
   decideInput: StepDecideInput,
   { decision, result, failed }: Awaited<ReturnType<typeof decideAndReadActivity>>,
 ): Folded {
@@ -230,12 +286,12 @@ function settleFolded(
   return { output: result.output, decision };
 }
 
-function whoActs(call: GovernedCall): string {
+function whoActs(call: CallWithoutRecord): string {
   return call.agent ? call.agent.replace(/^agent:/, 'agent ') : `step ${call.stepId}`;
 }
 
 /** The part of `executeTool`'s input that is the call's, not the decision's. */
-function callInput(ctx: GovernanceContext, call: GovernedCall) {
+function callInput(ctx: GovernanceContext, call: CallWithoutRecord) {
   return {
     workflowId: ctx.workflowId,
     stepId: call.stepId,
@@ -249,7 +305,7 @@ function callInput(ctx: GovernanceContext, call: GovernedCall) {
 
 function journalToolExecuted(
   ctx: GovernanceContext,
-  call: GovernedCall,
+  call: CallWithoutRecord,
   decision: Decision,
   result: ExecuteToolResult,
 ) {
@@ -267,7 +323,7 @@ function journalToolExecuted(
 
 function journalToolFailure(
   ctx: GovernanceContext,
-  call: GovernedCall,
+  call: CallWithoutRecord,
   decision: Decision,
   err: unknown,
   approvedBy: readonly string[] | undefined,
@@ -289,7 +345,7 @@ function journalToolFailure(
           at: new Date().toISOString(),
         }
       : undefined;
-  if (call.record.approval) call.record.approval.actionError = error;
+  if (call.record?.approval) call.record.approval.actionError = error;
   ctx.journal.toolFailed(
     call.agent ?? 'system',
     {

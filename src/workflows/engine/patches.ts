@@ -73,8 +73,21 @@ export const LEAN_STEPS_PATCH = 'warden-lean-steps';
 export const PATCH_EPOCH_3 = 'warden-patch-epoch-3';
 const EPOCH_3_PATCHES: readonly string[] = [LEAN_STEPS_PATCH];
 
+/**
+ * The reads an inline forEach's items begin with are decided and made in one local activity
+ * (`decideAndReadMany`), not one each: one marker in the run's history instead of one per item, and none
+ * of the per-call plumbing a local activity costs in workflow code (engine/fan-out.ts).
+ */
+export const FAN_OUT_READS_PATCH = 'warden-fan-out-reads';
+
+/** Patch epoch 4: every patch of epoch 3, and the ones listed here, for one marker (as epoch 2). */
+export const PATCH_EPOCH_4 = 'warden-patch-epoch-4';
+const EPOCH_4_PATCHES: readonly string[] = [FAN_OUT_READS_PATCH];
+
+type EpochLevel = 0 | 1 | 2 | 3 | 4;
+
 /** The epoch of the current run (module state is per workflow execution; the run id guards it). */
-let epoch: { runId: string; level: 0 | 1 | 2 | 3 } | undefined;
+let epoch: { runId: string; level: EpochLevel } | undefined;
 
 /**
  * Whether this run takes patch `id`: an epoch-N patch (N ≥ 2) only in runs of epoch N or later; any other
@@ -87,14 +100,23 @@ export function isPatched(id: string): boolean {
   if (epoch?.runId !== runId) {
     epoch = {
       runId,
-      level: patched(PATCH_EPOCH_3) ? 3 : patched(PATCH_EPOCH_2) ? 2 : patched(PATCH_EPOCH_1) ? 1 : 0,
+      level: patched(PATCH_EPOCH_4)
+        ? 4
+        : patched(PATCH_EPOCH_3)
+          ? 3
+          : patched(PATCH_EPOCH_2)
+            ? 2
+            : patched(PATCH_EPOCH_1)
+              ? 1
+              : 0,
     };
   }
   return takes(epoch.level, id) ?? patched(id);
 }
 
 /** Whether a run of epoch `level` takes patch `id`; undefined when only `patched(id)` can say. */
-function takes(level: 0 | 1 | 2 | 3, id: string): boolean | undefined {
+function takes(level: EpochLevel, id: string): boolean | undefined {
+  if (EPOCH_4_PATCHES.includes(id)) return level >= 4;
   if (EPOCH_3_PATCHES.includes(id)) return level >= 3;
   if (EPOCH_2_PATCHES.includes(id)) return level >= 2;
   return level >= 1 ? true : undefined;

@@ -15,7 +15,7 @@ import { ApprovalGate } from './approval-gate';
 import type { FanOutContext } from './fan-out';
 import { runForEach, runItems } from './fan-out';
 import { StepFailure, describeError, failedOutput, now } from './failures';
-import { decide, enforce, governedCall, governedOutput } from './governed-call';
+import { decide, enforce, governedCall, governedOutput, renderCall } from './governed-call';
 import { registerRunHandlers } from './handlers';
 import { Interrupts } from './interrupts';
 import { Journal } from './journal';
@@ -464,9 +464,7 @@ export class Run implements FanOutContext {
   }
 }
 
-/** An action step's tool call: its arguments and context rendered against the scope. */
+/** An action step's tool call, with its step's record. */
 function actionCall(step: ActionStep, scope: ExpressionScope, record: StepRecord): GovernedCall {
-  const args = render(step.args, scope) as Record<string, unknown>;
-  const context = render(step.context, scope);
-  return { stepId: step.id, callId: `${scope.index ?? 0}`, tool: step.tool, args, context, record };
+  return { ...renderCall(step, scope), record };
 }
