@@ -20,6 +20,19 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
   let vendor: FakeVendor;
   let ledger: AuditLedger;
   const calls: Record<string, number> = { slow_read: 0, flaky_read: 0, bad_read: 0 };
+  const countedReads: string[] = [];
+  const countedRead = defineTool({
+    name: 'counted_read',
+    description: 'A lookup that remembers what it was asked',
+    input: z.object({ q: z.string() }),
+    output: z.object({ q: z.string(), n: z.number() }),
+    risk: 'read',
+    capabilities: [],
+    execute: (args) => {
+      countedReads.push(args.q);
+      return Promise.resolve({ q: args.q, n: countedReads.length });
+    },
+  });
   const slowRead = defineTool({
     name: 'slow_read',
     description: 'A lookup slower than the inline budget',
@@ -72,7 +85,15 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
     ledger = await AuditLedger.open(config);
     stack = await startTestStack(
       { WARDEN_HTTP_ALLOWED_HOSTS: vendor.host, WARDEN_DATA_DIR: config.dataDir },
-      { extraTools: [...vendorTools(vendor.url), slowRead, flakyRead, badRead], policy: testPolicy(), ledger },
+      {
+        extraTools: [...vendorTools(vendor.url), slowRead, flakyRead, badRead, countedRead],
+        policy: testPolicy({
+          rules: [
+            { id: 'not-that-one', tool: 'counted_read', when: "args.q == 'forbidden'", effect: 'deny', reason: 'no' },
+          ],
+        }),
+        ledger,
+      },
     );
   });
   afterAll(async () => {
@@ -90,6 +111,16 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
         const payload = e.activityTaskScheduledEventAttributes!.input!.payloads![0]!;
         return (JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { stepId: string }).stepId;
       });
+  }
+
+  /** The local activities of a run, by type, in the order their markers were recorded. */
+  async function localActivities(workflowId: string): Promise<string[]> {
+    const history = await stack.client.temporal.workflow.getHandle(workflowId).fetchHistory();
+    return history.events!.flatMap((e) => {
+      const m = e.markerRecordedEventAttributes;
+      const data = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0]?.data : undefined;
+      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type] : [];
+    });
   }
 
   it('reads inline when it can, and takes the activity path for writes, slow reads and failed reads', async () => {
@@ -149,5 +180,144 @@ describe('decide and read in one local activity (real Temporal dev server)', () 
       expect({ step, types }).toEqual({ step, types: expect.arrayContaining(['policy.decision', 'tool.executed']) });
       expect(types.indexOf('policy.decision')).toBeLessThan(types.indexOf('tool.executed'));
     }
+  });
+
+  it("decides an inline forEach's first calls in one local activity, reads what it may, and sends the rest their own way", async () => {
+    const each = (id: string, items: string, step: Playbook['steps'][number], extra: Record<string, unknown> = {}) =>
+      ({
+        id,
+        kind: 'forEach',
+        items,
+        concurrency: 3,
+        batchSize: 100,
+        inline: true,
+        onItemFailure: 'continue',
+        onError: 'fail',
+        steps: [step],
+        ...extra,
+      }) as Playbook['steps'][number];
+    const playbook: Playbook = {
+      name: 'fan-out-reads',
+      steps: [
+        // Reads policy allows are made in the one local activity; the one it denies is never made.
+        each('reads', 'input.qs', {
+          id: 'read',
+          kind: 'action',
+          tool: 'counted_read',
+          args: { q: '{{ item }}' },
+          context: {},
+          onError: 'fail',
+        }),
+        // Writes are only decided there, then made as activities.
+        each('writes', 'input.titles', {
+          id: 'write',
+          kind: 'action',
+          tool: 'ticket_create',
+          args: { title: '{{ item }}' },
+          context: {},
+          onError: 'fail',
+        }),
+        // Reads over the inline budget are given up there and made in full as activities.
+        each('slow', 'input.slow', {
+          id: 'slow_one',
+          kind: 'action',
+          tool: 'slow_read',
+          args: { q: '{{ item }}' },
+          context: {},
+          onError: 'fail',
+        }),
+        // failFast: items after a failure must not act, so each item decides its own call, one by one.
+        each(
+          'strict',
+          'input.strict',
+          {
+            id: 'strict_read',
+            kind: 'action',
+            tool: 'counted_read',
+            args: { q: '{{ item }}' },
+            context: {},
+            onError: 'fail',
+          },
+          { onItemFailure: 'failFast', concurrency: 1, onError: 'continue' },
+        ),
+      ],
+    };
+    countedReads.length = 0;
+    const slowBefore = calls.slow_read!;
+    const { workflowId } = await stack.client.start('runPlaybook', {
+      playbook,
+      input: { qs: ['a', 'forbidden', 'b'], titles: ['t1', 't2'], slow: ['s1', 's2'], strict: ['x', 'forbidden', 'y'] },
+      initiator: 'olivia',
+    });
+    type Each = {
+      succeeded: number;
+      failed: number;
+      results: { index: number; status: string; output?: Record<string, unknown>; error?: { type: string } }[];
+    };
+    const result = await stack.client.result<{ status: string; outputs: Record<string, Each> }>(workflowId);
+    expect(result.status).toBe('completed');
+    const reads = result.outputs.reads!;
+    expect(reads.results.map((r) => [r.index, r.status, r.error?.type])).toEqual([
+      [0, 'completed', undefined],
+      [1, 'failed', 'PolicyDenied'],
+      [2, 'completed', undefined],
+    ]);
+    expect(reads.results[0]!.output).toEqual({ read: { q: 'a', n: expect.any(Number) } });
+    expect(reads.results[2]!.output).toEqual({ read: { q: 'b', n: expect.any(Number) } });
+    expect(result.outputs.writes).toMatchObject({ succeeded: 2, failed: 0 });
+    expect(result.outputs.slow!.results.map((r) => r.output)).toEqual([
+      { slow_one: { q: 's1', slow: true } },
+      { slow_one: { q: 's2', slow: true } },
+    ]);
+    // failFast stopped at the denied item (failing the step): `y` was never decided nor read.
+    const steps = (await stack.client.runState(workflowId)).steps;
+    expect(steps.find((st) => st.stepId === 'strict')).toMatchObject({
+      status: 'failed',
+      error: { type: 'PolicyDenied' },
+    });
+    expect(steps.map((st) => st.stepId)).not.toContain('strict_read[2]');
+    expect(countedReads.sort()).toEqual(['a', 'b', 'x']);
+    // Each slow read: given up inline at the budget, then made in full as an activity.
+    expect(calls.slow_read! - slowBefore).toBe(4);
+
+    const local = await localActivities(workflowId);
+    expect(local.filter((t) => t === 'decideAndReadMany')).toHaveLength(3);
+    expect(local.filter((t) => t === 'decideAndRead')).toHaveLength(2); // strict: x, then the denied one
+    expect((await activityCalls(workflowId)).sort()).toEqual(['slow_one', 'slow_one', 'write', 'write']);
+    expect(
+      vendor.requests.filter(
+        (r) => r.path === '/tickets' && ['t1', 't2'].includes((r.body as { title?: string }).title ?? ''),
+      ),
+    ).toHaveLength(2);
+
+    // Every call is in the ledger as its decision and then what the tool did; the denied ones as a denial only.
+    const records: AuditRecord[] = await ledger.store.list({ workflowId, limit: 1000 });
+    const of = (stepId: string, callId: string) =>
+      records
+        .filter((r) => {
+          const d = r.data as { stepId?: string; callId?: string };
+          return d.stepId === stepId && d.callId === callId;
+        })
+        .map((r) => r.type);
+    for (const [stepId, callId] of [
+      ['read', '0'],
+      ['read', '2'],
+      ['write', '0'],
+      ['write', '1'],
+      ['slow_one', '1'],
+    ])
+      expect({ stepId, callId, types: of(stepId!, callId!) }).toEqual({
+        stepId,
+        callId,
+        types: expect.arrayContaining(['policy.decision', 'tool.executed']),
+      });
+    expect(of('read', '1')).toEqual(['policy.decision']);
+    const denied = records.find(
+      (r) =>
+        r.type === 'policy.decision' &&
+        (r.data as { stepId?: string; callId?: string }).stepId === 'read' &&
+        (r.data as { callId?: string }).callId === '1',
+    );
+    expect(denied?.data).toMatchObject({ effect: 'deny', ruleId: 'not-that-one' });
   });
 });

@@ -12,7 +12,13 @@ import { HARNESS_ENV } from '../harness/env';
 import type { RecordedHistory } from '../harness/histories';
 import { loadHistories } from '../harness/histories';
 import { memoryLogger } from '../harness/temporal';
-import { AUDIT_BATCHES_PATCH, PATCH_EPOCH_1, PATCH_EPOCH_2, PATCH_EPOCH_3 } from '../../src/workflows/engine/patches';
+import {
+  AUDIT_BATCHES_PATCH,
+  PATCH_EPOCH_1,
+  PATCH_EPOCH_2,
+  PATCH_EPOCH_3,
+  PATCH_EPOCH_4,
+} from '../../src/workflows/engine/patches';
 
 /*
  * Determinism regression test (CONVENTIONS.md item 13): every recorded history under
@@ -70,7 +76,7 @@ describe('workflow determinism: recorded histories replay against the current co
     const runs = histories.filter((h) => h.workflowType === 'runPlaybook');
     const perPatch = runs.filter((h) => patchIds(h).includes(AUDIT_BATCHES_PATCH));
     expect(perPatch.length).toBeGreaterThan(0);
-    for (const marker of [PATCH_EPOCH_1, PATCH_EPOCH_2, PATCH_EPOCH_3]) {
+    for (const marker of [PATCH_EPOCH_1, PATCH_EPOCH_2, PATCH_EPOCH_3, PATCH_EPOCH_4]) {
       const epoch = runs.filter((h) => patchIds(h).includes(marker));
       expect(epoch.length).toBeGreaterThan(0);
       for (const h of epoch) expect(patchIds(h)).toEqual([marker]);
@@ -79,20 +85,26 @@ describe('workflow determinism: recorded histories replay against the current co
     }
   });
 
+  const localActivityTypes = (h: RecordedHistory) =>
+    h.history.events!.flatMap((e) => {
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName !== 'core_local_activity') return [];
+      const data = m.details?.data?.payloads?.[0]?.data;
+      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type] : [];
+    });
+  const runsOf = (...epochs: string[]) =>
+    histories.filter((h) => h.workflowType === 'runPlaybook' && epochs.some((m) => patchIds(h).includes(m)));
+
   it('has runs of epoch 2 and later whose allowed reads were decided and made in one local activity', () => {
-    const runs = histories.filter(
-      (h) => h.workflowType === 'runPlaybook' && [PATCH_EPOCH_2, PATCH_EPOCH_3].some((m) => patchIds(h).includes(m)),
-    );
-    const localActivityTypes = (h: RecordedHistory) =>
-      h.history.events!.flatMap((e) => {
-        const m = e.markerRecordedEventAttributes;
-        if (m?.markerName !== 'core_local_activity') return [];
-        const data = m.details?.data?.payloads?.[0]?.data;
-        return data
-          ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type]
-          : [];
-      });
+    const runs = runsOf(PATCH_EPOCH_2, PATCH_EPOCH_3, PATCH_EPOCH_4);
     expect(runs.flatMap(localActivityTypes)).toContain('decideAndRead');
+  });
+
+  it('has runs of epoch 4 whose inline forEach decided and read its items in one local activity', () => {
+    const types = runsOf(PATCH_EPOCH_4).flatMap(localActivityTypes);
+    expect(types).toContain('decideAndReadMany');
+    // Runs before epoch 4 never call it: their replay must not meet it.
+    expect(runsOf(PATCH_EPOCH_2, PATCH_EPOCH_3).flatMap(localActivityTypes)).not.toContain('decideAndReadMany');
   });
 
   it('replays every recorded history without a determinism error', async () => {
