@@ -265,10 +265,13 @@ function plainTriageInput(id, alert) {
     id,
     alert,
     hosts: alert.assets.hosts.map((h) => h.hostname),
+    // As the playbook's `intel` items: every indicator kind it looks up, in its order, at most 40.
     indicators: [
       ...alert.indicators.ips.map((x) => ({ indicator: x, type: 'ip' })),
       ...alert.indicators.domains.map((x) => ({ indicator: x, type: 'domain' })),
+      ...alert.indicators.urls.map((x) => ({ indicator: x, type: 'url' })),
       ...alert.indicators.hashes.sha256.map((x) => ({ indicator: x, type: 'sha256' })),
+      ...alert.indicators.hashes.md5.map((x) => ({ indicator: x, type: 'md5' })),
     ].slice(0, 40),
   };
 }
@@ -364,6 +367,36 @@ async function startStack({ name, plainWorkflows, plainActivities }) {
   }
 }
 
+/**
+ * What one run cost Temporal, from its history: events, workflow tasks, activities and local activities
+ * (by type), the server's work and the worker's activations scale with these.
+ */
+async function historyShape(temporal, workflowId) {
+  const { events = [] } = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  const name = (e) => e.eventType; // a number: the proto enum
+  const { temporal: proto } = require('@temporalio/proto');
+  const T = proto.api.enums.v1.EventType;
+  const localActivities = {};
+  for (const e of events) {
+    const m = e.markerRecordedEventAttributes;
+    const data = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0]?.data : undefined;
+    if (!data) continue;
+    const type = JSON.parse(Buffer.from(data).toString('utf8')).activity_type;
+    localActivities[type] = (localActivities[type] ?? 0) + 1;
+  }
+  const activities = {};
+  for (const e of events) {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) activities[type] = (activities[type] ?? 0) + 1;
+  }
+  return {
+    events: events.length,
+    workflowTasks: events.filter((e) => name(e) === T.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length,
+    activities,
+    localActivities,
+  };
+}
+
 /** A line `label  n runs in s = x runs/s, p50, p95` for a {@link timeRuns} result. */
 function runsLine(label, m, width = 44) {
   say(
@@ -390,6 +423,7 @@ function round(x, digits = 2) {
 }
 
 module.exports = {
+  historyShape,
   JSON_OUT,
   TRIAGE_VERDICT,
   assetLookupActivity,

@@ -42,7 +42,16 @@ lib.runBench('triage', async (figures) => {
     lib.say(
       `governance overhead: governed/plain = ${ratio.toFixed(2)}x the baseline's runs/s (${(1 / ratio).toFixed(2)}x the time per run)`,
     );
-    Object.assign(figures, { runs: RUNS, ...lib.runFigures(g, p) });
+    // One run of each side, as Temporal recorded it.
+    const shapes = {
+      governedHistory: await lib.historyShape(stack.temporal, 'bench-governed-0'),
+      plainHistory: await lib.historyShape(stack.temporal, 'bench-plain-0'),
+    };
+    const line = (h) =>
+      `${h.events} events, ${h.workflowTasks} workflow tasks, activities ${JSON.stringify(h.activities)}, local activities ${JSON.stringify(h.localActivities)}`;
+    lib.say(`one governed run: ${line(shapes.governedHistory)}`);
+    lib.say(`one plain run:    ${line(shapes.plainHistory)}`);
+    Object.assign(figures, { runs: RUNS, ...lib.runFigures(g, p), ...shapes });
   } finally {
     await stack.close();
   }
