@@ -100,11 +100,24 @@ describe('workflow determinism: recorded histories replay against the current co
     expect(runs.flatMap(localActivityTypes)).toContain('decideAndRead');
   });
 
+  const activityTypes = (h: RecordedHistory) =>
+    h.history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+
   it('has runs of epoch 4 whose inline forEach decided and read its items in one local activity', () => {
     const types = runsOf(PATCH_EPOCH_4).flatMap(localActivityTypes);
     expect(types).toContain('decideAndReadMany');
     // Runs before epoch 4 never call it: their replay must not meet it.
     expect(runsOf(PATCH_EPOCH_2, PATCH_EPOCH_3).flatMap(localActivityTypes)).not.toContain('decideAndReadMany');
+  });
+
+  it('has runs of epoch 4 that flush their audit records through a local activity, and older runs that do not', () => {
+    const epoch4 = runsOf(PATCH_EPOCH_4);
+    for (const h of epoch4) {
+      expect(localActivityTypes(h)).toContain('appendAudit');
+      expect(activityTypes(h)).not.toContain('appendAudit');
+    }
+    for (const h of runsOf(PATCH_EPOCH_2, PATCH_EPOCH_3)) expect(localActivityTypes(h)).not.toContain('appendAudit');
+    expect(runsOf(PATCH_EPOCH_3).flatMap(activityTypes)).toContain('appendAudit');
   });
 
   it('replays every recorded history without a determinism error', async () => {

@@ -1,15 +1,19 @@
 import { trace } from '@opentelemetry/api';
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { AuditEntry } from '../../activities/audit';
 import { AUDIT_LEDGER_PATCH, isPatched } from './patches';
 
-const { appendAudit } = proxyActivities<Activities>({
+const appendOptions: ActivityOptions = {
   summary: 'audit: append records',
   startToCloseTimeout: '1 minute',
   // A decision that cannot be recorded must not be forgotten: keep retrying while the ledger is down.
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ValidationError'] },
-});
+};
+const { appendAudit } = proxyActivities<Activities>(appendOptions);
+/** The same append in the worker running the workflow task (LOCAL_AUDIT_FLUSH_PATCH). */
+const { appendAudit: appendAuditHere } = proxyLocalActivities<Activities>(appendOptions);
 
 /** JSON values only (the ledger's data type). */
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -21,7 +25,7 @@ function toJson(v: unknown): Json {
 /**
  * The run's side of the audit ledger: records are buffered in workflow state with idempotency keys
  * derived from the run id and a record index (never an attempt number), and flushed through an activity
- * at safe points, so a retried or replayed flush appends each record exactly once.
+ * (or a local activity) at safe points, so a retried or replayed flush appends each record exactly once.
  */
 export class AuditTrail {
   private readonly buffer: AuditEntry[] = [];
@@ -30,7 +34,11 @@ export class AuditTrail {
   /** Workflow time the oldest buffered record was added. */
   private oldestAt = 0;
 
-  constructor(private readonly workflowId: string) {
+  /** `local`: flush through a local activity (runs of LOCAL_AUDIT_FLUSH_PATCH) instead of an activity. */
+  constructor(
+    private readonly workflowId: string,
+    private readonly local = false,
+  ) {
     // Runs recorded before the ledger existed replay without audit activities.
     this.enabled = isPatched(AUDIT_LEDGER_PATCH);
   }
@@ -75,7 +83,7 @@ export class AuditTrail {
     if (!this.enabled || !this.buffer.length) return;
     const records = this.buffer.splice(0, this.buffer.length);
     try {
-      await appendAudit({ records });
+      await (this.local ? appendAuditHere : appendAudit)({ records });
     } catch (err) {
       this.buffer.unshift(...records);
       throw err;

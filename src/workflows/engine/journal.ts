@@ -3,7 +3,7 @@ import type { Decision, DecisionRecord, DecisionSite } from '../../governance/de
 import { decisionRecord } from '../../governance/decision';
 
 import { AuditTrail, actorOf } from './audit-trail';
-import { AUDIT_BATCHES_PATCH, isPatched } from './patches';
+import { AUDIT_BATCHES_PATCH, LOCAL_AUDIT_FLUSH_PATCH, isPatched } from './patches';
 import { now } from './failures';
 import type { AgentTurnRecord, ControlRecord, FailedAction, RunState, StepRecord } from './state';
 
@@ -26,7 +26,7 @@ export class Journal {
   private readonly batched: boolean;
 
   constructor(readonly state: RunState) {
-    this.ledger = new AuditTrail(state.workflowId);
+    this.ledger = new AuditTrail(state.workflowId, isPatched(LOCAL_AUDIT_FLUSH_PATCH));
     this.batched = isPatched(AUDIT_BATCHES_PATCH);
   }
 

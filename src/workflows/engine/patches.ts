@@ -80,9 +80,16 @@ const EPOCH_3_PATCHES: readonly string[] = [LEAN_STEPS_PATCH];
  */
 export const FAN_OUT_READS_PATCH = 'warden-fan-out-reads';
 
+/**
+ * A run's audit records are flushed by a local activity (`appendAudit` in the worker that runs the
+ * workflow task) rather than an activity: no round trip through the server's task queue, no workflow task
+ * of its own. The same records, keys and checks.
+ */
+export const LOCAL_AUDIT_FLUSH_PATCH = 'warden-local-audit-flush';
+
 /** Patch epoch 4: every patch of epoch 3, and the ones listed here, for one marker (as epoch 2). */
 export const PATCH_EPOCH_4 = 'warden-patch-epoch-4';
-const EPOCH_4_PATCHES: readonly string[] = [FAN_OUT_READS_PATCH];
+const EPOCH_4_PATCHES: readonly string[] = [FAN_OUT_READS_PATCH, LOCAL_AUDIT_FLUSH_PATCH];
 
 type EpochLevel = 0 | 1 | 2 | 3 | 4;
 
