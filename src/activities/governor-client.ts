@@ -76,7 +76,10 @@ export class GovernorClient {
   private async read(at: number): Promise<GovernorState> {
     let state: GovernorState;
     try {
-      state = await this.client.withAbortSignal(this.closing.signal, () =>
+      // A signal of this read's own, aborted with `closing`: Temporal's client adds an abort listener to the
+      // signal for every call and never removes it, so reads under `closing` itself (one a second, for the
+      // worker's life) would pile up listeners, each holding its finished call.
+      state = await this.client.withAbortSignal(AbortSignal.any([this.closing.signal]), () =>
         this.client.workflow.getHandle(this.governorId).query(governorStateQuery),
       );
     } catch (err) {

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
 import { GovernorClient } from '../../src/activities/governor-client';
 import type { GovernorState } from '../../src/workflows/contract';
@@ -27,6 +28,23 @@ function fakeTemporal() {
 }
 
 describe('GovernorClient reads', () => {
+  it('leaves no listener behind on its closing signal, however many reads it makes', async () => {
+    const t = fakeTemporal();
+    const g = new GovernorClient(t.client, 'gov', 'q', 60_000);
+    for (let i = 0; i < 25; i++) {
+      const read = g.state(true);
+      t.queries[i]!(t.state(false));
+      await read;
+    }
+    const closing = (g as unknown as { closing: AbortController }).closing.signal;
+    expect(getEventListeners(closing, 'abort')).toHaveLength(0);
+    // Closing still ends a read in flight.
+    const pending = g.state(true);
+    const closed = g.close();
+    await expect(pending).rejects.toThrow('call aborted');
+    await closed;
+  });
+
   it('sends one query for any number of concurrent readers, and caches the answer', async () => {
     const t = fakeTemporal();
     const g = new GovernorClient(t.client, 'gov', 'q', 60_000);
