@@ -113,8 +113,9 @@ export function createGovernedActionActivities(deps: {
      * activity instead of one each: each call is decided on its own, as it would be alone, and read here
      * under the same conditions; at most `concurrency` at once (the forEach's cap). The whole takes at most
      * twice the inline budget: a call not begun by then is only decided, and its read made as an activity;
-     * so is any call once the results gathered pass {@link MANY_RESULT_BUDGET_BYTES} (a local activity's
-     * result is one payload in the run's history). One answer per call, in order.
+     * so is any call once the results gathered pass {@link MANY_RESULT_BUDGET_BYTES}, and any read whose
+     * output would take them past {@link MANY_RESULT_MAX_BYTES} (a local activity's result is one payload in
+     * the run's history). One answer per call, in order.
      */
     async decideAndReadMany(input: DecideAndReadManyInput): Promise<DecideAndReadResult[]> {
       const results = new Array<DecideAndReadResult>(input.calls.length);
@@ -133,8 +134,17 @@ export function createGovernedActionActivities(deps: {
               ? AbortSignal.abort()
               : AbortSignal.any([whole, AbortSignal.timeout(budgetMs)]);
           const r = await decideAndReadOne(call, governorState, budget);
-          if (r.result) bytes += JSON.stringify(r.result.output ?? null).length;
-          results[i] = r;
+          const size = r.result ? JSON.stringify(r.result.output ?? null).length : 0;
+          // Reads already under way when the size budget was passed still end here; one that would take the
+          // whole past the hard cap is made again as an activity (its output would not fit in one payload).
+          results[i] =
+            r.result && bytes + size > MANY_RESULT_MAX_BYTES
+              ? {
+                  decision: r.decision,
+                  deferred: `its output would take the batch past ${MANY_RESULT_MAX_BYTES} bytes`,
+                }
+              : r;
+          if (results[i].result) bytes += size;
         }
       };
       const lanes = Math.max(1, Math.min(input.concurrency, input.calls.length));
@@ -150,5 +160,10 @@ export interface DecideAndReadManyInput {
   concurrency: number;
 }
 
-/** Past this much output gathered (bytes of JSON), `decideAndReadMany` leaves the remaining reads to activities. */
+/** Past this much output gathered (bytes of JSON), `decideAndReadMany` begins no more reads. */
 export const MANY_RESULT_BUDGET_BYTES = 256 * 1024;
+/**
+ * What `decideAndReadMany` hands back at most (bytes of JSON output): well inside Temporal's 2 MB payload
+ * limit, since its result is one marker in the run's history. A read in flight past it is made as an activity.
+ */
+export const MANY_RESULT_MAX_BYTES = 1024 * 1024;

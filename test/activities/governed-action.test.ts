@@ -1,6 +1,10 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { MANY_RESULT_BUDGET_BYTES, createGovernedActionActivities } from '../../src/activities/governed-action';
+import {
+  MANY_RESULT_BUDGET_BYTES,
+  MANY_RESULT_MAX_BYTES,
+  createGovernedActionActivities,
+} from '../../src/activities/governed-action';
 import type { DecideAndReadInput, DecideAndReadResult } from '../../src/activities/governed-action';
 import type { DecideInput } from '../../src/activities/governance';
 import type { ExecuteToolInput, InlineToolCall } from '../../src/activities/tools';
@@ -132,5 +136,13 @@ describe('decideAndReadMany: an inline forEach’s calls in one local activity',
     expect(results.map((r) => Boolean(r.result))).toEqual([true, true, true, false, false]);
     expect(results[3]!.deferred).toBe('inline budget spent before the read began');
     expect(results.every((r) => r.decision.effect === 'allow')).toBe(true);
+  });
+
+  it('never hands back more than the hard cap: reads already under way past it are made again as activities', async () => {
+    const big = 'x'.repeat(Math.ceil(MANY_RESULT_MAX_BYTES * 0.4));
+    const { results } = await many(['a', 'b', 'c', 'd'], 4, () => Promise.resolve({ big }));
+    expect(results.map((r) => Boolean(r.result))).toEqual([true, true, false, false]);
+    expect(results[2]!.deferred).toBe(`its output would take the batch past ${MANY_RESULT_MAX_BYTES} bytes`);
+    expect(JSON.stringify(results).length).toBeLessThan(MANY_RESULT_MAX_BYTES + 10_000);
   });
 });
