@@ -108,6 +108,21 @@ describe('worker-only actions: executeTool needs a decision token for exactly th
         },
         execute: { workflowId: rogueId, stepId: 'look', callId: '0', tool: 'asset_lookup', args: { host: 'dc01' } },
       },
+      // A fan-out's reads asked for at once, the same way.
+      decideAndReadMany: ['dc01', 'ws01'].map((host, i) => ({
+        decide: {
+          workflowId: rogueId,
+          stepId: 'look',
+          callId: `${i}`,
+          kind: 'action' as const,
+          tool: 'asset_lookup',
+          args: { host },
+          context: {},
+          initiator: 'olivia',
+          tainted: false,
+        },
+        execute: { workflowId: rogueId, stepId: 'look', callId: `${i}`, tool: 'asset_lookup', args: { host } },
+      })),
       calls: [
         call({}),
         call({
@@ -143,6 +158,7 @@ describe('worker-only actions: executeTool needs a decision token for exactly th
     expect(outcome).toEqual([
       expect.stringMatching(/^decideAction refused: decideAction runs only as a local activity/),
       expect.stringMatching(/^decideAndRead refused: decideAction runs only as a local activity/),
+      expect.stringMatching(/^decideAndReadMany refused: decideAction runs only as a local activity/),
       expect.stringMatching(/^executeTool host_isolate refused: .*no decision token/),
       expect.stringMatching(/^executeTool host_isolate refused: .*invalid decision token/),
       expect.stringMatching(/^executeTool host_isolate refused: .*invalid decision token/),
