@@ -195,20 +195,17 @@ async function itemsSettled(ctx: FanOutContext, step: ActionStep, answers: Prefe
   if (held) await held;
   const results = answers.map((answer, index): ItemResult => {
     const record = itemRecord(ctx, step, index);
-    try {
-      if ('failure' in answer) throw answer.failure;
+    record.endedAt = now();
+    if (!('failure' in answer)) {
       record.status = 'completed';
       return { index, status: 'completed', output: { [step.id]: 'output' in answer ? answer.output : undefined } };
-    } catch (err) {
-      record.status = 'failed';
-      record.error = describeError(err);
-      // As runItem: a step that may fail leaves its item completed (without its output); else the item fails.
-      return step.onError === 'fail'
-        ? { index, status: 'failed', error: record.error }
-        : { index, status: 'completed', output: {} };
-    } finally {
-      record.endedAt = now();
     }
+    record.status = 'failed';
+    record.error = describeError(answer.failure);
+    // As runItem: a step that may fail leaves its item completed (without its output); else the item fails.
+    return step.onError === 'fail'
+      ? { index, status: 'failed', error: record.error }
+      : { index, status: 'completed', output: {} };
   });
   const flush = ctx.journal.dueFlush();
   if (flush) await flush;

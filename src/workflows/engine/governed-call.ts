@@ -138,15 +138,15 @@ export async function prefetchReads(
   concurrency: number,
   summary: string,
 ): Promise<Prefetched[]> {
-  const inputs = calls.map((call) => ({
-    decide: withRunFacts(ctx, decideInputOf(call)),
+  const decideInputs = calls.map(decideInputOf);
+  const inputs = calls.map((call, i) => ({
+    decide: withRunFacts(ctx, decideInputs[i]!),
     execute: callInput(ctx, call),
   }));
   const results = await decideProxy(summary.slice(0, 200)).decideAndReadMany({ calls: inputs, concurrency });
   return results.map((r, i): Prefetched => {
-    const call = calls[i]!;
     try {
-      const folded = settleFolded(ctx, call, decideInputOf(call), r);
+      const folded = settleFolded(ctx, calls[i]!, decideInputs[i]!, r);
       return 'output' in folded ? { output: folded.output } : { decision: folded.decision };
     } catch (failure) {
       return { failure };
